@@ -1,0 +1,48 @@
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { EXIT_CODES, LaborLlmError } from '../errors.js';
+import { commands } from './commands/index.js';
+
+/** Runs the CLI and resolves to the process exit code (documented in the README). */
+export async function main(argv: string[]): Promise<number> {
+  let failure: unknown = null;
+  const parser = yargs(hideBin(['node', 'labor-llm', ...argv]))
+    .scriptName('labor-llm')
+    .usage('$0 <command> [options]\n\nOccupation models from large language models: score, evaluate, fine-tune, report.')
+    .option('json', { type: 'boolean', default: false, describe: 'print one JSON document on stdout' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or logs on stderr' })
+    .strict()
+    .demandCommand(1, 'name a command; see --help')
+    .recommendCommands()
+    .help()
+    .alias('help', 'h')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .fail((msg, err) => {
+      failure = err ?? new UsageError(msg);
+    });
+  for (const c of commands) parser.command(c);
+  try {
+    await parser.parseAsync();
+  } catch (err) {
+    failure = err;
+  }
+  if (failure === null) return 0;
+  return reportFailure(failure);
+}
+
+class UsageError extends Error {}
+
+function reportFailure(err: unknown): number {
+  if (err instanceof UsageError) {
+    process.stderr.write(`labor-llm: ${err.message}\nRun with --help for usage.\n`);
+    return EXIT_CODES.INPUT;
+  }
+  if (err instanceof LaborLlmError) {
+    process.stderr.write(`labor-llm: ${err.message}\n`);
+    return EXIT_CODES[err.code];
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  process.stderr.write(`labor-llm: unexpected error: ${e.stack ?? e.message}\n`);
+  return EXIT_CODES.UNEXPECTED;
+}

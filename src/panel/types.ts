@@ -1,0 +1,46 @@
+/**
+ * The panel data model: one Worker with fixed traits and yearly Records.
+ * Everything else (importers, templates, splits, evaluation) speaks these types.
+ */
+
+export type DatasetName = 'PSID81' | 'NLSY79' | 'NLSY97' | (string & {});
+
+/** One worker-year. `code` is a taxonomy code as a string (occ1990dd "156", SOC "15-1252"). */
+export interface WorkerRecord {
+  year: number;
+  code: string;
+  /** One of EDUCATION_LEVELS (see education.ts). */
+  education: string;
+}
+
+export interface Worker {
+  id: string;
+  dataset: DatasetName;
+  birthYear: number | null;
+  gender: string;
+  ethnicity: string;
+  /** Census region named in templates (Northeast, Midwest, South, West). */
+  region: string;
+  /** US state code when the source has one (CAREER's location files). */
+  state?: string;
+  records: WorkerRecord[];
+}
+
+export interface Panel {
+  /** Name of the taxonomy the codes belong to (e.g. "occ1990dd"). */
+  taxonomy: string;
+  workers: Worker[];
+}
+
+/**
+ * A transition: predicting record `index` (>= 1) of a worker from records 0..index-1.
+ * `from` is the previous code, `to` the observed next one.
+ */
+export interface Transition {
+  workerId: string;
+  /** Index into worker.records of the record being predicted. */
+  index: number;
+  year: number;
+  from: string;
+  to: string;
+}
