@@ -1,3 +1,460 @@
+// N-API surface of the engine. Small on purpose: load a model; tokenize; build a title set; score
+// (titles or spans) off the JS thread; measure throughput; free. Every C++ exception becomes a JS
+// error with a `code` (INPUT, MODEL, ENGINE, CANCELLED, STATE); nothing crosses as a crash.
 #include <napi.h>
-Napi::Object Init(Napi::Env env, Napi::Object exports) { return exports; }
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "errors.h"
+#include "model.h"
+#include "scorer.h"
+
+namespace {
+
+using labor::ErrorKind;
+using labor::fail;
+
+Napi::Error make_error(Napi::Env env, const std::string &code, const std::string &message) {
+    Napi::Error e = Napi::Error::New(env, message);
+    e.Value().Set("code", Napi::String::New(env, code));
+    return e;
+}
+
+// Runs fn on a libuv worker thread and settles a promise; exceptions become typed rejections.
+class Job : public Napi::AsyncWorker {
+  public:
+    using Work = std::function<void()>;
+    using Done = std::function<Napi::Value(Napi::Env)>;
+
+    Job(Napi::Env env, Work work, Done done, Napi::Value keep_alive)
+        : Napi::AsyncWorker(env, "labor-llm"), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)),
+          done_(std::move(done)) {
+        if (!keep_alive.IsUndefined() && !keep_alive.IsNull()) keep_ = Napi::Persistent(keep_alive.As<Napi::Object>());
+    }
+    Napi::Promise promise() { return deferred_.Promise(); }
+
+  protected:
+    void Execute() override {
+        try {
+            work_();
+        } catch (const labor::EngineException &e) {
+            code_ = labor::error_kind_name(e.kind());
+            SetError(e.what());
+        } catch (const std::bad_alloc &) {
+            code_ = "ENGINE";
+            SetError("out of memory");
+        } catch (const std::exception &e) {
+            code_ = "ENGINE";
+            SetError(e.what());
+        } catch (...) {
+            code_ = "ENGINE";
+            SetError("unknown native error");
+        }
+    }
+    void OnOK() override {
+        Napi::Env env = Env();
+        try {
+            deferred_.Resolve(done_(env));
+        } catch (const Napi::Error &e) {
+            deferred_.Reject(e.Value());
+        } catch (const std::exception &e) {
+            deferred_.Reject(make_error(env, "ENGINE", e.what()).Value());
+        }
+    }
+    void OnError(const Napi::Error &e) override { deferred_.Reject(make_error(Env(), code_, e.Message()).Value()); }
+
+  private:
+    Napi::Promise::Deferred deferred_;
+    Work work_;
+    Done done_;
+    Napi::ObjectReference keep_;
+    std::string code_ = "ENGINE";
+};
+
+// Wraps a synchronous native call so that engine errors become typed JS exceptions.
+template <class F>
+Napi::Value guarded(Napi::Env env, F &&f) {
+    try {
+        return f();
+    } catch (const labor::EngineException &e) {
+        throw make_error(env, labor::error_kind_name(e.kind()), e.what());
+    } catch (const Napi::Error &) {
+        throw;
+    } catch (const std::exception &e) {
+        throw make_error(env, "ENGINE", e.what());
+    }
+}
+
+int get_int(const Napi::Object &o, const char *key, int def) {
+    Napi::Value v = o.Get(key);
+    return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : def;
+}
+
+class TitleSetWrap : public Napi::ObjectWrap<TitleSetWrap> {
+  public:
+    static Napi::FunctionReference ctor;
+    static void Init(Napi::Env env) {
+        Napi::Function f = DefineClass(env, "NativeTitleSet",
+                                       {InstanceMethod("info", &TitleSetWrap::Info), InstanceMethod("tokens", &TitleSetWrap::TokensOf)});
+        ctor = Napi::Persistent(f);
+    }
+    explicit TitleSetWrap(const Napi::CallbackInfo &info) : Napi::ObjectWrap<TitleSetWrap>(info) {}
+    std::shared_ptr<labor::TitleSet> set;
+
+  private:
+    Napi::Value Info(const Napi::CallbackInfo &info) {
+        Napi::Env env = info.Env();
+        Napi::Object o = Napi::Object::New(env);
+        const auto &trie = set->trie();
+        int64_t toks = 0;
+        for (const auto &t : set->tokens()) toks += (int64_t)t.size();
+        o.Set("titles", (double)set->size());
+        o.Set("titleTokens", (double)toks);
+        o.Set("trieNodes", (double)trie.nodes().size() - 1);
+        o.Set("internalNodes", (double)trie.internal_count());
+        o.Set("maxDepth", (double)trie.max_depth());
+        int32_t first = 0;
+        for (int32_t c : trie.node(0).children) (void)c, ++first;
+        o.Set("distinctFirstTokens", (double)first);
+        return o;
+    }
+    Napi::Value TokensOf(const Napi::CallbackInfo &info) {
+        Napi::Env env = info.Env();
+        uint32_t i = info[0].As<Napi::Number>().Uint32Value();
+        if (i >= set->size()) throw make_error(env, "INPUT", "title index out of range");
+        const auto &t = set->tokens()[i];
+        Napi::Int32Array a = Napi::Int32Array::New(env, t.size());
+        for (size_t k = 0; k < t.size(); ++k) a[k] = t[k];
+        return a;
+    }
+};
+Napi::FunctionReference TitleSetWrap::ctor;
+
+Napi::Object stats_to_js(Napi::Env env, const labor::ScoreStats &s) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("promptTokens", (double)s.prompt_tokens);
+    o.Set("promptTokensEvaluated", (double)s.prompt_tokens_evaluated);
+    o.Set("titleTokens", (double)s.title_tokens);
+    o.Set("trieNodes", (double)s.trie_nodes);
+    o.Set("internalNodes", (double)s.internal_nodes);
+    o.Set("evaluatedTokens", (double)s.evaluated_tokens);
+    o.Set("decodeCalls", (double)s.decode_calls);
+    o.Set("retokenizedTitles", (double)s.retokenized_titles);
+    o.Set("msTokenize", s.ms_tokenize);
+    o.Set("msDecode", s.ms_decode);
+    o.Set("msLogsumexp", s.ms_logsumexp);
+    return o;
+}
+
+Napi::Float64Array to_f64(Napi::Env env, const std::vector<double> &v) {
+    Napi::Float64Array a = Napi::Float64Array::New(env, v.size());
+    for (size_t i = 0; i < v.size(); ++i) a[i] = v[i];
+    return a;
+}
+
+// A cancel flag is an Int32Array over a SharedArrayBuffer: JS stores 1, the engine reads it.
+const int32_t *cancel_flag_of(const Napi::Value &v) {
+    if (!v.IsTypedArray()) return nullptr;
+    Napi::TypedArray ta = v.As<Napi::TypedArray>();
+    if (ta.TypedArrayType() != napi_int32_array || ta.ElementLength() < 1) return nullptr;
+    return reinterpret_cast<const int32_t *>(static_cast<uint8_t *>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+}
+
+class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
+  public:
+    static Napi::FunctionReference ctor;
+    static void Init(Napi::Env env) {
+        Napi::Function f = DefineClass(env, "NativeModel",
+                                       {InstanceMethod("info", &ModelWrap::Info), InstanceMethod("tokenize", &ModelWrap::Tokenize),
+                                        InstanceMethod("detokenize", &ModelWrap::Detokenize),
+                                        InstanceMethod("tokenPiece", &ModelWrap::TokenPiece),
+                                        InstanceMethod("createTitleSet", &ModelWrap::CreateTitleSet),
+                                        InstanceMethod("scoreTitles", &ModelWrap::ScoreTitles),
+                                        InstanceMethod("scoreSpans", &ModelWrap::ScoreSpans),
+                                        InstanceMethod("throughput", &ModelWrap::MeasureThroughput),
+                                        InstanceMethod("free", &ModelWrap::Free)});
+        ctor = Napi::Persistent(f);
+    }
+    explicit ModelWrap(const Napi::CallbackInfo &info) : Napi::ObjectWrap<ModelWrap>(info) {}
+    // Shared with running jobs: freeing the JS handle never pulls the model from under a worker.
+    std::shared_ptr<labor::Model> model;
+
+  private:
+    std::shared_ptr<labor::Model> live(Napi::Env env) {
+        if (!model) throw make_error(env, "STATE", "the model has been freed");
+        return model;
+    }
+
+    Napi::Value Info(const Napi::CallbackInfo &info) {
+        Napi::Env env = info.Env();
+        auto m = live(env);
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("path", m->options().path);
+        o.Set("architecture", m->architecture());
+        o.Set("description", m->description());
+        o.Set("nVocab", (double)m->n_vocab());
+        o.Set("nCtx", (double)m->n_ctx());
+        o.Set("nBatch", (double)m->n_batch());
+        o.Set("nCtxTrain", (double)llama_model_n_ctx_train(m->model()));
+        o.Set("nEmbd", (double)llama_model_n_embd(m->model()));
+        o.Set("nParams", (double)llama_model_n_params(m->model()));
+        o.Set("sizeBytes", (double)llama_model_size(m->model()));
+        o.Set("threads", (double)m->threads());
+        o.Set("vocabType", llama_vocab_type(m->vocab()) == LLAMA_VOCAB_TYPE_SPM ? "spm"
+                           : llama_vocab_type(m->vocab()) == LLAMA_VOCAB_TYPE_BPE ? "bpe" : "other");
+        o.Set("gpuOffload", llama_supports_gpu_offload());
+        return o;
+    }
+
+    Napi::Value Tokenize(const Napi::CallbackInfo &info) {
+        Napi::Env env = info.Env();
+        return guarded(env, [&]() -> Napi::Value {
+            auto m = live(env);
+            if (!info[0].IsString()) throw make_error(env, "INPUT", "tokenize: text must be a string");
+            bool add_special = info.Length() > 1 && info[1].ToBoolean();
+            labor::Tokens t = m->tokenize(info[0].As<Napi::String>().Utf8Value(), add_special);
+            Napi::Int32Array a = Napi::Int32Array::New(env, t.size());
+            for (size_t i = 0; i < t.size(); ++i) a[i] = t[i];
+            return a;
+        });
+    }
+
+    Napi::Value Detokenize(const Napi::CallbackInfo &info) {
+        Napi::Env env = info.Env();
+        return guarded(env, [&]() -> Napi::Value {
+            auto m = live(env);
+            if (!info[0].IsTypedArray()) throw make_error(env, "INPUT", "detokenize: tokens must be an Int32Array");
+            Napi::Int32Array a = info[0].As<Napi::Int32Array>();
+            labor::Tokens t(a.ElementLength());
+            for (size_t i = 0; i < t.size(); ++i) t[i] = a[i];
+            return Napi::String::New(env, m->detokenize(t));
+        });
+    }
+
+    Napi::Value TokenPiece(const Napi::CallbackInfo &info) {
+        Napi::Env env = info.Env();
+        return guarded(env, [&]() -> Napi::Value {
+            auto m = live(env);
+            int32_t t = info[0].As<Napi::Number>().Int32Value();
+            if (t < 0 || t >= m->n_vocab()) throw make_error(env, "INPUT", "token id outside the vocabulary");
+            return Napi::String::New(env, m->token_piece(t));
+        });
+    }
+
+    Napi::Value CreateTitleSet(const Napi::CallbackInfo &info) {
+        Napi::Env env = info.Env();
+        return guarded(env, [&]() -> Napi::Value {
+            auto m = live(env);
+            if (!info[0].IsArray()) throw make_error(env, "INPUT", "titles must be an array of strings");
+            Napi::Array arr = info[0].As<Napi::Array>();
+            std::vector<std::string> titles;
+            for (uint32_t i = 0; i < arr.Length(); ++i) {
+                Napi::Value v = arr.Get(i);
+                if (!v.IsString()) throw make_error(env, "INPUT", "title " + std::to_string(i) + " is not a string");
+                titles.push_back(v.As<Napi::String>().Utf8Value());
+            }
+            auto result = std::make_shared<std::shared_ptr<labor::TitleSet>>();
+            auto job = new Job(
+                env,
+                [m, titles, result]() mutable {
+                    std::lock_guard<std::mutex> lock(m->mutex());
+                    *result = std::make_shared<labor::TitleSet>(*m, std::move(titles));
+                },
+                [result](Napi::Env env) -> Napi::Value {
+                    Napi::Object o = TitleSetWrap::ctor.New({});
+                    TitleSetWrap::Unwrap(o)->set = *result;
+                    return o;
+                },
+                env.Undefined());
+            Napi::Promise p = job->promise();
+            job->Queue();
+            return p;
+        });
+    }
+
+    // scoreTitles(prompts: string[], titleSet, {mode, reusePrefix}, cancel?: Int32Array)
+    Napi::Value ScoreTitles(const Napi::CallbackInfo &info) {
+        Napi::Env env = info.Env();
+        return guarded(env, [&]() -> Napi::Value {
+            auto m = live(env);
+            if (!info[0].IsArray()) throw make_error(env, "INPUT", "prompts must be an array of strings");
+            if (!info[1].IsObject() || !info[1].As<Napi::Object>().InstanceOf(TitleSetWrap::ctor.Value()))
+                throw make_error(env, "INPUT", "the second argument must be a title set");
+            auto set = TitleSetWrap::Unwrap(info[1].As<Napi::Object>())->set;
+            Napi::Array arr = info[0].As<Napi::Array>();
+            std::vector<std::string> prompts;
+            for (uint32_t i = 0; i < arr.Length(); ++i) {
+                Napi::Value v = arr.Get(i);
+                if (!v.IsString()) throw make_error(env, "INPUT", "prompt " + std::to_string(i) + " is not a string");
+                prompts.push_back(v.As<Napi::String>().Utf8Value());
+            }
+            labor::ScoreOptions opts;
+            if (info[2].IsObject()) {
+                Napi::Object o = info[2].As<Napi::Object>();
+                std::string mode = o.Get("mode").IsString() ? o.Get("mode").As<Napi::String>().Utf8Value() : "trie";
+                if (mode == "trie") opts.mode = labor::ScoreMode::Trie;
+                else if (mode == "sequential") opts.mode = labor::ScoreMode::Sequential;
+                else if (mode == "reference") opts.mode = labor::ScoreMode::Reference;
+                else throw make_error(env, "INPUT", "unknown scoring mode \"" + mode + "\"");
+                if (o.Get("reusePrefix").IsBoolean()) opts.reuse_prefix = o.Get("reusePrefix").ToBoolean();
+            }
+            const int32_t *flag = cancel_flag_of(info[3]);
+            auto results = std::make_shared<std::vector<labor::TitleScores>>();
+            auto job = new Job(
+                env,
+                [m, set, prompts, opts, flag, results]() {
+                    std::lock_guard<std::mutex> lock(m->mutex());
+                    m->set_cancel_flag(flag);
+                    struct Reset {
+                        labor::Model *m;
+                        ~Reset() { m->set_cancel_flag(nullptr); }
+                    } reset{m.get()};
+                    for (const auto &p : prompts) results->push_back(labor::score_titles(*m, *set, p, opts));
+                },
+                [results](Napi::Env env) -> Napi::Value {
+                    Napi::Array out = Napi::Array::New(env, results->size());
+                    for (size_t i = 0; i < results->size(); ++i) {
+                        const auto &r = (*results)[i];
+                        Napi::Object o = Napi::Object::New(env);
+                        o.Set("logProbs", to_f64(env, r.logp));
+                        o.Set("logTotal", r.log_total);
+                        o.Set("stats", stats_to_js(env, r.stats));
+                        out.Set((uint32_t)i, o);
+                    }
+                    return out;
+                },
+                info[3]);
+            Napi::Promise p = job->promise();
+            job->Queue();
+            return p;
+        });
+    }
+
+    // scoreSpans(text, spans: Uint32Array [start0, end0, start1, end1, ...] UTF-8 byte offsets, cancel?)
+    Napi::Value ScoreSpans(const Napi::CallbackInfo &info) {
+        Napi::Env env = info.Env();
+        return guarded(env, [&]() -> Napi::Value {
+            auto m = live(env);
+            if (!info[0].IsString()) throw make_error(env, "INPUT", "text must be a string");
+            if (!info[1].IsTypedArray()) throw make_error(env, "INPUT", "spans must be a Uint32Array of offset pairs");
+            Napi::Uint32Array a = info[1].As<Napi::Uint32Array>();
+            if (a.ElementLength() % 2 != 0) throw make_error(env, "INPUT", "spans must hold start/end pairs");
+            std::vector<std::pair<uint32_t, uint32_t>> spans;
+            for (size_t i = 0; i + 1 < a.ElementLength(); i += 2) spans.emplace_back(a[i], a[i + 1]);
+            std::string text = info[0].As<Napi::String>().Utf8Value();
+            const int32_t *flag = cancel_flag_of(info[2]);
+            auto result = std::make_shared<labor::SpanScores>();
+            auto job = new Job(
+                env,
+                [m, text, spans, flag, result]() {
+                    std::lock_guard<std::mutex> lock(m->mutex());
+                    m->set_cancel_flag(flag);
+                    struct Reset {
+                        labor::Model *m;
+                        ~Reset() { m->set_cancel_flag(nullptr); }
+                    } reset{m.get()};
+                    *result = labor::score_spans(*m, text, spans);
+                },
+                [result](Napi::Env env) -> Napi::Value {
+                    Napi::Object o = Napi::Object::New(env);
+                    o.Set("logProbs", to_f64(env, result->logp));
+                    Napi::Int32Array n = Napi::Int32Array::New(env, result->span_tokens.size());
+                    for (size_t i = 0; i < result->span_tokens.size(); ++i) n[i] = result->span_tokens[i];
+                    o.Set("spanTokens", n);
+                    o.Set("stats", stats_to_js(env, result->stats));
+                    return o;
+                },
+                info[2]);
+            Napi::Promise p = job->promise();
+            job->Queue();
+            return p;
+        });
+    }
+
+    Napi::Value MeasureThroughput(const Napi::CallbackInfo &info) {
+        Napi::Env env = info.Env();
+        return guarded(env, [&]() -> Napi::Value {
+            auto m = live(env);
+            int32_t n = info[0].As<Napi::Number>().Int32Value();
+            bool all = info[1].ToBoolean();
+            bool lse = info[2].ToBoolean();
+            auto result = std::make_shared<labor::Throughput>();
+            auto job = new Job(
+                env,
+                [m, n, all, lse, result]() {
+                    std::lock_guard<std::mutex> lock(m->mutex());
+                    *result = labor::measure_throughput(*m, n, all, lse);
+                },
+                [result](Napi::Env env) -> Napi::Value {
+                    Napi::Object o = Napi::Object::New(env);
+                    o.Set("tokens", (double)result->tokens);
+                    o.Set("decodeCalls", (double)result->decode_calls);
+                    o.Set("msDecode", result->ms_decode);
+                    o.Set("msLogsumexp", result->ms_logsumexp);
+                    return o;
+                },
+                env.Undefined());
+            Napi::Promise p = job->promise();
+            job->Queue();
+            return p;
+        });
+    }
+
+    Napi::Value Free(const Napi::CallbackInfo &info) {
+        model.reset();
+        return info.Env().Undefined();
+    }
+};
+Napi::FunctionReference ModelWrap::ctor;
+
+// loadModel({path, threads, contextSize, batchSize, gpuLayers, flashAttention, useMmap}) -> Promise<NativeModel>
+Napi::Value LoadModel(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsObject()) throw make_error(env, "INPUT", "loadModel needs an options object");
+    Napi::Object o = info[0].As<Napi::Object>();
+    labor::ModelOptions opts;
+    if (!o.Get("path").IsString()) throw make_error(env, "INPUT", "loadModel: path must be a string");
+    opts.path = o.Get("path").As<Napi::String>().Utf8Value();
+    opts.threads = get_int(o, "threads", 0);
+    opts.context_size = get_int(o, "contextSize", opts.context_size);
+    opts.batch_size = get_int(o, "batchSize", opts.batch_size);
+    opts.gpu_layers = get_int(o, "gpuLayers", 0);
+    opts.flash_attention = get_int(o, "flashAttention", 0);
+    if (o.Get("useMmap").IsBoolean()) opts.use_mmap = o.Get("useMmap").ToBoolean();
+    if (o.Get("kvF32").IsBoolean()) opts.kv_f32 = o.Get("kvF32").ToBoolean();
+    auto result = std::make_shared<std::shared_ptr<labor::Model>>();
+    auto job = new Job(
+        env, [opts, result]() { *result = std::make_shared<labor::Model>(opts); },
+        [result](Napi::Env env) -> Napi::Value {
+            Napi::Object w = ModelWrap::ctor.New({});
+            ModelWrap::Unwrap(w)->model = *result;
+            return w;
+        },
+        env.Undefined());
+    Napi::Promise p = job->promise();
+    job->Queue();
+    return p;
+}
+
+Napi::Value SystemInfo(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("llama", llama_print_system_info());
+    o.Set("gpuOffload", llama_supports_gpu_offload());
+    o.Set("maxSequences", labor::Model::kMaxSeq);
+    return o;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+    TitleSetWrap::Init(env);
+    ModelWrap::Init(env);
+    exports.Set("loadModel", Napi::Function::New(env, LoadModel));
+    exports.Set("systemInfo", Napi::Function::New(env, SystemInfo));
+    return exports;
+}
+
+}  // namespace
+
 NODE_API_MODULE(labor_llm, Init)

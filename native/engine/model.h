@@ -1,0 +1,112 @@
+// A loaded GGUF model and its one llama_context, owned by RAII handles.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "llama.h"
+
+namespace labor {
+
+using Tokens = std::vector<llama_token>;
+
+struct ModelOptions {
+    std::string path;
+    int threads = 0;          // 0: all hardware threads
+    int context_size = 4096;  // KV cells: prompt + one chunk of trie nodes
+    int batch_size = 512;     // tokens per llama_decode (n_batch = n_ubatch): the trie chunk size
+    int gpu_layers = 0;       // layers offloaded to a GPU build (-1: all)
+    int flash_attention = 0;  // -1 auto, 0 off (exact), 1 on
+    bool use_mmap = true;
+    bool kv_f32 = false;      // KV cache in f32: exact agreement between batch shapes (f16 rounding
+                              // of K/V can turn 1e-7 differences into 1e-4 nats)
+};
+
+struct ModelDeleter {
+    void operator()(llama_model *m) const { llama_model_free(m); }
+};
+struct ContextDeleter {
+    void operator()(llama_context *c) const { llama_free(c); }
+};
+
+// A llama_batch that frees itself.
+class Batch {
+  public:
+    Batch(int32_t n_tokens, int32_t n_seq_max) : capacity_(n_tokens), b_(llama_batch_init(n_tokens, 0, n_seq_max)) {}
+    ~Batch() { llama_batch_free(b_); }
+    Batch(const Batch &) = delete;
+    Batch &operator=(const Batch &) = delete;
+    void clear() { b_.n_tokens = 0; }
+    // Adds a token that belongs to sequences [seq_lo, seq_hi] (contiguous ids).
+    void add(llama_token tok, llama_pos pos, int32_t seq_lo, int32_t seq_hi, bool logits) {
+        const int32_t i = b_.n_tokens++;
+        b_.token[i] = tok;
+        b_.pos[i] = pos;
+        b_.n_seq_id[i] = seq_hi - seq_lo + 1;
+        for (int32_t s = seq_lo; s <= seq_hi; ++s) b_.seq_id[i][s - seq_lo] = s;
+        b_.logits[i] = logits;
+    }
+    int32_t size() const { return b_.n_tokens; }
+    int32_t capacity() const { return capacity_; }
+    llama_batch &get() { return b_; }
+
+  private:
+    int32_t capacity_;
+    llama_batch b_;
+};
+
+class Model {
+  public:
+    static constexpr int kMaxSeq = 256;  // LLAMA_MAX_SEQ of the pinned llama.cpp
+
+    explicit Model(const ModelOptions &opts);
+
+    Tokens tokenize(const std::string &text, bool add_special) const;
+    std::string detokenize(const Tokens &tokens) const;
+    std::string token_piece(llama_token t) const;
+
+    llama_context *ctx() const { return ctx_.get(); }
+    llama_model *model() const { return model_.get(); }
+    const llama_vocab *vocab() const { return vocab_; }
+    int32_t n_vocab() const { return n_vocab_; }
+    uint32_t n_ctx() const { return llama_n_ctx(ctx_.get()); }
+    uint32_t n_batch() const { return llama_n_batch(ctx_.get()); }
+    int threads() const { return threads_; }
+    const ModelOptions &options() const { return opts_; }
+    std::string description() const;
+    std::string architecture() const { return arch_; }
+
+    // Serialises use of the context: one scoring call at a time per model.
+    std::mutex &mutex() { return mutex_; }
+
+    // Tokens whose KV cells (all sequences) are in the cache at positions [0, n): the prompt cache.
+    Tokens &cached_prompt() { return cached_prompt_; }
+
+    // Cancellation: checked between decodes and by llama.cpp's abort callback during one.
+    void set_cancel_flag(const int32_t *flag) { cancel_flag_.store(flag); }
+    bool cancelled() const {
+        const int32_t *f = cancel_flag_.load();
+        return f != nullptr && __atomic_load_n(f, __ATOMIC_RELAXED) != 0;
+    }
+    void check_cancelled() const;
+
+    // llama_decode with errors turned into exceptions (and the cache state reset on failure).
+    void decode(Batch &batch);
+
+  private:
+    ModelOptions opts_;
+    std::unique_ptr<llama_model, ModelDeleter> model_;
+    std::unique_ptr<llama_context, ContextDeleter> ctx_;
+    const llama_vocab *vocab_ = nullptr;
+    int32_t n_vocab_ = 0;
+    int threads_ = 1;
+    std::string arch_;
+    std::mutex mutex_;
+    Tokens cached_prompt_;
+    std::atomic<const int32_t *> cancel_flag_{nullptr};
+};
+
+}  // namespace labor

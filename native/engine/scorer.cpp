@@ -1,0 +1,430 @@
+#include "scorer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <chrono>
+#include <functional>
+#include <random>
+
+#include "errors.h"
+#include "logsumexp.h"
+
+namespace labor {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+// A neutral text before each continuation when the title set is built: the tokens that follow it
+// are the title's usual tokens. Every prompt is checked against them (see in_context_tokens).
+const char *kAnchor = "Occupation:";
+
+llama_memory_t memory_of(Model &m) { return llama_get_memory(m.ctx()); }
+
+// log-sum-exp of several output rows at once, spread over the model's threads.
+void logsumexp_rows(Model &m, const std::vector<int32_t> &batch_indices, std::vector<double> &out, ScoreStats &st) {
+    auto t0 = Clock::now();
+    out.resize(batch_indices.size());
+    const int32_t n_vocab = m.n_vocab();
+    llama_context *ctx = m.ctx();
+    std::vector<const float *> rows(batch_indices.size());
+    // llama_get_logits_ith is not guaranteed thread-safe (it may log): fetch pointers first.
+    for (size_t k = 0; k < batch_indices.size(); ++k) {
+        rows[k] = llama_get_logits_ith(ctx, batch_indices[k]);
+        if (!rows[k]) fail(ErrorKind::Engine, "internal: no logits for batch index " + std::to_string(batch_indices[k]));
+    }
+    const int64_t n = (int64_t)rows.size();
+#pragma omp parallel for num_threads(m.threads()) schedule(static) if (n > 1)
+    for (int64_t k = 0; k < n; ++k) out[k] = logsumexp(rows[k], (size_t)n_vocab);
+    st.ms_logsumexp += ms_since(t0);
+}
+
+// Makes the KV cache hold `tokens` at positions [0, n) in every sequence, evaluating only what is
+// not cached already. Positions listed in `need` (ascending) get logits; after each decode the
+// handler receives (position, batch index) pairs for them.
+void eval_prefix(Model &m, const Tokens &tokens, const std::vector<int32_t> &need, bool reuse, ScoreStats &st,
+                 const std::function<void(const std::vector<std::pair<int32_t, int32_t>> &)> &handler) {
+    const int32_t n = (int32_t)tokens.size();
+    if ((uint32_t)n > m.n_ctx())
+        fail(ErrorKind::Input, "the prompt has " + std::to_string(n) + " tokens, more than the context size of " +
+                                   std::to_string(m.n_ctx()) + " tokens; raise the context size");
+    Tokens &cached = m.cached_prompt();
+    int32_t keep = 0;
+    if (reuse) {
+        const int32_t lim = std::min<int32_t>(n, (int32_t)cached.size());
+        while (keep < lim && cached[keep] == tokens[keep]) ++keep;
+    }
+    if (!need.empty()) keep = std::min(keep, need.front());
+    llama_memory_t mem = memory_of(m);
+    if (keep == 0) {
+        llama_memory_clear(mem, false);
+    } else {
+        llama_memory_seq_rm(mem, -1, keep, -1);
+    }
+    cached.resize(keep);
+
+    const int32_t nb = (int32_t)m.n_batch();
+    Batch batch(nb, 1);
+    size_t ni = 0;
+    std::vector<std::pair<int32_t, int32_t>> outs;
+    for (int32_t start = keep; start < n; start += nb) {
+        const int32_t end = std::min(n, start + nb);
+        batch.clear();
+        outs.clear();
+        for (int32_t p = start; p < end; ++p) {
+            while (ni < need.size() && need[ni] < p) ++ni;
+            const bool want = ni < need.size() && need[ni] == p;
+            if (want) outs.emplace_back(p, p - start);
+            batch.add(tokens[p], p, 0, 0, want);
+        }
+        auto t0 = Clock::now();
+        m.decode(batch);
+        st.ms_decode += ms_since(t0);
+        st.decode_calls += 1;
+        st.evaluated_tokens += end - start;
+        st.prompt_tokens_evaluated += end - start;
+        if (!outs.empty()) handler(outs);
+    }
+    // Every sequence shares the prompt's cells (metadata only in the unified cache).
+    for (int32_t s = 1; s < Model::kMaxSeq; ++s) llama_memory_seq_cp(mem, 0, s, keep, -1);
+    cached = tokens;
+}
+
+// The continuation's tokens as the model tokenizes prompt + continuation. The prompt's own tokens
+// must be a prefix of that, else the title's probability is not a product after the prompt.
+Tokens in_context_tokens(const Model &m, const std::string &prompt, const Tokens &prompt_tokens, const std::string &cont,
+                         const std::string &title) {
+    Tokens full = m.tokenize(prompt + cont, true);
+    if (full.size() <= prompt_tokens.size() || !std::equal(prompt_tokens.begin(), prompt_tokens.end(), full.begin())) {
+        fail(ErrorKind::Input, "the prompt's last token merges with the title \"" + title +
+                                   "\" (the prompt's tokens are not a prefix of prompt + title); end the prompt "
+                                   "before the space that precedes the title");
+    }
+    return Tokens(full.begin() + (ptrdiff_t)prompt_tokens.size(), full.end());
+}
+
+class TrieRun {
+  public:
+    TrieRun(Model &m, const TitleTrie &trie, int32_t n_prompt, ScoreStats &st)
+        : m_(m), trie_(trie), P_(n_prompt), st_(st), cond_(trie.nodes().size(), 0.0),
+          batch_((int32_t)m.n_batch(), Model::kMaxSeq) {}
+
+    std::vector<double> &cond() { return cond_; }
+
+    // Children of node v get their conditional log-probs from v's logits row `lse`/`row`.
+    void set_children(int32_t v, const float *row, double lse) {
+        for (int32_t c : trie_.node(v).children) cond_[c] = (double)row[trie_.node(c).token] - lse;
+    }
+
+    // Evaluates every internal node below v (v already evaluated), chunk by chunk.
+    void process_children(int32_t v) {
+        const TitleTrie::Node &nv = trie_.node(v);
+        const int32_t pos_base = P_ + nv.depth;  // position of v's children
+        const int32_t tok_limit = std::min<int32_t>((int32_t)m_.n_batch(), (int32_t)m_.n_ctx() - pos_base);
+        if (tok_limit < 1) fail(ErrorKind::Input, "the prompt and the longest title do not fit the context; raise the context size");
+        std::vector<int32_t> units;
+        int32_t nodes = 0, ends = 0;
+        auto flush = [&] {
+            if (units.empty()) return;
+            decode_chunk(units, pos_base);
+            units.clear();
+            nodes = ends = 0;
+        };
+        for (int32_t c : nv.children) {
+            const TitleTrie::Node &nc = trie_.node(c);
+            if (!nc.internal()) continue;
+            if (nc.internal_below > tok_limit || nc.branch_ends_below > Model::kMaxSeq) {
+                // Too big for one chunk: evaluate c alone, visible to every sequence, then its
+                // children chunk by chunk, then drop c's cell before c's siblings come.
+                flush();
+                batch_.clear();
+                batch_.add(nc.token, P_ + nc.depth - 1, 0, Model::kMaxSeq - 1, true);
+                run_batch({c});
+                process_children(c);
+                llama_memory_seq_rm(llama_get_memory(m_.ctx()), -1, P_ + nc.depth - 1, -1);
+                continue;
+            }
+            if (nodes + nc.internal_below > tok_limit || ends + nc.branch_ends_below > Model::kMaxSeq) flush();
+            units.push_back(c);
+            nodes += nc.internal_below;
+            ends += nc.branch_ends_below;
+        }
+        flush();
+    }
+
+  private:
+    // One llama_decode with whole subtrees: each branch end (internal node without internal
+    // children) gets its own sequence id, numbered in depth-first order, so every node's sequences
+    // are the contiguous ids of the branch ends below it. A node's first id is one of its own
+    // descendants', never a sibling's: llama.cpp's mask reads only the first id.
+    void decode_chunk(const std::vector<int32_t> &units, int32_t pos_base) {
+        batch_.clear();
+        order_.clear();
+        int32_t next_seq = 0;
+        std::function<void(int32_t)> add = [&](int32_t n) {
+            const TitleTrie::Node &nn = trie_.node(n);
+            const int32_t lo = next_seq;
+            batch_.add(nn.token, P_ + nn.depth - 1, lo, lo + nn.branch_ends_below - 1, true);
+            order_.push_back(n);
+            bool has_internal_child = false;
+            for (int32_t c : nn.children)
+                if (trie_.node(c).internal()) {
+                    has_internal_child = true;
+                    add(c);
+                }
+            if (!has_internal_child) ++next_seq;
+        };
+        for (int32_t u : units) add(u);
+        run_batch(order_);
+        llama_memory_seq_rm(llama_get_memory(m_.ctx()), -1, pos_base, -1);
+    }
+
+    void run_batch(const std::vector<int32_t> &nodes_in_order) {
+        std::vector<int32_t> nodes = nodes_in_order;
+        auto t0 = Clock::now();
+        m_.decode(batch_);
+        st_.ms_decode += ms_since(t0);
+        st_.decode_calls += 1;
+        st_.evaluated_tokens += batch_.size();
+        std::vector<int32_t> idx(nodes.size());
+        for (size_t k = 0; k < nodes.size(); ++k) idx[k] = (int32_t)k;
+        logsumexp_rows(m_, idx, lse_, st_);
+        for (size_t k = 0; k < nodes.size(); ++k) set_children(nodes[k], llama_get_logits_ith(m_.ctx(), (int32_t)k), lse_[k]);
+    }
+
+    Model &m_;
+    const TitleTrie &trie_;
+    int32_t P_;
+    ScoreStats &st_;
+    std::vector<double> cond_;
+    Batch batch_;
+    std::vector<int32_t> order_;
+    std::vector<double> lse_;
+};
+
+double finish_log_total(const std::vector<double> &logp) {
+    double mx = -INFINITY;
+    for (double v : logp) mx = std::max(mx, v);
+    if (!std::isfinite(mx)) return mx;
+    double s = 0;
+    for (double v : logp) s += std::exp(v - mx);
+    return mx + std::log(s);
+}
+
+}  // namespace
+
+TitleSet::TitleSet(const Model &model, std::vector<std::string> titles) : titles_(std::move(titles)) {
+    if (titles_.empty()) fail(ErrorKind::Input, "the title list is empty");
+    const Tokens anchor = model.tokenize(kAnchor, true);
+    for (size_t i = 0; i < titles_.size(); ++i) {
+        const std::string &t = titles_[i];
+        if (t.empty()) fail(ErrorKind::Input, "title " + std::to_string(i) + " is empty");
+        if (t.find('\n') != std::string::npos || t.find('\r') != std::string::npos)
+            fail(ErrorKind::Input, "title \"" + t + "\" contains a line break");
+        continuations_.push_back(" " + t + "\n");
+        tokens_.push_back(in_context_tokens(model, kAnchor, anchor, continuations_.back(), t));
+    }
+    trie_ = std::make_unique<TitleTrie>(tokens_);
+}
+
+TitleScores score_titles(Model &model, const TitleSet &set, const std::string &prompt, const ScoreOptions &opts) {
+    TitleScores out;
+    ScoreStats &st = out.stats;
+    auto t0 = Clock::now();
+    const Tokens ptoks = model.tokenize(prompt, true);
+    if (ptoks.empty()) fail(ErrorKind::Input, "the prompt is empty");
+    const int32_t P = (int32_t)ptoks.size();
+    st.prompt_tokens = P;
+
+    // The titles' tokens in this prompt's context; a prompt-specific trie only when they differ.
+    std::vector<Tokens> toks(set.size());
+    bool differs = false;
+    for (size_t i = 0; i < set.size(); ++i) {
+        toks[i] = in_context_tokens(model, prompt, ptoks, set.continuations()[i], set.titles()[i]);
+        if (toks[i] != set.tokens()[i]) {
+            differs = true;
+            st.retokenized_titles += 1;
+        }
+        st.title_tokens += (int64_t)toks[i].size();
+    }
+    std::unique_ptr<TitleTrie> local;
+    if (differs) local = std::make_unique<TitleTrie>(toks);
+    const TitleTrie &trie = differs ? *local : set.trie();
+    st.trie_nodes = (int64_t)trie.nodes().size() - 1;
+    st.internal_nodes = trie.internal_count();
+    st.ms_tokenize = ms_since(t0);
+
+    if ((int64_t)P + trie.max_depth() - 1 > (int64_t)model.n_ctx())
+        fail(ErrorKind::Input, "the prompt (" + std::to_string(P) + " tokens) and the longest title (" +
+                                   std::to_string(trie.max_depth()) + " tokens) do not fit the context of " +
+                                   std::to_string(model.n_ctx()) + " tokens; raise the context size");
+
+    out.logp.assign(set.size(), 0.0);
+    std::vector<float> root_row;
+    double root_lse = 0;
+    auto keep_root = [&](const std::vector<std::pair<int32_t, int32_t>> &outs) {
+        for (auto &[pos, bi] : outs)
+            if (pos == P - 1) {
+                const float *row = llama_get_logits_ith(model.ctx(), bi);
+                root_row.assign(row, row + model.n_vocab());
+                std::vector<double> l;
+                logsumexp_rows(model, {bi}, l, st);
+                root_lse = l[0];
+            }
+    };
+
+    if (opts.mode == ScoreMode::Trie) {
+        eval_prefix(model, ptoks, {P - 1}, opts.reuse_prefix, st, keep_root);
+        TrieRun run(model, trie, P, st);
+        run.set_children(0, root_row.data(), root_lse);
+        run.process_children(0);
+        std::vector<double> acc(trie.nodes().size(), 0.0);
+        for (size_t i = 1; i < trie.nodes().size(); ++i) {
+            const auto &n = trie.node((int32_t)i);
+            acc[i] = acc[n.parent] + run.cond()[i];
+            if (n.title >= 0) out.logp[n.title] = acc[i];
+        }
+    } else if (opts.mode == ScoreMode::Sequential) {
+        eval_prefix(model, ptoks, {P - 1}, opts.reuse_prefix, st, keep_root);
+        Batch batch((int32_t)model.n_batch(), 1);
+        std::vector<double> lse;
+        for (size_t t = 0; t < toks.size(); ++t) {
+            const Tokens &tt = toks[t];
+            double lp = (double)root_row[tt[0]] - root_lse;
+            for (size_t start = 0; start + 1 < tt.size(); start += model.n_batch()) {
+                const size_t end = std::min(tt.size() - 1, start + model.n_batch());
+                batch.clear();
+                std::vector<int32_t> idx;
+                for (size_t j = start; j < end; ++j) {
+                    batch.add(tt[j], P + (int32_t)j, 0, 0, true);
+                    idx.push_back((int32_t)(j - start));
+                }
+                auto td = Clock::now();
+                model.decode(batch);
+                st.ms_decode += ms_since(td);
+                st.decode_calls += 1;
+                st.evaluated_tokens += batch.size();
+                logsumexp_rows(model, idx, lse, st);
+                for (size_t j = start; j < end; ++j)
+                    lp += (double)llama_get_logits_ith(model.ctx(), (int32_t)(j - start))[tt[j + 1]] - lse[j - start];
+            }
+            llama_memory_seq_rm(memory_of(model), -1, P, -1);
+            out.logp[t] = lp;
+        }
+    } else {
+        // Reference: every title from an empty cache, prompt and title in one fresh evaluation.
+        for (size_t t = 0; t < toks.size(); ++t) {
+            const Tokens &tt = toks[t];
+            Tokens all = ptoks;
+            all.insert(all.end(), tt.begin(), tt.end() - 1);
+            std::vector<int32_t> need;
+            for (int32_t p = P - 1; p < (int32_t)all.size(); ++p) need.push_back(p);
+            double lp = 0;
+            std::vector<double> lse;
+            llama_memory_clear(memory_of(model), false);
+            model.cached_prompt().clear();
+            eval_prefix(model, all, need, false, st, [&](const std::vector<std::pair<int32_t, int32_t>> &outs) {
+                std::vector<int32_t> idx;
+                for (auto &o : outs) idx.push_back(o.second);
+                logsumexp_rows(model, idx, lse, st);
+                for (size_t k = 0; k < outs.size(); ++k) {
+                    const int32_t pos = outs[k].first;
+                    const llama_token next = tt[pos - (P - 1)];
+                    lp += (double)llama_get_logits_ith(model.ctx(), outs[k].second)[next] - lse[k];
+                }
+            });
+            out.logp[t] = lp;
+        }
+        // The cache holds the last title now, not a shareable prompt.
+        llama_memory_clear(memory_of(model), false);
+        model.cached_prompt().clear();
+        st.prompt_tokens_evaluated = P;  // counted once; evaluated_tokens has the true total
+    }
+    out.log_total = finish_log_total(out.logp);
+    return out;
+}
+
+SpanScores score_spans(Model &model, const std::string &text, const std::vector<std::pair<uint32_t, uint32_t>> &spans) {
+    SpanScores out;
+    ScoreStats &st = out.stats;
+    auto t0 = Clock::now();
+    const Tokens toks = model.tokenize(text, true);
+    st.prompt_tokens = (int64_t)toks.size();
+    // Token index at each span boundary: text[:offset] must tokenize to a prefix of the whole text.
+    auto boundary = [&](uint32_t off, size_t span) -> int32_t {
+        if (off > text.size()) fail(ErrorKind::Input, "span " + std::to_string(span) + " ends beyond the text");
+        Tokens pre = model.tokenize(text.substr(0, off), true);
+        if (pre.size() > toks.size() || !std::equal(pre.begin(), pre.end(), toks.begin()))
+            fail(ErrorKind::Input, "span " + std::to_string(span) + ": offset " + std::to_string(off) +
+                                       " is not a token boundary of the text's tokenization");
+        return (int32_t)pre.size();
+    };
+    std::vector<std::pair<int32_t, int32_t>> tok_spans;
+    std::vector<int32_t> need;
+    for (size_t i = 0; i < spans.size(); ++i) {
+        auto [s, e] = spans[i];
+        if (s >= e) fail(ErrorKind::Input, "span " + std::to_string(i) + " is empty or reversed");
+        const int32_t a = boundary(s, i), b = boundary(e, i);
+        if (a < 1 || b <= a) fail(ErrorKind::Input, "span " + std::to_string(i) + " covers no token after the first");
+        tok_spans.emplace_back(a, b);
+        for (int32_t p = a - 1; p < b - 1; ++p) need.push_back(p);
+    }
+    std::sort(need.begin(), need.end());
+    need.erase(std::unique(need.begin(), need.end()), need.end());
+    st.ms_tokenize = ms_since(t0);
+    std::vector<double> tok_logp(toks.size(), 0.0);
+    std::vector<double> lse;
+    eval_prefix(model, toks, need, true, st, [&](const std::vector<std::pair<int32_t, int32_t>> &outs) {
+        std::vector<int32_t> idx;
+        for (auto &o : outs) idx.push_back(o.second);
+        logsumexp_rows(model, idx, lse, st);
+        for (size_t k = 0; k < outs.size(); ++k) {
+            const int32_t pos = outs[k].first;
+            tok_logp[pos + 1] = (double)llama_get_logits_ith(model.ctx(), outs[k].second)[toks[pos + 1]] - lse[k];
+        }
+    });
+    for (auto [a, b] : tok_spans) {
+        double s = 0;
+        for (int32_t p = a; p < b; ++p) s += tok_logp[p];
+        out.logp.push_back(s);
+        out.span_tokens.push_back(b - a);
+    }
+    return out;
+}
+
+Throughput measure_throughput(Model &model, int32_t n_tokens, bool all_logits, bool with_logsumexp) {
+    if (n_tokens < 1 || (uint32_t)n_tokens > model.n_ctx())
+        fail(ErrorKind::Input, "token count must be between 1 and the context size");
+    std::mt19937 rng(1234);
+    std::uniform_int_distribution<int32_t> dist(0, model.n_vocab() - 1);
+    Tokens toks(n_tokens);
+    for (auto &t : toks) t = dist(rng);
+    llama_memory_clear(memory_of(model), false);
+    model.cached_prompt().clear();
+    Throughput out;
+    ScoreStats st;
+    const int32_t nb = (int32_t)model.n_batch();
+    Batch batch(nb, 1);
+    std::vector<double> lse;
+    for (int32_t start = 0; start < n_tokens; start += nb) {
+        const int32_t end = std::min(n_tokens, start + nb);
+        batch.clear();
+        std::vector<int32_t> idx;
+        for (int32_t p = start; p < end; ++p) {
+            const bool want = all_logits || p == end - 1;
+            if (want) idx.push_back(p - start);
+            batch.add(toks[p], p, 0, 0, want);
+        }
+        auto t0 = Clock::now();
+        model.decode(batch);
+        out.ms_decode += ms_since(t0);
+        out.decode_calls += 1;
+        out.tokens += end - start;
+        if (with_logsumexp) logsumexp_rows(model, idx, lse, st);
+    }
+    out.ms_logsumexp = st.ms_logsumexp;
+    llama_memory_clear(memory_of(model), false);
+    return out;
+}
+
+}  // namespace labor

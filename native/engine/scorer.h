@@ -1,0 +1,78 @@
+// All-title scoring and teacher-forced span scoring over one Model.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "model.h"
+#include "title_trie.h"
+
+namespace labor {
+
+// A fixed list of titles, each scored as the continuation " " + title + "\n".
+class TitleSet {
+  public:
+    TitleSet(const Model &model, std::vector<std::string> titles);
+    const std::vector<std::string> &titles() const { return titles_; }
+    const std::vector<std::string> &continuations() const { return continuations_; }
+    // Token sequences of the continuations after a neutral anchor text; checked per prompt.
+    const std::vector<Tokens> &tokens() const { return tokens_; }
+    const TitleTrie &trie() const { return *trie_; }
+    size_t size() const { return titles_.size(); }
+
+  private:
+    std::vector<std::string> titles_;
+    std::vector<std::string> continuations_;
+    std::vector<Tokens> tokens_;
+    std::unique_ptr<TitleTrie> trie_;
+};
+
+enum class ScoreMode { Trie, Sequential, Reference };
+
+struct ScoreOptions {
+    ScoreMode mode = ScoreMode::Trie;
+    bool reuse_prefix = true;  // keep the KV cells of the previous prompt's common prefix
+};
+
+struct ScoreStats {
+    int64_t prompt_tokens = 0;            // tokens of the prompt (BOS included)
+    int64_t prompt_tokens_evaluated = 0;  // of those, evaluated in this call (fewer with prefix reuse)
+    int64_t title_tokens = 0;             // tokens of all continuations together
+    int64_t trie_nodes = 0;               // trie nodes, root excluded
+    int64_t internal_nodes = 0;           // trie nodes with children, root excluded
+    int64_t evaluated_tokens = 0;         // every token sent to llama_decode
+    int64_t decode_calls = 0;
+    int64_t retokenized_titles = 0;       // titles whose tokens in this context differ from the anchor's
+    double ms_tokenize = 0, ms_decode = 0, ms_logsumexp = 0;
+};
+
+struct TitleScores {
+    std::vector<double> logp;  // raw log P(continuation | prompt), one per title
+    double log_total = 0;      // log of the sum of P over the titles
+    ScoreStats stats;
+};
+
+TitleScores score_titles(Model &model, const TitleSet &set, const std::string &prompt, const ScoreOptions &opts);
+
+struct SpanScores {
+    std::vector<double> logp;            // log P of each span's tokens given everything before it
+    std::vector<int32_t> span_tokens;    // tokens in each span
+    ScoreStats stats;
+};
+
+// Spans are [start, end) byte offsets into text (UTF-8). Each boundary must be a token boundary of
+// the whole text's tokenization, else an Input error names the span.
+SpanScores score_spans(Model &model, const std::string &text, const std::vector<std::pair<uint32_t, uint32_t>> &spans);
+
+// Prompt-processing throughput with logits for every token (the efficiency yardstick).
+struct Throughput {
+    int64_t tokens = 0;
+    int64_t decode_calls = 0;
+    double ms_decode = 0;
+    double ms_logsumexp = 0;
+};
+Throughput measure_throughput(Model &model, int32_t n_tokens, bool all_logits, bool with_logsumexp);
+
+}  // namespace labor

@@ -1,0 +1,326 @@
+/**
+ * The occupation-scoring engine for TypeScript: a loaded GGUF model that scores every title of a
+ * TitleSet after a prompt, exactly and in one batched pass over the titles' trie.
+ *
+ * Calls run off the JS thread, are serialised per model (one llama_context each), and take an
+ * AbortSignal. Errors are typed: ModelError (cannot load), InputError (bad prompt, titles, spans),
+ * EngineError, CancelledError, StateError (freed model).
+ */
+import { existsSync } from 'node:fs';
+import {
+  CancelledError,
+  EngineError,
+  InputError,
+  LaborLlmError,
+  ModelError,
+  StateError,
+} from '../errors.js';
+import { loadAddon, type NativeModel, type NativeModelInfo, type NativeStats, type NativeTitleSet } from './native.js';
+
+export interface ModelOptions {
+  /** CPU threads (default: all cores). */
+  threads?: number;
+  /** KV cache cells: the prompt plus one chunk of trie nodes must fit (default 4096). */
+  contextSize?: number;
+  /** Tokens per llama_decode: the size of a trie chunk (default 512). */
+  batchSize?: number;
+  /** Layers to offload on a CUDA/Metal build; -1 for all (default 0). */
+  gpuLayers?: number;
+  /** Flash attention: off by default, since on CPU it rounds small micro-batches to f16. */
+  flashAttention?: 'auto' | 'on' | 'off';
+  useMmap?: boolean;
+  /**
+   * KV cache precision (default f32; llama.cpp defaults to f16). f32 makes the trie agree with per-title
+   * evaluation to ~1e-6 nats: with f16, rounding K/V can turn 1e-7 differences between batch shapes
+   * into ~1e-4 nats.
+   */
+  kvCache?: 'f16' | 'f32';
+}
+
+/** How the titles are evaluated. `trie` is the engine; the others are references for tests and benchmarks. */
+export type ScoreMode = 'trie' | 'sequential' | 'reference';
+
+export interface ScoreOptions {
+  mode?: ScoreMode;
+  /** Keep the previous prompt's common prefix in the KV cache (default true). */
+  reusePrefix?: boolean;
+  signal?: AbortSignal;
+}
+
+export type EngineStats = NativeStats;
+
+export interface TitleSetInfo {
+  titles: number;
+  titleTokens: number;
+  trieNodes: number;
+  internalNodes: number;
+  maxDepth: number;
+  distinctFirstTokens: number;
+}
+
+/** A fixed list of titles, tokenized once for one model. Each is scored as " " + title + "\n". */
+export class TitleSet {
+  readonly titles: readonly string[];
+  /** @internal */
+  readonly native: NativeTitleSet;
+  /** @internal */
+  readonly owner: Model;
+
+  /** @internal */
+  constructor(owner: Model, titles: readonly string[], native: NativeTitleSet) {
+    this.owner = owner;
+    this.titles = titles;
+    this.native = native;
+  }
+
+  get size(): number {
+    return this.titles.length;
+  }
+
+  info(): TitleSetInfo {
+    return this.native.info();
+  }
+
+  /** Tokens of title i's continuation after a neutral context. */
+  tokensOf(index: number): Int32Array {
+    return this.native.tokens(index);
+  }
+}
+
+/** Scores of every title after one prompt. */
+export class TitleScores {
+  readonly titles: readonly string[];
+  /** Raw log P(" " + title + "\n" | prompt), natural log, one per title. */
+  readonly logProbs: Float64Array;
+  /** log of the total probability the model puts on the title set. */
+  readonly logTotal: number;
+  readonly stats: EngineStats;
+
+  constructor(titles: readonly string[], logProbs: Float64Array, logTotal: number, stats: EngineStats) {
+    this.titles = titles;
+    this.logProbs = logProbs;
+    this.logTotal = logTotal;
+    this.stats = stats;
+  }
+
+  /** log P(title | prompt, the answer is one of the titles). */
+  normalizedLogProbs(): Float64Array {
+    const out = new Float64Array(this.logProbs.length);
+    for (let i = 0; i < out.length; i++) out[i] = this.logProbs[i]! - this.logTotal;
+    return out;
+  }
+
+  /** Title indices sorted by probability, best first. */
+  ranking(): number[] {
+    const idx = Array.from(this.logProbs.keys());
+    return idx.sort((a, b) => this.logProbs[b]! - this.logProbs[a]! || a - b);
+  }
+}
+
+export interface SpanScores {
+  /** log P of each span's tokens given the text before it. */
+  logProbs: Float64Array;
+  /** Number of tokens in each span. */
+  spanTokens: Int32Array;
+  stats: EngineStats;
+}
+
+export interface Throughput {
+  tokens: number;
+  decodeCalls: number;
+  msDecode: number;
+  msLogsumexp: number;
+}
+
+const FLASH: Record<NonNullable<ModelOptions['flashAttention']>, number> = { auto: -1, off: 0, on: 1 };
+
+/** Turns a native rejection (an Error with a `code`) into the toolkit's typed error. */
+export function toTypedError(err: unknown, context: string): LaborLlmError {
+  if (err instanceof LaborLlmError) return err;
+  const e = err as { code?: string; message?: string };
+  const message = `${context}: ${e.message ?? String(err)}`;
+  switch (e.code) {
+    case 'INPUT':
+      return new InputError(message);
+    case 'MODEL':
+      return new ModelError(message);
+    case 'CANCELLED':
+      return new CancelledError(message);
+    case 'STATE':
+      return new StateError(message);
+    default:
+      return new EngineError(message, { cause: err });
+  }
+}
+
+export class Model {
+  readonly path: string;
+  readonly info: NativeModelInfo;
+  private native: NativeModel | null;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(path: string, native: NativeModel) {
+    this.path = path;
+    this.native = native;
+    this.info = native.info();
+  }
+
+  /** Loads a GGUF model. Missing, corrupt or unsuitable files reject with ModelError. */
+  static async load(path: string, opts: ModelOptions = {}): Promise<Model> {
+    if (!existsSync(path)) throw new ModelError(`model file not found: ${path}`);
+    const addon = loadAddon();
+    try {
+      const native = await addon.loadModel({
+        path,
+        threads: opts.threads ?? 0,
+        contextSize: opts.contextSize ?? 4096,
+        batchSize: opts.batchSize ?? 512,
+        gpuLayers: opts.gpuLayers ?? 0,
+        flashAttention: FLASH[opts.flashAttention ?? 'off'],
+        useMmap: opts.useMmap ?? true,
+        kvF32: (opts.kvCache ?? 'f32') === 'f32',
+      });
+      return new Model(path, native);
+    } catch (err) {
+      throw toTypedError(err, `cannot load model ${path}`);
+    }
+  }
+
+  get freed(): boolean {
+    return this.native === null;
+  }
+
+  private live(): NativeModel {
+    if (!this.native) throw new StateError(`the model ${this.path} has been freed`);
+    return this.native;
+  }
+
+  /** Runs one native call after the previous one on this model has settled. */
+  private serialize<T>(run: (n: NativeModel) => Promise<T>, context: string): Promise<T> {
+    const next = this.queue.then(
+      () => run(this.live()),
+      () => run(this.live()),
+    );
+    this.queue = next.catch(() => undefined);
+    return next.catch((err: unknown) => {
+      throw toTypedError(err, context);
+    });
+  }
+
+  tokenize(text: string, opts: { addSpecial?: boolean } = {}): Int32Array {
+    try {
+      return this.live().tokenize(text, opts.addSpecial ?? false);
+    } catch (err) {
+      throw toTypedError(err, 'tokenize');
+    }
+  }
+
+  detokenize(tokens: Int32Array | readonly number[]): string {
+    try {
+      return this.live().detokenize(tokens instanceof Int32Array ? tokens : Int32Array.from(tokens));
+    } catch (err) {
+      throw toTypedError(err, 'detokenize');
+    }
+  }
+
+  tokenPiece(token: number): string {
+    try {
+      return this.live().tokenPiece(token);
+    } catch (err) {
+      throw toTypedError(err, 'tokenPiece');
+    }
+  }
+
+  /** Builds the titles' trie for this model. Empty lists, empty or duplicated titles are InputErrors. */
+  async titleSet(titles: readonly string[]): Promise<TitleSet> {
+    if (titles.length === 0) throw new InputError('the title list is empty');
+    const seen = new Map<string, number>();
+    titles.forEach((t, i) => {
+      const j = seen.get(t);
+      if (j !== undefined) throw new InputError(`the title list has a duplicate: "${t}" at positions ${j} and ${i}`);
+      seen.set(t, i);
+    });
+    const list = [...titles];
+    const native = await this.serialize((n) => n.createTitleSet(list), 'cannot build the title set');
+    return new TitleSet(this, list, native);
+  }
+
+  /** log P of every title after the prompt. The prompt must end right before the title's leading space. */
+  async scoreTitles(prompt: string, set: TitleSet, opts: ScoreOptions = {}): Promise<TitleScores> {
+    const [r] = await this.scoreTitlesBatch([prompt], set, opts);
+    return r!;
+  }
+
+  /** Scores many prompts in one native call (prompts sharing a prefix reuse its KV cells). */
+  async scoreTitlesBatch(prompts: readonly string[], set: TitleSet, opts: ScoreOptions = {}): Promise<TitleScores[]> {
+    if (set.owner !== this) throw new InputError('the title set was built for another model');
+    const cancel = cancelFlag(opts.signal);
+    const results = await this.serialize(
+      (n) =>
+        n.scoreTitles([...prompts], set.native, { mode: opts.mode ?? 'trie', reusePrefix: opts.reusePrefix ?? true }, cancel.flag),
+      'scoring failed',
+    ).finally(cancel.dispose);
+    return results.map((r) => new TitleScores(set.titles, r.logProbs, r.logTotal, r.stats));
+  }
+
+  /**
+   * Teacher-forced scoring: one pass over `text`, returning the log-prob of each [start, end)
+   * span (JS string indices). Span boundaries must fall on token boundaries of the whole text.
+   */
+  async scoreSpans(
+    text: string,
+    spans: readonly (readonly [number, number])[],
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<SpanScores> {
+    const offsets = utf8Offsets(text, spans);
+    const cancel = cancelFlag(opts.signal);
+    return this.serialize((n) => n.scoreSpans(text, offsets, cancel.flag), 'span scoring failed').finally(cancel.dispose);
+  }
+
+  /** Decode throughput on random tokens (the yardstick for the engine's efficiency). */
+  async throughput(tokens: number, opts: { allLogits?: boolean; withLogsumexp?: boolean } = {}): Promise<Throughput> {
+    return this.serialize(
+      (n) => n.throughput(tokens, opts.allLogits ?? true, opts.withLogsumexp ?? false),
+      'throughput measurement failed',
+    );
+  }
+
+  /** Releases the model once every call already queued has finished. Later calls throw StateError. */
+  async free(): Promise<void> {
+    const native = this.native;
+    if (!native) return;
+    await this.queue;
+    this.native = null;
+    native.free();
+  }
+}
+
+function cancelFlag(signal: AbortSignal | undefined): { flag: Int32Array | undefined; dispose: () => void } {
+  if (!signal) return { flag: undefined, dispose: () => undefined };
+  if (signal.aborted) throw new CancelledError();
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const onAbort = () => Atomics.store(flag, 0, 1);
+  signal.addEventListener('abort', onAbort, { once: true });
+  return { flag, dispose: () => signal.removeEventListener('abort', onAbort) };
+}
+
+/** JS string indices to UTF-8 byte offsets, as the engine reads the text. */
+function utf8Offsets(text: string, spans: readonly (readonly [number, number])[]): Uint32Array {
+  const out = new Uint32Array(spans.length * 2);
+  const points = [...new Set(spans.flat())].sort((a, b) => a - b);
+  const bytes = new Map<number, number>();
+  let prev = 0;
+  let acc = 0;
+  for (const p of points) {
+    if (!Number.isInteger(p) || p < 0 || p > text.length) throw new InputError(`span offset ${p} is outside the text`);
+    acc += Buffer.byteLength(text.slice(prev, p), 'utf8');
+    bytes.set(p, acc);
+    prev = p;
+  }
+  spans.forEach(([s, e], i) => {
+    if (!(s < e)) throw new InputError(`span ${i} [${s}, ${e}) is empty or reversed`);
+    out[2 * i] = bytes.get(s)!;
+    out[2 * i + 1] = bytes.get(e)!;
+  });
+  return out;
+}

@@ -1,0 +1,118 @@
+/**
+ * Loads the compiled addon (build/Release/labor_llm.node) through node-gyp-build and types it.
+ * Only src/engine talks to this module; everything else uses Model and TitleSet.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EngineError } from '../errors.js';
+
+export interface NativeStats {
+  promptTokens: number;
+  promptTokensEvaluated: number;
+  titleTokens: number;
+  trieNodes: number;
+  internalNodes: number;
+  evaluatedTokens: number;
+  decodeCalls: number;
+  retokenizedTitles: number;
+  msTokenize: number;
+  msDecode: number;
+  msLogsumexp: number;
+}
+
+export interface NativeTitleSet {
+  info(): {
+    titles: number;
+    titleTokens: number;
+    trieNodes: number;
+    internalNodes: number;
+    maxDepth: number;
+    distinctFirstTokens: number;
+  };
+  tokens(index: number): Int32Array;
+}
+
+export interface NativeModelInfo {
+  path: string;
+  architecture: string;
+  description: string;
+  nVocab: number;
+  nCtx: number;
+  nBatch: number;
+  nCtxTrain: number;
+  nEmbd: number;
+  nParams: number;
+  sizeBytes: number;
+  threads: number;
+  vocabType: 'spm' | 'bpe' | 'other';
+  gpuOffload: boolean;
+}
+
+export interface NativeModel {
+  info(): NativeModelInfo;
+  tokenize(text: string, addSpecial: boolean): Int32Array;
+  detokenize(tokens: Int32Array): string;
+  tokenPiece(token: number): string;
+  createTitleSet(titles: string[]): Promise<NativeTitleSet>;
+  scoreTitles(
+    prompts: string[],
+    set: NativeTitleSet,
+    opts: { mode: 'trie' | 'sequential' | 'reference'; reusePrefix: boolean },
+    cancel?: Int32Array,
+  ): Promise<{ logProbs: Float64Array; logTotal: number; stats: NativeStats }[]>;
+  scoreSpans(
+    text: string,
+    spans: Uint32Array,
+    cancel?: Int32Array,
+  ): Promise<{ logProbs: Float64Array; spanTokens: Int32Array; stats: NativeStats }>;
+  throughput(
+    tokens: number,
+    allLogits: boolean,
+    withLogsumexp: boolean,
+  ): Promise<{ tokens: number; decodeCalls: number; msDecode: number; msLogsumexp: number }>;
+  free(): void;
+}
+
+export interface NativeAddon {
+  loadModel(opts: {
+    path: string;
+    threads: number;
+    contextSize: number;
+    batchSize: number;
+    gpuLayers: number;
+    flashAttention: number;
+    useMmap: boolean;
+    kvF32: boolean;
+  }): Promise<NativeModel>;
+  systemInfo(): { llama: string; gpuOffload: boolean; maxSequences: number };
+}
+
+/** The package root: where build/ and data/ live (works from src/ and from dist/). */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'CMakeLists.txt'))) return dir;
+    dir = resolve(dir, '..');
+  }
+  throw new EngineError('cannot find the labor-llm package root');
+}
+
+let addon: NativeAddon | null = null;
+
+export function loadAddon(): NativeAddon {
+  if (addon) return addon;
+  const require = createRequire(import.meta.url);
+  const root = packageRoot();
+  try {
+    const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
+    addon = nodeGypBuild(root) as NativeAddon;
+  } catch (err) {
+    throw new EngineError(
+      `the native engine is not built (${(err as Error).message}); run \`npm install\` or \`npm run build:native\``,
+      { cause: err },
+    );
+  }
+  return addon;
+}
