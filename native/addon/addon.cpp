@@ -159,7 +159,8 @@ const int32_t *cancel_flag_of(const Napi::Value &v) {
     if (!v.IsTypedArray()) return nullptr;
     Napi::TypedArray ta = v.As<Napi::TypedArray>();
     if (ta.TypedArrayType() != napi_int32_array || ta.ElementLength() < 1) return nullptr;
-    return reinterpret_cast<const int32_t *>(static_cast<uint8_t *>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+    // Data() reads napi_get_typedarray_info, which also works over a SharedArrayBuffer.
+    return v.As<Napi::Int32Array>().Data();
 }
 
 class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
@@ -299,6 +300,9 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                 else if (mode == "reference") opts.mode = labor::ScoreMode::Reference;
                 else throw make_error(env, "INPUT", "unknown scoring mode \"" + mode + "\"");
                 if (o.Get("reusePrefix").IsBoolean()) opts.reuse_prefix = o.Get("reusePrefix").ToBoolean();
+                if (o.Get("fullBoundaryCheck").IsBoolean()) opts.full_boundary_check = o.Get("fullBoundaryCheck").ToBoolean();
+                if (o.Get("unsafeSharedSequence").IsBoolean())
+                    opts.unsafe_shared_sequence = o.Get("unsafeSharedSequence").ToBoolean();
             }
             const int32_t *flag = cancel_flag_of(info[3]);
             auto results = std::make_shared<std::vector<labor::TitleScores>>();

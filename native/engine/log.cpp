@@ -23,7 +23,8 @@ void on_log(enum ggml_log_level level, const char *text, void *) {
         partial += text;
         if (!partial.empty() && partial.back() == '\n') {
             partial.pop_back();
-            recent.push_back(partial);
+            // The unified KV cache always triggers this one; it says nothing about a failure.
+            if (partial.find("n_ctx_seq") == std::string::npos) recent.push_back(partial);
             partial.clear();
             if (recent.size() > 8) recent.pop_front();
         }

@@ -93,8 +93,8 @@ void eval_prefix(Model &m, const Tokens &tokens, const std::vector<int32_t> &nee
 // The continuation's tokens as the model tokenizes prompt + continuation. The prompt's own tokens
 // must be a prefix of that, else the title's probability is not a product after the prompt.
 Tokens in_context_tokens(const Model &m, const std::string &prompt, const Tokens &prompt_tokens, const std::string &cont,
-                         const std::string &title) {
-    Tokens full = m.tokenize(prompt + cont, true);
+                         const std::string &title, bool is_tail = false) {
+    Tokens full = m.tokenize(prompt + cont, !is_tail);
     if (full.size() <= prompt_tokens.size() || !std::equal(prompt_tokens.begin(), prompt_tokens.end(), full.begin())) {
         fail(ErrorKind::Input, "the prompt's last token merges with the title \"" + title +
                                    "\" (the prompt's tokens are not a prefix of prompt + title); end the prompt "
@@ -105,8 +105,8 @@ Tokens in_context_tokens(const Model &m, const std::string &prompt, const Tokens
 
 class TrieRun {
   public:
-    TrieRun(Model &m, const TitleTrie &trie, int32_t n_prompt, ScoreStats &st)
-        : m_(m), trie_(trie), P_(n_prompt), st_(st), cond_(trie.nodes().size(), 0.0),
+    TrieRun(Model &m, const TitleTrie &trie, int32_t n_prompt, ScoreStats &st, bool shared_sequence)
+        : m_(m), trie_(trie), P_(n_prompt), shared_(shared_sequence), st_(st), cond_(trie.nodes().size(), 0.0),
           batch_((int32_t)m.n_batch(), Model::kMaxSeq) {}
 
     std::vector<double> &cond() { return cond_; }
@@ -164,7 +164,10 @@ class TrieRun {
         std::function<void(int32_t)> add = [&](int32_t n) {
             const TitleTrie::Node &nn = trie_.node(n);
             const int32_t lo = next_seq;
-            batch_.add(nn.token, P_ + nn.depth - 1, lo, lo + nn.branch_ends_below - 1, true);
+            if (shared_)
+                batch_.add(nn.token, P_ + nn.depth - 1, 0, 0, true);
+            else
+                batch_.add(nn.token, P_ + nn.depth - 1, lo, lo + nn.branch_ends_below - 1, true);
             order_.push_back(n);
             bool has_internal_child = false;
             for (int32_t c : nn.children)
@@ -175,6 +178,13 @@ class TrieRun {
             if (!has_internal_child) ++next_seq;
         };
         for (int32_t u : units) add(u);
+        if (shared_) {
+            // One sequence for all: positions must not decrease in batch order, so go level by level.
+            std::stable_sort(order_.begin(), order_.end(),
+                             [&](int32_t a, int32_t b) { return trie_.node(a).depth < trie_.node(b).depth; });
+            batch_.clear();
+            for (int32_t n : order_) batch_.add(trie_.node(n).token, P_ + trie_.node(n).depth - 1, 0, 0, true);
+        }
         run_batch(order_);
         llama_memory_seq_rm(llama_get_memory(m_.ctx()), -1, pos_base, -1);
     }
@@ -195,6 +205,7 @@ class TrieRun {
     Model &m_;
     const TitleTrie &trie_;
     int32_t P_;
+    bool shared_;
     ScoreStats &st_;
     std::vector<double> cond_;
     Batch batch_;
@@ -236,11 +247,38 @@ TitleScores score_titles(Model &model, const TitleSet &set, const std::string &p
     const int32_t P = (int32_t)ptoks.size();
     st.prompt_tokens = P;
 
+    if ((uint32_t)P >= model.n_ctx())
+        fail(ErrorKind::Input, "the prompt has " + std::to_string(P) + " tokens, more than the context size of " +
+                                   std::to_string(model.n_ctx()) + " tokens; raise the context size");
+
     // The titles' tokens in this prompt's context; a prompt-specific trie only when they differ.
+    // Tokenizing prompt + title for every title costs titles x prompt length, so the check runs on
+    // the prompt's last line when the prompt's own tokens show that its last newline is a token
+    // boundary (then nothing before it can touch the title's tokens).
+    std::string ctx_text = prompt;
+    Tokens ctx_tokens = ptoks;
+    if (!opts.full_boundary_check) {
+        const size_t nl = prompt.rfind('\n');
+        if (nl != std::string::npos && nl > 0) {
+            std::string tail = prompt.substr(nl);  // starts with the newline
+            Tokens tail_toks = model.tokenize(tail, false);
+            // Skip the tokens that spell the newline (SPM may put a lone space token first).
+            size_t k = 0;
+            std::string seen;
+            while (k < tail_toks.size() && seen.find('\n') == std::string::npos) seen += model.token_piece(tail_toks[k++]);
+            const bool clean = seen.size() >= 1 && seen.back() == '\n' && k <= tail_toks.size() &&
+                               tail_toks.size() - k <= ptoks.size() &&
+                               std::equal(tail_toks.begin() + (ptrdiff_t)k, tail_toks.end(), ptoks.end() - (ptrdiff_t)(tail_toks.size() - k));
+            if (clean) {
+                ctx_text = tail;
+                ctx_tokens = tail_toks;
+            }
+        }
+    }
     std::vector<Tokens> toks(set.size());
     bool differs = false;
     for (size_t i = 0; i < set.size(); ++i) {
-        toks[i] = in_context_tokens(model, prompt, ptoks, set.continuations()[i], set.titles()[i]);
+        toks[i] = in_context_tokens(model, ctx_text, ctx_tokens, set.continuations()[i], set.titles()[i], ctx_text != prompt);
         if (toks[i] != set.tokens()[i]) {
             differs = true;
             st.retokenized_titles += 1;
@@ -275,7 +313,7 @@ TitleScores score_titles(Model &model, const TitleSet &set, const std::string &p
 
     if (opts.mode == ScoreMode::Trie) {
         eval_prefix(model, ptoks, {P - 1}, opts.reuse_prefix, st, keep_root);
-        TrieRun run(model, trie, P, st);
+        TrieRun run(model, trie, P, st, opts.unsafe_shared_sequence);
         run.set_children(0, root_row.data(), root_lse);
         run.process_children(0);
         std::vector<double> acc(trie.nodes().size(), 0.0);

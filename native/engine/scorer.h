@@ -34,6 +34,11 @@ enum class ScoreMode { Trie, Sequential, Reference };
 struct ScoreOptions {
     ScoreMode mode = ScoreMode::Trie;
     bool reuse_prefix = true;  // keep the KV cells of the previous prompt's common prefix
+    // Negative control for tests only: every trie node in sequence 0, so siblings see each other.
+    bool unsafe_shared_sequence = false;
+    // Check the prompt/title boundary on the whole prompt for every title (slow for long prompts)
+    // instead of on its last line.
+    bool full_boundary_check = false;
 };
 
 struct ScoreStats {

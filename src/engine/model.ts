@@ -45,6 +45,14 @@ export interface ScoreOptions {
   /** Keep the previous prompt's common prefix in the KV cache (default true). */
   reusePrefix?: boolean;
   signal?: AbortSignal;
+  /** @internal Negative control for tests: all trie nodes in one sequence, so siblings see each other (wrong). */
+  unsafeSharedSequence?: boolean;
+  /**
+   * Check the prompt/title token boundary against the whole prompt for every title. By default
+   * the check runs on the prompt's last line once the prompt's own tokens show that its last
+   * newline is a token boundary, which is the same answer at a fraction of the cost.
+   */
+  fullBoundaryCheck?: boolean;
 }
 
 export type EngineStats = NativeStats;
@@ -257,7 +265,17 @@ export class Model {
     const cancel = cancelFlag(opts.signal);
     const results = await this.serialize(
       (n) =>
-        n.scoreTitles([...prompts], set.native, { mode: opts.mode ?? 'trie', reusePrefix: opts.reusePrefix ?? true }, cancel.flag),
+        n.scoreTitles(
+          [...prompts],
+          set.native,
+          {
+            mode: opts.mode ?? 'trie',
+            reusePrefix: opts.reusePrefix ?? true,
+            unsafeSharedSequence: opts.unsafeSharedSequence ?? false,
+            fullBoundaryCheck: opts.fullBoundaryCheck ?? false,
+          },
+          cancel.flag,
+        ),
       'scoring failed',
     ).finally(cancel.dispose);
     return results.map((r) => new TitleScores(set.titles, r.logProbs, r.logTotal, r.stats));

@@ -59,7 +59,7 @@ export interface NativeModel {
   scoreTitles(
     prompts: string[],
     set: NativeTitleSet,
-    opts: { mode: 'trie' | 'sequential' | 'reference'; reusePrefix: boolean },
+    opts: { mode: 'trie' | 'sequential' | 'reference'; reusePrefix: boolean; unsafeSharedSequence?: boolean; fullBoundaryCheck?: boolean },
     cancel?: Int32Array,
   ): Promise<{ logProbs: Float64Array; logTotal: number; stats: NativeStats }[]>;
   scoreSpans(

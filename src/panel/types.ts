@@ -11,6 +11,11 @@ export interface WorkerRecord {
   code: string;
   /** One of EDUCATION_LEVELS (see education.ts). */
   education: string;
+  /**
+   * Synthetic panels only: the generator's true probability of this record's code given the worker's
+   * traits, earlier records and this record's year and education (absent on record 0 and on real data).
+   */
+  trueProbability?: number;
 }
 
 export interface Worker {

@@ -1,0 +1,3 @@
+export * from './split.js';
+export * from './mixture.js';
+export * from './randomize.js';
