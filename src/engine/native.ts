@@ -105,7 +105,13 @@ export function loadAddon(): NativeAddon {
   if (addon) return addon;
   const require = createRequire(import.meta.url);
   const root = packageRoot();
+  // LABOR_LLM_ADDON points at another build of the addon (a CUDA build, a build folder of one's own).
+  const override = process.env.LABOR_LLM_ADDON;
   try {
+    if (override) {
+      addon = require(resolve(override)) as NativeAddon;
+      return addon;
+    }
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
     addon = nodeGypBuild(root) as NativeAddon;
   } catch (err) {
