@@ -19,7 +19,8 @@ export async function main(argv: string[]): Promise<number> {
     .version()
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .fail((msg, err) => {
-      failure = err ?? new UsageError(msg);
+      // Throwing stops yargs before the command's handler runs.
+      throw err ?? new UsageError(msg);
     });
   for (const c of commands) parser.command(c);
   try {
