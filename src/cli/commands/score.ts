@@ -64,7 +64,7 @@ export const scoreCommand: CommandModule<GlobalOptions, ScoreArgs> = {
       })
       .option('top', { type: 'number', describe: 'print only the N most probable titles (all are scored)' })
       .example('$0 score --model tiny.gguf --prompt-file prompt.txt', 'all 334 occ1990dd titles, best first')
-      .example('$0 score --model m.gguf --prompt-file p.txt --titles soc2018 --json', 'SOC 2018 titles as JSON') as Argv<ScoreArgs>,
+      .example('$0 score --model m.gguf --prompt-file p.txt --titles soc2018 --json', 'SOC 2018 titles as JSON') as unknown as Argv<ScoreArgs>,
   handler: async (args) => {
     const taxonomy = loadTaxonomy(args.titles);
     const prompt = readPrompt(args.promptFile);
