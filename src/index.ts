@@ -1,0 +1,24 @@
+/**
+ * labor-llm's library API: the same capabilities as the CLI, for other TypeScript code.
+ */
+export * from './errors.js';
+export type { Worker, WorkerRecord, Panel, Transition, DatasetName } from './panel/types.js';
+export {
+  Model,
+  TitleSet,
+  TitleScores,
+  type ModelOptions,
+  type ScoreMode,
+  type ScoreOptions,
+  type SpanScores,
+  type EngineStats,
+  type TitleSetInfo,
+  type Throughput,
+} from './engine/model.js';
+export * from './taxonomy/index.js';
+export * from './template/index.js';
+export * from './split/index.js';
+export * from './synth/index.js';
+export { validatePanel, transitionsOf, panelTransitions } from './panel/validate.js';
+export { EDUCATION_LEVELS, normalizeEducation } from './panel/education.js';
+export { writeTinyLlama, readGguf, writeGguf } from './gguf/index.js';
