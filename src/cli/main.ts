@@ -12,6 +12,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON document on stdout' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or logs on stderr' })
     .strict()
+    // --help and --version print and return; main() never ends the process itself.
+    .exitProcess(false)
     .demandCommand(1, 'name a command; see --help')
     .recommendCommands()
     .help()
