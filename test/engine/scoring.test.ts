@@ -65,6 +65,22 @@ for (const vocab of ['llama-spm', 'llama-bpe'] as const) {
       }
     });
 
+    it('splits subtrees that do not fit one decode, still exactly', async () => {
+      // 32-token chunks: big first-token subtrees (e.g. SOC's many "First-Line Supervisors of ...")
+      // are evaluated root first, for every sequence, then chunk by chunk below it.
+      const small = await Model.load(await tinyModel(vocab), { threads: 2, kvCache: 'f32', batchSize: 32 });
+      try {
+        const set = await small.titleSet(socTitles());
+        const trie = await small.scoreTitles(PROMPTS[0]!, set, { reusePrefix: false });
+        const ref = await model.scoreTitles(PROMPTS[0]!, soc, { mode: 'reference' });
+        expect(maxAbsDiff(trie.logProbs, ref.logProbs)).toBeLessThan(TOL);
+        expect(trie.stats.evaluatedTokens).toBe(trie.stats.promptTokens + set.info().internalNodes);
+        expect(trie.stats.decodeCalls).toBeGreaterThan(set.info().internalNodes / 32);
+      } finally {
+        await small.free();
+      }
+    });
+
     it('prompt-cached titles one by one agree too', async () => {
       const seq = await model.scoreTitles(PROMPTS[1]!, occ, { mode: 'sequential', reusePrefix: false });
       const ref = await model.scoreTitles(PROMPTS[1]!, occ, { mode: 'reference' });
