@@ -5,10 +5,12 @@ import type { CommandModule } from 'yargs';
 import { modelCommand } from './model.js';
 import { dataCommand } from './data.js';
 import { scoreCommand } from './score.js';
+import { finetuneCommand } from './finetune.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command types its own arguments
 export const commands: CommandModule<any, any>[] = [
   modelCommand,
   dataCommand,
   scoreCommand,
+  finetuneCommand,
 ];

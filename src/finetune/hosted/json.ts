@@ -1,0 +1,37 @@
+/**
+ * Tolerant readers for service JSON: both services add fields over time and spell some of them
+ * two ways, so clients read what they need, check its type, and keep the rest in `raw`.
+ */
+
+export type JsonObject = Record<string, unknown>;
+
+export function asObject(v: unknown): JsonObject {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {};
+}
+
+export function asArray(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+export function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/** ISO-8601 from Unix seconds (OpenAI, Together files) or an ISO string (Together jobs). */
+export function isoTime(v: unknown): string | undefined {
+  if (typeof v === 'number' && Number.isFinite(v)) return new Date(v * 1000).toISOString();
+  if (typeof v === 'string' && v !== '') {
+    const t = Date.parse(v);
+    return Number.isNaN(t) ? v : new Date(t).toISOString();
+  }
+  return undefined;
+}
+
+/** A job or checkpoint name made safe as a file name ("ns/model-x" -> "ns--model-x"). */
+export function safeFileName(name: string): string {
+  return name.replace(/\//g, '--').replace(/[^A-Za-z0-9._=+-]+/g, '_').replace(/^\.+/, '_');
+}
