@@ -11,6 +11,9 @@
 #include "model.h"
 #include "scorer.h"
 
+// Local fine-tuning (train.cpp).
+void RegisterTrain(Napi::Env env, Napi::Object exports);
+
 namespace {
 
 using labor::ErrorKind;
@@ -142,6 +145,9 @@ Napi::Object stats_to_js(Napi::Env env, const labor::ScoreStats &s) {
     o.Set("evaluatedTokens", (double)s.evaluated_tokens);
     o.Set("decodeCalls", (double)s.decode_calls);
     o.Set("retokenizedTitles", (double)s.retokenized_titles);
+    o.Set("evaluatedNodes", (double)s.evaluated_nodes);
+    o.Set("resolvedTitles", (double)s.resolved_titles);
+    o.Set("boundedFallback", s.bounded_fallback);
     o.Set("msTokenize", s.ms_tokenize);
     o.Set("msDecode", s.ms_decode);
     o.Set("msLogsumexp", s.ms_logsumexp);
@@ -298,8 +304,15 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                 if (mode == "trie") opts.mode = labor::ScoreMode::Trie;
                 else if (mode == "sequential") opts.mode = labor::ScoreMode::Sequential;
                 else if (mode == "reference") opts.mode = labor::ScoreMode::Reference;
+                else if (mode == "bounded") opts.mode = labor::ScoreMode::Bounded;
                 else throw make_error(env, "INPUT", "unknown scoring mode \"" + mode + "\"");
                 if (o.Get("reusePrefix").IsBoolean()) opts.reuse_prefix = o.Get("reusePrefix").ToBoolean();
+                if (o.Get("topK").IsNumber()) opts.top_k = o.Get("topK").As<Napi::Number>().Int32Value();
+                if (o.Get("tolerance").IsNumber()) opts.tolerance = o.Get("tolerance").As<Napi::Number>().DoubleValue();
+                if (o.Get("target").IsNumber()) opts.target = o.Get("target").As<Napi::Number>().Int32Value();
+                if (o.Get("boundedBatch").IsNumber()) opts.bounded_batch = o.Get("boundedBatch").As<Napi::Number>().Int32Value();
+                if (opts.top_k < 1) throw make_error(env, "INPUT", "topK must be at least 1");
+                if (!(opts.tolerance > 0)) throw make_error(env, "INPUT", "tolerance must be positive");
                 if (o.Get("fullBoundaryCheck").IsBoolean()) opts.full_boundary_check = o.Get("fullBoundaryCheck").ToBoolean();
                 if (o.Get("unsafeSharedSequence").IsBoolean())
                     opts.unsafe_shared_sequence = o.Get("unsafeSharedSequence").ToBoolean();
@@ -324,6 +337,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                         Napi::Object o = Napi::Object::New(env);
                         o.Set("logProbs", to_f64(env, r.logp));
                         o.Set("logTotal", r.log_total);
+                        o.Set("logTotalUpper", r.log_total_upper);
                         o.Set("stats", stats_to_js(env, r.stats));
                         out.Set((uint32_t)i, o);
                     }
@@ -456,6 +470,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     ModelWrap::Init(env);
     exports.Set("loadModel", Napi::Function::New(env, LoadModel));
     exports.Set("systemInfo", Napi::Function::New(env, SystemInfo));
+    RegisterTrain(env, exports);
     return exports;
 }
 

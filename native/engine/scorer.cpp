@@ -213,6 +213,144 @@ class TrieRun {
     std::vector<double> lse_;
 };
 
+double log_add(double a, double b) {
+    if (a == -INFINITY) return b;
+    if (b == -INFINITY) return a;
+    const double m = std::max(a, b);
+    return m + std::log(std::exp(a - m) + std::exp(b - m));
+}
+
+// Best-first search over the trie. A title's log-prob is at most its prefix's, and the
+// probability of all titles below a node is at most the node's prefix probability, so the search
+// can stop once the top-k titles are exact and the unexplored mass is within the tolerance.
+// Each evaluated node has its own sequence id; a child gets its parent's path by copying the
+// parent's sequence over the trie positions (metadata only in the unified cache). A node's id is
+// released once all its internal children are evaluated.
+class BoundedRun {
+  public:
+    BoundedRun(Model &m, const TitleTrie &trie, int32_t n_prompt, ScoreStats &st, const ScoreOptions &o)
+        : m_(m), trie_(trie), P_(n_prompt), st_(st), o_(o), prefix_(trie.nodes().size(), NAN),
+          seq_of_(trie.nodes().size(), -1), pending_(trie.nodes().size(), 0), on_target_(trie.nodes().size(), false),
+          batch_(std::max<int32_t>(1, std::min<int32_t>(o.bounded_batch, (int32_t)m.n_batch())), 1) {
+        for (size_t i = 0; i < trie.nodes().size(); ++i)
+            for (int32_t c : trie.node((int32_t)i).children)
+                if (trie.node(c).internal()) ++pending_[i];
+        if (o.target >= 0) {
+            for (size_t i = 0; i < trie.nodes().size(); ++i)
+                if (trie.node((int32_t)i).title == o.target) {
+                    for (int32_t n = (int32_t)i; n > 0; n = trie.node(n).parent) on_target_[n] = true;
+                }
+        }
+        for (int32_t s = Model::kMaxSeq - 1; s >= 0; --s) free_.push_back(s);
+    }
+
+    // Returns false when it ran out of sequence ids or cells (the caller then runs the full trie).
+    bool run(const float *root_row, double root_lse, std::vector<double> &title_logp) {
+        prefix_[0] = 0;
+        expand(0, root_row, root_lse, title_logp);
+        llama_memory_t mem = llama_get_memory(m_.ctx());
+        std::vector<int32_t> picked;
+        std::vector<double> lse;
+        while (!done()) {
+            batch_.clear();
+            picked.clear();
+            while (!heap_.empty() && (int32_t)picked.size() < batch_.capacity()) {
+                if (free_.empty()) break;
+                if ((int64_t)P_ + st_.evaluated_nodes + (int64_t)picked.size() + 1 > (int64_t)m_.n_ctx()) break;
+                std::pop_heap(heap_.begin(), heap_.end());
+                const int32_t n = heap_.back().second;
+                heap_.pop_back();
+                const TitleTrie::Node &nn = trie_.node(n);
+                const int32_t s = free_.back();
+                free_.pop_back();
+                seq_of_[n] = s;
+                const llama_pos pos = P_ + nn.depth - 1;
+                if (nn.parent != 0) llama_memory_seq_cp(mem, seq_of_[nn.parent], s, P_, pos);
+                batch_.add(nn.token, pos, s, s, true);
+                picked.push_back(n);
+            }
+            if (picked.empty()) return false;
+            auto t0 = Clock::now();
+            m_.decode(batch_);
+            st_.ms_decode += ms_since(t0);
+            st_.decode_calls += 1;
+            st_.evaluated_tokens += batch_.size();
+            st_.evaluated_nodes += (int64_t)picked.size();
+            std::vector<int32_t> idx(picked.size());
+            for (size_t k = 0; k < picked.size(); ++k) idx[k] = (int32_t)k;
+            logsumexp_rows(m_, idx, lse, st_);
+            for (size_t k = 0; k < picked.size(); ++k) {
+                const int32_t n = picked[k];
+                expand(n, llama_get_logits_ith(m_.ctx(), (int32_t)k), lse[k], title_logp);
+                const int32_t p = trie_.node(n).parent;
+                if (p != 0 && --pending_[p] == 0) release(p);
+                if (pending_[n] == 0) release(n);
+            }
+        }
+        return true;
+    }
+
+    double log_resolved() const { return log_resolved_; }
+    double log_frontier() const {
+        double f = -INFINITY;
+        for (auto &e : heap_) f = log_add(f, prefix_[e.second]);
+        return f;
+    }
+
+  private:
+    void expand(int32_t n, const float *row, double lse, std::vector<double> &title_logp) {
+        for (int32_t c : trie_.node(n).children) {
+            const TitleTrie::Node &nc = trie_.node(c);
+            prefix_[c] = prefix_[n] + (double)row[nc.token] - lse;
+            if (nc.title >= 0) {
+                title_logp[nc.title] = prefix_[c];
+                resolved_.push_back(prefix_[c]);
+                log_resolved_ = log_add(log_resolved_, prefix_[c]);
+                st_.resolved_titles += 1;
+            }
+            if (nc.internal()) {
+                // The target's path goes first: its score is wanted whatever its rank.
+                heap_.emplace_back(on_target_[c] ? INFINITY : prefix_[c], c);
+                std::push_heap(heap_.begin(), heap_.end());
+            }
+        }
+    }
+
+    void release(int32_t n) {
+        if (seq_of_[n] < 0) return;
+        llama_memory_seq_rm(llama_get_memory(m_.ctx()), seq_of_[n], P_, -1);
+        free_.push_back(seq_of_[n]);
+        seq_of_[n] = -1;
+    }
+
+    bool done() {
+        if (heap_.empty()) return true;
+        if (o_.target >= 0 && heap_.front().first == INFINITY) return false;
+        const double best_open = heap_.front().first;
+        const int32_t k = std::max<int32_t>(1, std::min<int32_t>(o_.top_k, trie_.title_count()));
+        if ((int32_t)resolved_.size() < k) return false;
+        std::vector<double> r = resolved_;
+        std::nth_element(r.begin(), r.begin() + (k - 1), r.end(), std::greater<double>());
+        if (r[k - 1] < best_open) return false;
+        return log_add(log_resolved_, log_frontier()) - log_resolved_ <= o_.tolerance;
+    }
+
+    Model &m_;
+    const TitleTrie &trie_;
+    int32_t P_;
+    ScoreStats &st_;
+    const ScoreOptions &o_;
+    std::vector<double> prefix_;
+    std::vector<int32_t> seq_of_;
+    std::vector<int32_t> pending_;
+    std::vector<bool> on_target_;
+    std::vector<int32_t> free_;
+    std::vector<std::pair<double, int32_t>> heap_;
+    std::vector<double> resolved_;
+    double log_resolved_ = -INFINITY;
+    Batch batch_;
+};
+
 double finish_log_total(const std::vector<double> &logp) {
     double mx = -INFINITY;
     for (double v : logp) mx = std::max(mx, v);
@@ -311,8 +449,7 @@ TitleScores score_titles(Model &model, const TitleSet &set, const std::string &p
             }
     };
 
-    if (opts.mode == ScoreMode::Trie) {
-        eval_prefix(model, ptoks, {P - 1}, opts.reuse_prefix, st, keep_root);
+    auto full_trie = [&] {
         TrieRun run(model, trie, P, st, opts.unsafe_shared_sequence);
         run.set_children(0, root_row.data(), root_lse);
         run.process_children(0);
@@ -322,6 +459,28 @@ TitleScores score_titles(Model &model, const TitleSet &set, const std::string &p
             acc[i] = acc[n.parent] + run.cond()[i];
             if (n.title >= 0) out.logp[n.title] = acc[i];
         }
+        st.evaluated_nodes += trie.internal_count();
+    };
+    if (opts.mode == ScoreMode::Bounded) {
+        if (opts.target >= (int32_t)set.size()) fail(ErrorKind::Input, "the target title index is out of range");
+        eval_prefix(model, ptoks, {P - 1}, opts.reuse_prefix, st, keep_root);
+        out.logp.assign(set.size(), NAN);
+        BoundedRun run(model, trie, P, st, opts);
+        const bool ok = run.run(root_row.data(), root_lse, out.logp);
+        llama_memory_seq_rm(memory_of(model), -1, P, -1);
+        if (ok) {
+            out.log_total = run.log_resolved();
+            out.log_total_upper = log_add(run.log_resolved(), run.log_frontier());
+            return out;
+        }
+        // Out of sequence ids or cells: finish exactly with the full trie.
+        st.bounded_fallback = true;
+        out.logp.assign(set.size(), 0.0);
+        full_trie();
+        st.resolved_titles = (int64_t)set.size();
+    } else if (opts.mode == ScoreMode::Trie) {
+        eval_prefix(model, ptoks, {P - 1}, opts.reuse_prefix, st, keep_root);
+        full_trie();
     } else if (opts.mode == ScoreMode::Sequential) {
         eval_prefix(model, ptoks, {P - 1}, opts.reuse_prefix, st, keep_root);
         Batch batch((int32_t)model.n_batch(), 1);
@@ -379,6 +538,8 @@ TitleScores score_titles(Model &model, const TitleSet &set, const std::string &p
         st.prompt_tokens_evaluated = P;  // counted once; evaluated_tokens has the true total
     }
     out.log_total = finish_log_total(out.logp);
+    out.log_total_upper = out.log_total;
+    if (opts.mode != ScoreMode::Bounded) st.resolved_titles = (int64_t)set.size();
     return out;
 }
 

@@ -29,7 +29,7 @@ class TitleSet {
     std::unique_ptr<TitleTrie> trie_;
 };
 
-enum class ScoreMode { Trie, Sequential, Reference };
+enum class ScoreMode { Trie, Sequential, Reference, Bounded };
 
 struct ScoreOptions {
     ScoreMode mode = ScoreMode::Trie;
@@ -39,6 +39,13 @@ struct ScoreOptions {
     // Check the prompt/title boundary on the whole prompt for every title (slow for long prompts)
     // instead of on its last line.
     bool full_boundary_check = false;
+    // Bounded mode: best-first search over the trie until the top_k titles are exact, the total
+    // probability on the titles is known within `tolerance` nats, and `target` (a title index, or
+    // -1) is scored; titles never reached get NaN.
+    int32_t top_k = 5;
+    double tolerance = 1e-3;
+    int32_t target = -1;
+    int32_t bounded_batch = 64;  // frontier nodes per llama_decode
 };
 
 struct ScoreStats {
@@ -50,12 +57,16 @@ struct ScoreStats {
     int64_t evaluated_tokens = 0;         // every token sent to llama_decode
     int64_t decode_calls = 0;
     int64_t retokenized_titles = 0;       // titles whose tokens in this context differ from the anchor's
+    int64_t evaluated_nodes = 0;          // trie nodes evaluated (bounded mode: a fraction of internal_nodes)
+    int64_t resolved_titles = 0;          // titles with an exact score (all of them outside bounded mode)
+    bool bounded_fallback = false;        // bounded mode ran out of sequences and finished as the full trie
     double ms_tokenize = 0, ms_decode = 0, ms_logsumexp = 0;
 };
 
 struct TitleScores {
     std::vector<double> logp;  // raw log P(continuation | prompt), one per title
-    double log_total = 0;      // log of the sum of P over the titles
+    double log_total = 0;      // log of the sum of P over the titles (bounded mode: over the resolved ones)
+    double log_total_upper = 0;  // upper bound of log_total (equal to it outside bounded mode)
     ScoreStats stats;
 };
 

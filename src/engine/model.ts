@@ -37,8 +37,12 @@ export interface ModelOptions {
   kvCache?: 'f16' | 'f32';
 }
 
-/** How the titles are evaluated. `trie` is the engine; the others are references for tests and benchmarks. */
-export type ScoreMode = 'trie' | 'sequential' | 'reference';
+/**
+ * How the titles are evaluated. `trie` is the engine; `bounded` searches the trie best-first and
+ * stops early (see ScoreOptions.topK); `sequential` and `reference` are references for tests and
+ * benchmarks.
+ */
+export type ScoreMode = 'trie' | 'bounded' | 'sequential' | 'reference';
 
 export interface ScoreOptions {
   mode?: ScoreMode;
@@ -53,6 +57,17 @@ export interface ScoreOptions {
    * newline is a token boundary, which is the same answer at a fraction of the cost.
    */
   fullBoundaryCheck?: boolean;
+  /**
+   * Bounded mode: stop once the `topK` most probable titles are exact (default 5) and the total
+   * probability on the title set is known within `tolerance` nats (default 1e-3), so that every
+   * normalized log-prob is within `tolerance` of the full mode's. Titles never reached get NaN.
+   */
+  topK?: number;
+  tolerance?: number;
+  /** Bounded mode: a title index that must be scored exactly (the true next title). */
+  target?: number;
+  /** Bounded mode: frontier nodes per decode (default 64). */
+  boundedBatch?: number;
 }
 
 export type EngineStats = NativeStats;
@@ -100,14 +115,19 @@ export class TitleScores {
   readonly titles: readonly string[];
   /** Raw log P(" " + title + "\n" | prompt), natural log, one per title. */
   readonly logProbs: Float64Array;
-  /** log of the total probability the model puts on the title set. */
+  /**
+   * log of the total probability the model puts on the title set. In bounded mode, the total over
+   * the titles it resolved: a lower bound, with `logTotalUpper` the upper bound.
+   */
   readonly logTotal: number;
+  readonly logTotalUpper: number;
   readonly stats: EngineStats;
 
-  constructor(titles: readonly string[], logProbs: Float64Array, logTotal: number, stats: EngineStats) {
+  constructor(titles: readonly string[], logProbs: Float64Array, logTotal: number, stats: EngineStats, logTotalUpper = logTotal) {
     this.titles = titles;
     this.logProbs = logProbs;
     this.logTotal = logTotal;
+    this.logTotalUpper = logTotalUpper;
     this.stats = stats;
   }
 
@@ -118,9 +138,9 @@ export class TitleScores {
     return out;
   }
 
-  /** Title indices sorted by probability, best first. */
+  /** Title indices sorted by probability, best first (bounded mode: the resolved titles only). */
   ranking(): number[] {
-    const idx = Array.from(this.logProbs.keys());
+    const idx = Array.from(this.logProbs.keys()).filter((i) => !Number.isNaN(this.logProbs[i]!));
     return idx.sort((a, b) => this.logProbs[b]! - this.logProbs[a]! || a - b);
   }
 }
@@ -273,12 +293,16 @@ export class Model {
             reusePrefix: opts.reusePrefix ?? true,
             unsafeSharedSequence: opts.unsafeSharedSequence ?? false,
             fullBoundaryCheck: opts.fullBoundaryCheck ?? false,
+            ...(opts.topK !== undefined ? { topK: opts.topK } : {}),
+            ...(opts.tolerance !== undefined ? { tolerance: opts.tolerance } : {}),
+            ...(opts.target !== undefined ? { target: opts.target } : {}),
+            ...(opts.boundedBatch !== undefined ? { boundedBatch: opts.boundedBatch } : {}),
           },
           cancel.flag,
         ),
       'scoring failed',
     ).finally(cancel.dispose);
-    return results.map((r) => new TitleScores(set.titles, r.logProbs, r.logTotal, r.stats));
+    return results.map((r) => new TitleScores(set.titles, r.logProbs, r.logTotal, r.stats, r.logTotalUpper));
   }
 
   /**

@@ -17,6 +17,9 @@ export interface NativeStats {
   evaluatedTokens: number;
   decodeCalls: number;
   retokenizedTitles: number;
+  evaluatedNodes: number;
+  resolvedTitles: number;
+  boundedFallback: boolean;
   msTokenize: number;
   msDecode: number;
   msLogsumexp: number;
@@ -59,9 +62,18 @@ export interface NativeModel {
   scoreTitles(
     prompts: string[],
     set: NativeTitleSet,
-    opts: { mode: 'trie' | 'sequential' | 'reference'; reusePrefix: boolean; unsafeSharedSequence?: boolean; fullBoundaryCheck?: boolean },
+    opts: {
+      mode: 'trie' | 'sequential' | 'reference' | 'bounded';
+      reusePrefix: boolean;
+      unsafeSharedSequence?: boolean;
+      fullBoundaryCheck?: boolean;
+      topK?: number;
+      tolerance?: number;
+      target?: number;
+      boundedBatch?: number;
+    },
     cancel?: Int32Array,
-  ): Promise<{ logProbs: Float64Array; logTotal: number; stats: NativeStats }[]>;
+  ): Promise<{ logProbs: Float64Array; logTotal: number; logTotalUpper: number; stats: NativeStats }[]>;
   scoreSpans(
     text: string,
     spans: Uint32Array,

@@ -1,0 +1,102 @@
+// Local fine-tuning with llama.cpp's training API (llama_opt_init / llama_opt_epoch): full-parameter
+// AdamW on packed windows of the training texts, validation loss every epoch, the best epoch's
+// weights written as a GGUF. Plain C++ over llama.cpp, like the rest of the engine core.
+//
+// Data: every text is tokenized with BOS (the model's special-token rule) and the token lists are
+// concatenated into one stream, training texts and validation texts separately. The stream is cut
+// into windows of n_ctx inputs and the n_ctx next tokens as labels (n_ctx + 1 tokens), starting at
+// 0, n_ctx, 2 n_ctx, ...; when the stream does not end on a window boundary, one more window is
+// aligned with the stream's end, so every token after the first is a label at least once (the few
+// tokens of that last overlap count twice). Windows cross text boundaries: a text attends to the
+// end of the one before it, as in any packed language-model training; the BOS that starts each
+// text marks the boundary. One window is one optimizer step (llama.cpp runs one sequence per
+// window; n_batch = n_ubatch = n_ctx).
+//
+// Loss: llama.cpp's cross-entropy, the mean negative log-likelihood in nats per label token of a
+// window; an epoch's train (or validation) loss is the mean over its windows.
+//
+// Determinism: training windows are visited in an order drawn from a seeded mt19937_64 each epoch
+// (our own Fisher-Yates, not std::shuffle, whose algorithm is the library's); ggml_opt's own RNG
+// (used only by ggml_opt_dataset_shuffle) is never used; nothing else is random. With one thread
+// the same inputs and seed give bit-identical weights.
+//
+// What trains: every f32 weight tensor except the token embeddings, which llama.cpp does not train
+// (llama_set_param skips token_embd.weight and rope_freqs.weight). Models must be llama
+// architecture with f32 weights throughout; anything else is refused before loading, because the
+// backward pass of other types and architectures can abort the process inside ggml.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace labor {
+
+struct TrainOptions {
+    std::string model_path;
+    std::string out_path;  // the best checkpoint, written once the run has finished
+    std::vector<std::string> train_texts;
+    std::vector<std::string> valid_texts;
+    int epochs = 3;
+    int context_length = 256;  // tokens per window (n_ctx): a multiple of 256, as llama.cpp pads contexts
+    double learning_rate = 1e-3;
+    double weight_decay = 0.0;  // AdamW's decoupled decay, in [0, 1]
+    double beta1 = 0.9;
+    double beta2 = 0.999;
+    double eps = 1e-8;
+    uint64_t seed = 0;
+    int threads = 0;     // 0: all hardware threads
+    int gpu_layers = 0;  // layers offloaded on a GPU build (-1: all)
+};
+
+struct TrainProgress {
+    enum class Phase : int32_t { Train = 0, Validate = 1, Epoch = 2 };
+    Phase phase = Phase::Train;
+    int32_t epoch = 0;        // 1-based; 0 is the validation of the untrained model
+    int64_t window = 0;       // windows done in this phase (Train / Validate)
+    int64_t windows = 0;      // windows in this phase
+    double loss = 0;          // running mean loss of this phase so far (Train / Validate)
+    double train_loss = 0;    // Epoch: the epoch's mean train loss (NaN for epoch 0)
+    double val_loss = 0;      // Epoch: validation loss after the epoch
+    bool improved = false;    // Epoch: the best validation loss so far (checkpoint kept)
+    double elapsed_ms = 0;    // since the start of train()
+};
+
+struct EpochSummary {
+    int32_t epoch = 0;
+    double train_loss = 0;
+    double val_loss = 0;
+    double val_accuracy = 0;  // share of validation labels that are the model's top token
+    double seconds = 0;
+    bool improved = false;
+};
+
+struct TrainResult {
+    int32_t best_epoch = 0;
+    double best_val_loss = 0;
+    double initial_val_loss = 0;
+    double initial_val_accuracy = 0;
+    std::vector<EpochSummary> history;
+    int64_t train_texts = 0, valid_texts = 0;
+    int64_t train_tokens = 0, valid_tokens = 0;
+    int64_t train_windows = 0, valid_windows = 0;
+    int32_t context_length = 0;
+    int64_t trainable_params = 0;
+    int32_t threads = 0;
+    double seconds = 0;
+    std::string out_path;
+};
+
+// Start offsets of the windows over a stream of `stream_tokens` tokens (see the header comment).
+// Empty when the stream is shorter than n_ctx + 1 tokens.
+std::vector<int64_t> plan_windows(int64_t stream_tokens, int32_t n_ctx);
+
+using TrainProgressFn = std::function<void(const TrainProgress &)>;
+using StopFn = std::function<bool()>;
+
+// Runs the whole fine-tune. Throws EngineException: Input (bad options, too few tokens, unwritable
+// output), Model (a file the trainer cannot train), Cancelled (stop() became true; nothing is
+// written), Engine (llama.cpp failures, a diverging loss). Temporary files never outlive the call.
+TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, const StopFn &stop);
+
+}  // namespace labor
