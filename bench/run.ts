@@ -16,7 +16,7 @@ const { values } = parseArgs({
     taxonomy: { type: 'string', default: 'occ1990dd' },
     iterations: { type: 'string', default: '5' },
     threads: { type: 'string', default: String(cpus().length) },
-    'batch-size': { type: 'string', default: '512' },
+    'batch-size': { type: 'string', default: '256' },
     'no-reference': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },

@@ -17,7 +17,7 @@ struct ModelOptions {
     std::string path;
     int threads = 0;          // 0: all hardware threads
     int context_size = 4096;  // KV cells: prompt + one chunk of trie nodes
-    int batch_size = 512;     // tokens per llama_decode (n_batch = n_ubatch): the trie chunk size
+    int batch_size = 256;     // tokens per llama_decode (n_batch = n_ubatch): the trie chunk size
     int gpu_layers = 0;       // layers offloaded to a GPU build (-1: all)
     int flash_attention = 0;  // -1 auto, 0 off (exact), 1 on
     bool use_mmap = true;

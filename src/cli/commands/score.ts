@@ -53,7 +53,7 @@ export const scoreCommand: CommandModule<GlobalOptions, ScoreArgs> = {
       })
       .option('threads', { type: 'number', describe: 'CPU threads (default: all cores)' })
       .option('context-size', { type: 'number', default: 4096, describe: 'KV cache cells (prompt + one trie chunk)' })
-      .option('batch-size', { type: 'number', default: 512, describe: 'tokens per llama_decode (trie chunk size)' })
+      .option('batch-size', { type: 'number', default: 256, describe: 'tokens per llama_decode (trie chunk size)' })
       .option('gpu-layers', { type: 'number', default: 0, describe: 'layers to offload on a GPU build (-1: all)' })
       .option('flash-attention', { choices: ['auto', 'on', 'off'] as const, default: 'off' as const })
       .option('kv-cache', { choices: ['f16', 'f32'] as const, default: 'f32' as const, describe: 'KV cache precision' })
