@@ -91,12 +91,19 @@ export async function runEngineBench(o: EngineBenchOptions): Promise<EngineBench
         tokensPerSecond: (st.evaluatedTokens / ms) * 1000,
       };
     });
-    // The yardstick: batched decode of random tokens with logits for every token, plus the same
-    // full-vocabulary log-sum-exp per token that the engine does, at the engine's batch size.
-    const n = Math.min(2048, model.info.nCtx);
-    await model.throughput(Math.min(n, o.batchSize), { allLogits: true, withLogsumexp: true });
-    const tp = await model.throughput(n, { allLogits: true, withLogsumexp: true });
-    const allLogitsTokensPerSecond = (tp.tokens / (tp.msDecode + tp.msLogsumexp)) * 1000;
+    // The yardstick: llama.cpp's batched decode of 512 random tokens (as llama-bench's pp512) with
+    // logits for every token, plus the same full-vocabulary log-sum-exp per token the engine does,
+    // in batches of the engine's size. Mean of 3 after a warm-up.
+    const n = Math.min(512, model.info.nCtx);
+    await model.throughput(n, { allLogits: true, withLogsumexp: true });
+    let tokens = 0;
+    let ms = 0;
+    for (let i = 0; i < 3; i++) {
+      const tp = await model.throughput(n, { allLogits: true, withLogsumexp: true });
+      tokens += tp.tokens;
+      ms += tp.msDecode + tp.msLogsumexp;
+    }
+    const allLogitsTokensPerSecond = (tokens / ms) * 1000;
     const by = (m: ScoreMode) => rows.find((r) => r.mode === m);
     const trie = by('trie')!;
     return {
