@@ -22,3 +22,4 @@ export * from './synth/index.js';
 export { validatePanel, transitionsOf, panelTransitions } from './panel/validate.js';
 export { EDUCATION_LEVELS, normalizeEducation } from './panel/education.js';
 export { writeTinyLlama, readGguf, writeGguf } from './gguf/index.js';
+export * from './finetune/local/index.js';

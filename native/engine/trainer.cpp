@@ -67,6 +67,21 @@ void rename_into_place(const std::string &from, const std::string &to) {
         fail(ErrorKind::Input, "cannot move the checkpoint to " + to + ": " + std::strerror(errno));
 }
 
+bool ends_with(const std::string &s, const char *suffix) {
+    const size_t n = std::strlen(suffix);
+    return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+
+// Whether the pinned llama.cpp updates a tensor: llama_set_param skips the token embeddings and
+// rope_freqs, and the K and V projections get no gradient, because attention reads K and V back
+// from the KV cache, a buffer the backward pass does not go through (upstream llama.cpp PR #28520).
+bool trained_by_llama_cpp(const std::string &name) {
+    if (name == "token_embd.weight" || name == "rope_freqs.weight") return false;
+    for (const char *kv : {".attn_k.weight", ".attn_k.bias", ".attn_v.weight", ".attn_v.bias"})
+        if (ends_with(name, kv)) return false;
+    return true;
+}
+
 struct ModelFacts {
     int64_t trainable_params = 0;
 };
@@ -114,9 +129,7 @@ ModelFacts inspect_trainable(const std::string &path) {
                                        "; local fine-tuning needs f32 weights throughout (write the model with "
                                        "--outtype f32, or writeTinyLlama type 'f32')");
         }
-        const std::string s = name;
-        if (s != "token_embd.weight" && s != "rope_freqs.weight")
-            facts.trainable_params += (int64_t)(gguf_get_tensor_size(g.get(), i) / sizeof(float));
+        if (trained_by_llama_cpp(name)) facts.trainable_params += (int64_t)(gguf_get_tensor_size(g.get(), i) / sizeof(float));
     }
     return facts;
 }

@@ -20,8 +20,11 @@
 // (used only by ggml_opt_dataset_shuffle) is never used; nothing else is random. With one thread
 // the same inputs and seed give bit-identical weights.
 //
-// What trains: every f32 weight tensor except the token embeddings, which llama.cpp does not train
-// (llama_set_param skips token_embd.weight and rope_freqs.weight). Models must be llama
+// What trains: every weight tensor except the token embeddings (llama_set_param skips
+// token_embd.weight and rope_freqs.weight) and the attention's K and V projections: in the pinned
+// llama.cpp, attention reads K and V back from the KV cache, and no gradient flows through that
+// buffer, so attn_k / attn_v never change (a known upstream limitation, llama.cpp PR #28520; the
+// Q, output, FFN, norm and output-head weights do train). Models must be llama
 // architecture with f32 weights throughout; anything else is refused before loading, because the
 // backward pass of other types and architectures can abort the process inside ggml.
 #pragma once
@@ -81,7 +84,7 @@ struct TrainResult {
     int64_t train_tokens = 0, valid_tokens = 0;
     int64_t train_windows = 0, valid_windows = 0;
     int32_t context_length = 0;
-    int64_t trainable_params = 0;
+    int64_t trainable_params = 0;  // elements of the tensors training changes (see above)
     int32_t threads = 0;
     double seconds = 0;
     std::string out_path;

@@ -33,6 +33,7 @@ import {
 } from '../../finetune/hosted/index.js';
 import { validateTrainingJsonl, type JsonlSummary } from '../../finetune/hosted/jsonl.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
+import { finetuneLocalCommand } from './finetune-local.js';
 
 type ArgsOf<B> = B extends (y: Argv<GlobalOptions>) => Argv<infer U> ? U : never;
 
@@ -535,6 +536,7 @@ export const finetuneSubcommands: CommandModule<GlobalOptions, any>[] = [
   downloadCommand,
   listCommand,
   fakeServerCommand,
+  finetuneLocalCommand,
 ];
 
 export const finetuneCommand: CommandModule<object, GlobalOptions> = {

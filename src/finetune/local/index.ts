@@ -1,0 +1,18 @@
+/** Local fine-tuning of small llama GGUF models with llama.cpp's training API (see train.ts). */
+export {
+  finetuneLocal,
+  type LocalFinetuneOptions,
+  type LocalFinetuneProgress,
+  type LocalFinetuneResult,
+  type WindowProgress,
+  type EpochProgress,
+  type EpochRecord,
+} from './train.js';
+export {
+  panelSplitsFromDir,
+  panelSplitsFromSynth,
+  templateTexts,
+  finetuneTexts,
+  type PanelSplits,
+  type SynthSplitOptions,
+} from './data.js';
