@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common.h"
 #include "errors.h"
 #include "model.h"
 #include "scorer.h"
@@ -19,11 +20,8 @@ namespace {
 using labor::ErrorKind;
 using labor::fail;
 
-Napi::Error make_error(Napi::Env env, const std::string &code, const std::string &message) {
-    Napi::Error e = Napi::Error::New(env, message);
-    e.Value().Set("code", Napi::String::New(env, code));
-    return e;
-}
+using labor_addon::cancel_flag_of;
+using labor_addon::make_error;
 
 // Runs fn on a libuv worker thread and settles a promise; exceptions become typed rejections.
 class Job : public Napi::AsyncWorker {
@@ -38,23 +36,18 @@ class Job : public Napi::AsyncWorker {
     }
     Napi::Promise promise() { return deferred_.Promise(); }
 
+    // Queues the work and returns its promise (the worker deletes itself when done).
+    static Napi::Promise start(Napi::Env env, Work work, Done done, Napi::Value keep_alive) {
+        Job *job = new Job(env, std::move(work), std::move(done), keep_alive);
+        Napi::Promise p = job->promise();
+        job->Queue();
+        return p;
+    }
+
   protected:
     void Execute() override {
-        try {
-            work_();
-        } catch (const labor::EngineException &e) {
-            code_ = labor::error_kind_name(e.kind());
-            SetError(e.what());
-        } catch (const std::bad_alloc &) {
-            code_ = "ENGINE";
-            SetError("out of memory");
-        } catch (const std::exception &e) {
-            code_ = "ENGINE";
-            SetError(e.what());
-        } catch (...) {
-            code_ = "ENGINE";
-            SetError("unknown native error");
-        }
+        std::string message;
+        if (!labor_addon::run_catching(work_, code_, message)) SetError(message);
     }
     void OnOK() override {
         Napi::Env env = Env();
@@ -160,15 +153,6 @@ Napi::Float64Array to_f64(Napi::Env env, const std::vector<double> &v) {
     return a;
 }
 
-// A cancel flag is an Int32Array over a SharedArrayBuffer: JS stores 1, the engine reads it.
-const int32_t *cancel_flag_of(const Napi::Value &v) {
-    if (!v.IsTypedArray()) return nullptr;
-    Napi::TypedArray ta = v.As<Napi::TypedArray>();
-    if (ta.TypedArrayType() != napi_int32_array || ta.ElementLength() < 1) return nullptr;
-    // Data() reads napi_get_typedarray_info, which also works over a SharedArrayBuffer.
-    return v.As<Napi::Int32Array>().Data();
-}
-
 class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   public:
     static Napi::FunctionReference ctor;
@@ -263,7 +247,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                 titles.push_back(v.As<Napi::String>().Utf8Value());
             }
             auto result = std::make_shared<std::shared_ptr<labor::TitleSet>>();
-            auto job = new Job(
+            return Job::start(
                 env,
                 [m, titles, result]() mutable {
                     std::lock_guard<std::mutex> lock(m->mutex());
@@ -275,9 +259,6 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                     return o;
                 },
                 env.Undefined());
-            Napi::Promise p = job->promise();
-            job->Queue();
-            return p;
         });
     }
 
@@ -319,15 +300,10 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
             }
             const int32_t *flag = cancel_flag_of(info[3]);
             auto results = std::make_shared<std::vector<labor::TitleScores>>();
-            auto job = new Job(
+            return Job::start(
                 env,
                 [m, set, prompts, opts, flag, results]() {
-                    std::lock_guard<std::mutex> lock(m->mutex());
-                    m->set_cancel_flag(flag);
-                    struct Reset {
-                        labor::Model *m;
-                        ~Reset() { m->set_cancel_flag(nullptr); }
-                    } reset{m.get()};
+                    labor::CallScope scope(*m, flag);
                     for (const auto &p : prompts) results->push_back(labor::score_titles(*m, *set, p, opts));
                 },
                 [results](Napi::Env env) -> Napi::Value {
@@ -344,9 +320,6 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                     return out;
                 },
                 info[3]);
-            Napi::Promise p = job->promise();
-            job->Queue();
-            return p;
         });
     }
 
@@ -364,15 +337,10 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
             std::string text = info[0].As<Napi::String>().Utf8Value();
             const int32_t *flag = cancel_flag_of(info[2]);
             auto result = std::make_shared<labor::SpanScores>();
-            auto job = new Job(
+            return Job::start(
                 env,
                 [m, text, spans, flag, result]() {
-                    std::lock_guard<std::mutex> lock(m->mutex());
-                    m->set_cancel_flag(flag);
-                    struct Reset {
-                        labor::Model *m;
-                        ~Reset() { m->set_cancel_flag(nullptr); }
-                    } reset{m.get()};
+                    labor::CallScope scope(*m, flag);
                     *result = labor::score_spans(*m, text, spans);
                 },
                 [result](Napi::Env env) -> Napi::Value {
@@ -385,9 +353,6 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                     return o;
                 },
                 info[2]);
-            Napi::Promise p = job->promise();
-            job->Queue();
-            return p;
         });
     }
 
@@ -399,7 +364,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
             bool all = info[1].ToBoolean();
             bool lse = info[2].ToBoolean();
             auto result = std::make_shared<labor::Throughput>();
-            auto job = new Job(
+            return Job::start(
                 env,
                 [m, n, all, lse, result]() {
                     std::lock_guard<std::mutex> lock(m->mutex());
@@ -414,9 +379,6 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                     return o;
                 },
                 env.Undefined());
-            Napi::Promise p = job->promise();
-            job->Queue();
-            return p;
         });
     }
 
@@ -443,7 +405,7 @@ Napi::Value LoadModel(const Napi::CallbackInfo &info) {
     if (o.Get("useMmap").IsBoolean()) opts.use_mmap = o.Get("useMmap").ToBoolean();
     if (o.Get("kvF32").IsBoolean()) opts.kv_f32 = o.Get("kvF32").ToBoolean();
     auto result = std::make_shared<std::shared_ptr<labor::Model>>();
-    auto job = new Job(
+    return Job::start(
         env, [opts, result]() { *result = std::make_shared<labor::Model>(opts); },
         [result](Napi::Env env) -> Napi::Value {
             Napi::Object w = ModelWrap::ctor.New({});
@@ -451,9 +413,6 @@ Napi::Value LoadModel(const Napi::CallbackInfo &info) {
             return w;
         },
         env.Undefined());
-    Napi::Promise p = job->promise();
-    job->Queue();
-    return p;
 }
 
 Napi::Value SystemInfo(const Napi::CallbackInfo &info) {

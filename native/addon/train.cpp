@@ -10,23 +10,15 @@
 #include <string>
 #include <vector>
 
+#include "common.h"
 #include "errors.h"
 #include "trainer.h"
 
 namespace {
 
+using labor_addon::cancel_flag_of;
 Napi::Error train_error(Napi::Env env, const std::string &code, const std::string &message) {
-    Napi::Error e = Napi::Error::New(env, message);
-    e.Value().Set("code", Napi::String::New(env, code));
-    return e;
-}
-
-// A cancel flag is an Int32Array over a SharedArrayBuffer: JS stores 1, the engine reads it.
-const int32_t *cancel_flag(const Napi::Value &v) {
-    if (!v.IsTypedArray()) return nullptr;
-    Napi::TypedArray ta = v.As<Napi::TypedArray>();
-    if (ta.TypedArrayType() != napi_int32_array || ta.ElementLength() < 1) return nullptr;
-    return v.As<Napi::Int32Array>().Data();
+    return labor_addon::make_error(env, code, message);
 }
 
 Napi::Value number_or_null(Napi::Env env, double x) { return std::isfinite(x) ? Napi::Number::New(env, x) : env.Null(); }
@@ -35,7 +27,7 @@ class TrainWorker : public Napi::AsyncProgressQueueWorker<labor::TrainProgress> 
   public:
     TrainWorker(Napi::Env env, labor::TrainOptions opts, Napi::Value on_progress, Napi::Value cancel)
         : Napi::AsyncProgressQueueWorker<labor::TrainProgress>(env, "labor-llm-train"),
-          deferred_(Napi::Promise::Deferred::New(env)), opts_(std::move(opts)), flag_(cancel_flag(cancel)) {
+          deferred_(Napi::Promise::Deferred::New(env)), opts_(std::move(opts)), flag_(cancel_flag_of(cancel)) {
         if (on_progress.IsFunction()) callback_ = Napi::Persistent(on_progress.As<Napi::Function>());
         if (flag_ != nullptr) keep_ = Napi::Persistent(cancel.As<Napi::Object>());  // keeps the flag's memory alive
     }
@@ -43,25 +35,17 @@ class TrainWorker : public Napi::AsyncProgressQueueWorker<labor::TrainProgress> 
 
   protected:
     void Execute(const ExecutionProgress &progress) override {
-        try {
-            result_ = labor::train(
-                opts_, [&progress](const labor::TrainProgress &p) { progress.Send(&p, 1); },
-                [this]() {
-                    return callback_failed_.load() || (flag_ != nullptr && __atomic_load_n(flag_, __ATOMIC_RELAXED) != 0);
-                });
-        } catch (const labor::EngineException &e) {
-            code_ = labor::error_kind_name(e.kind());
-            SetError(e.what());
-        } catch (const std::bad_alloc &) {
-            code_ = "ENGINE";
-            SetError("out of memory");
-        } catch (const std::exception &e) {
-            code_ = "ENGINE";
-            SetError(e.what());
-        } catch (...) {
-            code_ = "ENGINE";
-            SetError("unknown native error");
-        }
+        std::string message;
+        const bool ok = labor_addon::run_catching(
+            [&] {
+                result_ = labor::train(
+                    opts_, [&progress](const labor::TrainProgress &p) { progress.Send(&p, 1); },
+                    [this]() {
+                        return callback_failed_.load() || (flag_ != nullptr && __atomic_load_n(flag_, __ATOMIC_RELAXED) != 0);
+                    });
+            },
+            code_, message);
+        if (!ok) SetError(message);
     }
 
     void OnProgress(const labor::TrainProgress *data, size_t count) override {

@@ -109,4 +109,17 @@ class Model {
     std::atomic<const int32_t *> cancel_flag_{nullptr};
 };
 
+// Holds the model's lock and installs a call's cancel flag for the duration of that call.
+class CallScope {
+  public:
+    CallScope(Model &m, const int32_t *cancel_flag) : m_(m), lock_(m.mutex()) { m_.set_cancel_flag(cancel_flag); }
+    ~CallScope() { m_.set_cancel_flag(nullptr); }
+    CallScope(const CallScope &) = delete;
+    CallScope &operator=(const CallScope &) = delete;
+
+  private:
+    Model &m_;
+    std::lock_guard<std::mutex> lock_;
+};
+
 }  // namespace labor

@@ -1,0 +1,51 @@
+// Pieces both N-API modules (scoring in addon.cpp, training in train.cpp) share: typed errors,
+// cancel flags, and turning any C++ exception into an error code and message.
+#pragma once
+#include <napi.h>
+
+#include <functional>
+#include <new>
+#include <string>
+
+#include "errors.h"
+
+namespace labor_addon {
+
+inline Napi::Error make_error(Napi::Env env, const std::string &code, const std::string &message) {
+    Napi::Error e = Napi::Error::New(env, message);
+    e.Value().Set("code", Napi::String::New(env, code));
+    return e;
+}
+
+// A cancel flag is an Int32Array over a SharedArrayBuffer: JS stores 1, the engine reads it.
+// Data() reads napi_get_typedarray_info, which also works over a SharedArrayBuffer.
+inline const int32_t *cancel_flag_of(const Napi::Value &v) {
+    if (!v.IsTypedArray()) return nullptr;
+    Napi::TypedArray ta = v.As<Napi::TypedArray>();
+    if (ta.TypedArrayType() != napi_int32_array || ta.ElementLength() < 1) return nullptr;
+    return v.As<Napi::Int32Array>().Data();
+}
+
+// Runs work on the calling (worker) thread. Returns false with code and message filled when it
+// threw; nothing escapes, so no exception can cross into libuv or N-API.
+inline bool run_catching(const std::function<void()> &work, std::string &code, std::string &message) {
+    try {
+        work();
+        return true;
+    } catch (const labor::EngineException &e) {
+        code = labor::error_kind_name(e.kind());
+        message = e.what();
+    } catch (const std::bad_alloc &) {
+        code = "ENGINE";
+        message = "out of memory";
+    } catch (const std::exception &e) {
+        code = "ENGINE";
+        message = e.what();
+    } catch (...) {
+        code = "ENGINE";
+        message = "unknown native error";
+    }
+    return false;
+}
+
+}  // namespace labor_addon
