@@ -6,6 +6,9 @@ import { modelCommand } from './model.js';
 import { dataCommand } from './data.js';
 import { scoreCommand } from './score.js';
 import { finetuneCommand } from './finetune.js';
+import { evalCommand } from './eval.js';
+import { mergeCommand } from './merge.js';
+import { reportCommand } from './report.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command types its own arguments
 export const commands: CommandModule<any, any>[] = [
@@ -13,4 +16,7 @@ export const commands: CommandModule<any, any>[] = [
   dataCommand,
   scoreCommand,
   finetuneCommand,
+  evalCommand,
+  mergeCommand,
+  reportCommand,
 ];

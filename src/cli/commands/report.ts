@@ -1,0 +1,72 @@
+/**
+ * `labor-llm report STORE...`: paper-style tables (perplexity with bootstrap SEs, differences against a
+ * reference, accuracy, binary tasks) as Markdown or JSON.
+ */
+import { writeFile } from 'node:fs/promises';
+import type { Argv, CommandModule } from 'yargs';
+import { InputError } from '../../errors.js';
+import { buildReport } from '../../report/build.js';
+import { renderMarkdown } from '../../report/markdown.js';
+import type { ReportOptions } from '../../report/types.js';
+import { exportResults } from '../../store/export.js';
+import { log, printJson, type GlobalOptions } from '../output.js';
+
+interface ReportArgs extends GlobalOptions {
+  stores: string[];
+  reference: string | undefined;
+  format: 'md' | 'json';
+  bootstrap: number;
+  seed: number;
+  variant: 'normalized' | 'raw';
+  runs: string | undefined;
+  allowPartial: boolean;
+  out: string | undefined;
+  export: string | undefined;
+}
+
+export const reportCommand: CommandModule<GlobalOptions, ReportArgs> = {
+  command: 'report <stores..>',
+  describe: 'paper-style tables from results stores: perplexity (bootstrap SEs), differences, accuracy, binary tasks',
+  builder: (y: Argv<GlobalOptions>) =>
+    y
+      .positional('stores', { type: 'string', array: true, demandOption: true, describe: 'results stores (eval --out)' })
+      .option('reference', { type: 'string', describe: 'run the differences are taken against (default: the first LLM run)' })
+      .option('format', { choices: ['md', 'json'] as const, default: 'md' as const, describe: 'Markdown tables or the JSON data' })
+      .option('bootstrap', { type: 'number', default: 1000, describe: 'worker-level bootstrap draws B' })
+      .option('seed', { type: 'number', default: 0, describe: 'bootstrap seed' })
+      .option('variant', {
+        choices: ['normalized', 'raw'] as const,
+        default: 'normalized' as const,
+        describe: 'log-probs normalized over the titles, or raw (perplexity-mode runs have raw only)',
+      })
+      .option('runs', { type: 'string', describe: 'comma-separated run names to report, in this order (default: all)' })
+      .option('allow-partial', { type: 'boolean', default: false, describe: 'report incomplete runs (differences on common transitions)' })
+      .option('out', { type: 'string', describe: 'write the report to this file instead of stdout' })
+      .option('export', { type: 'string', describe: 'also write every result row to this .parquet or .csv file' })
+      .example('$0 report results.duckdb', 'Markdown tables of every run in the store')
+      .example('$0 report psid.duckdb nlsy79.duckdb --reference ft-llama --bootstrap 2000 --seed 1', 'two datasets, differences from ft-llama')
+      .example('$0 report results.duckdb --format json --out report.json', 'the data behind the tables') as unknown as Argv<ReportArgs>, // yargs adds the camelCase keys at run time; its types do not
+  handler: async (args) => {
+    if (!Number.isInteger(args.bootstrap) || args.bootstrap < 2) {
+      throw new InputError(`--bootstrap must be an integer >= 2, got ${args.bootstrap}`, { file: '(command line)', field: 'bootstrap' });
+    }
+    const opts: ReportOptions = { B: args.bootstrap, seed: args.seed, variant: args.variant, allowPartial: args.allowPartial };
+    if (args.reference !== undefined) opts.reference = args.reference;
+    if (args.runs !== undefined) opts.runs = args.runs.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const report = await buildReport(args.stores, opts);
+    if (args.export !== undefined) {
+      const rows = await exportResults(args.stores, args.export);
+      log(args, `wrote ${rows} result rows to ${args.export}`);
+    }
+    const asJson = args.json || args.format === 'json';
+    const text = asJson ? `${JSON.stringify(report, null, 2)}\n` : renderMarkdown(report);
+    if (args.out !== undefined) {
+      await writeFile(args.out, text);
+      if (args.json) printJson({ out: args.out, runs: report.runs.map((r) => r.name), datasets: report.datasets });
+      else log(args, `wrote the report to ${args.out}`);
+      return;
+    }
+    if (asJson) printJson(report);
+    else process.stdout.write(text);
+  },
+};

@@ -1,0 +1,454 @@
+/**
+ * evaluate(): score every transition of a panel's split with an LLM or a baseline into a results store,
+ * resumably.
+ *
+ * Order of work (every check that can fail runs before anything is written):
+ *   1. options: template name, shard, mode, baseline name;
+ *   2. data: the panel store, its split (InputError if empty), the limit and the shard;
+ *   3. identity: the dataset identity and the run configuration (model fingerprint, template, mode...);
+ *   4. an existing store must be of the same dataset identity and shards, and a run of the same name
+ *      must have the same configuration (InputError naming the differing fields otherwise);
+ *   5. the scorer: the model is loaded and must express every title (ModelError), or the baseline fitted;
+ *   6. the store and the run are created if new; then workers not yet complete are scored in order and
+ *      committed in batches (each worker's rows with its completion mark, one transaction per batch).
+ * A kill loses at most the uncommitted batch (about `commitIntervalMs` of work); running the same
+ * command again skips complete workers and ends with the results of an uninterrupted run.
+ */
+import { readFileSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
+import { notInLaborForceCodes } from '../baselines/score.js';
+import { Model, type ModelOptions } from '../engine/model.js';
+import { CancelledError, InputError, NotFoundError } from '../errors.js';
+import type { SplitName } from '../io/index.js';
+import { canonicalJson, describeDifferences, jsonDifferences } from '../store/identity.js';
+import { ResultsStore } from '../store/results-store.js';
+import {
+  type JsonObject,
+  type JsonValue,
+  type RunRecord,
+  STORE_FORMAT,
+  STORE_VERSION,
+  type StoredResult,
+  type StoreMeta,
+  type WorkerResults,
+} from '../store/types.js';
+import type { Worker } from '../panel/types.js';
+import { packageRoot } from '../taxonomy/package-data.js';
+import { getTemplate, type Template } from '../template/index.js';
+import { BASELINE_NAMES, type BaselineName, BaselineScorer, fitBaseline, isBaselineName } from './baseline.js';
+import { type EvalDataset, loadEvalDataset } from './dataset.js';
+import { modelFingerprint } from './fingerprint.js';
+import { checkTitlesExpressible, EVAL_MODES, type EvalMode, LlmScorer, type ScoringStats } from './llm.js';
+import { formatShard, parseShard, type ShardSpec, UNSHARDED } from './shard.js';
+
+/** Engine settings. kvCache and flashAttention change the numbers and are part of a run's identity; the
+ * others only change speed (and float rounding) and are recorded per session, not compared. */
+export interface EngineSettings {
+  threads?: number;
+  contextSize?: number;
+  batchSize?: number;
+  gpuLayers?: number;
+  kvCache?: 'f16' | 'f32';
+  flashAttention?: 'auto' | 'on' | 'off';
+}
+
+export type ScorerSpec =
+  | {
+      kind: 'model';
+      /** GGUF file. */
+      model: string;
+      /** Template name (see TEMPLATE_NAMES). */
+      template: string;
+      mode: EvalMode;
+      engine?: EngineSettings;
+      /** Template `icl`: number of example resumes and seed of their draw. */
+      icl?: { k?: number; seed?: number };
+      /** Hash the whole model file instead of a sample (slow for big models). */
+      fullHash?: boolean;
+    }
+  | { kind: 'baseline'; baseline: BaselineName };
+
+export interface EvaluateOptions {
+  /** Panel store folder (labor-llm data import/synth --out). */
+  data: string;
+  /** Results store file (created if missing). */
+  out: string;
+  scorer: ScorerSpec;
+  /** Split to evaluate (default test). */
+  split?: SplitName;
+  /** "i/n" or a ShardSpec (default: unsharded). */
+  shard?: ShardSpec | string;
+  /** Only the first N workers of the split. Part of the evaluation's identity. */
+  limit?: number;
+  /** Codes kept per transition with their probabilities (default 10). */
+  topK?: number;
+  /** Run name in the store (default: the model file's name without .gguf, or the baseline's name). */
+  name?: string;
+  /** Commit at least this often (default 1000 ms); a worker is never split across commits. */
+  commitIntervalMs?: number;
+}
+
+export interface EvalProgress {
+  run: string;
+  workersDone: number;
+  workersTotal: number;
+  transitionsDone: number;
+  transitionsTotal: number;
+  /** Scored by this call (not counting what a previous session stored). */
+  transitionsThisSession: number;
+  elapsedMs: number;
+  /** Remaining time at this session's rate; null before the first worker. */
+  etaMs: number | null;
+}
+
+export interface EvaluateHooks {
+  onProgress?: (p: EvalProgress) => void;
+  /** Human-readable notes (store created, workers skipped, fit report). */
+  onLog?: (message: string) => void;
+  /** Stops between or inside workers; complete workers are committed first, then CancelledError. */
+  signal?: AbortSignal;
+}
+
+export interface EvaluateResult {
+  store: string;
+  run: string;
+  kind: RunRecord['kind'];
+  shard: string;
+  storeCreated: boolean;
+  runCreated: boolean;
+  workers: { total: number; alreadyDone: number; scored: number };
+  transitions: { total: number; scored: number };
+  complete: boolean;
+  seconds: number;
+  /** Engine token counts of this session (LLM runs): promptTokensEvaluated << promptTokens shows reuse. */
+  stats: ScoringStats | null;
+  config: JsonObject;
+}
+
+export const DEFAULT_TOP_K = 10;
+const DEFAULT_COMMIT_MS = 1000;
+/** A batch is committed early when it holds this many rows, whatever the time. */
+const MAX_PENDING_ROWS = 20000;
+
+let cachedVersion: string | undefined;
+export function packageVersion(): string {
+  if (cachedVersion === undefined) {
+    const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string };
+    cachedVersion = pkg.version ?? '0.0.0';
+  }
+  return cachedVersion;
+}
+
+function resolveShard(s: ShardSpec | string | undefined): ShardSpec {
+  if (s === undefined) return UNSHARDED;
+  if (typeof s === 'string') return parseShard(s);
+  return parseShard(formatShard(s));
+}
+
+function defaultRunName(spec: ScorerSpec): string {
+  if (spec.kind === 'baseline') return spec.baseline;
+  const file = basename(spec.model);
+  return extname(file).toLowerCase() === '.gguf' ? file.slice(0, -5) : file;
+}
+
+function checkTopK(k: number): number {
+  if (!Number.isInteger(k) || k < 1) throw new InputError(`--top-k must be a positive integer, got ${k}`, { file: '(command line)', field: 'top-k' });
+  return k;
+}
+
+function templateFor(spec: Extract<ScorerSpec, { kind: 'model' }>, ds: EvalDataset): Template {
+  if (spec.template === 'icl' && ds.train.workers.length === 0) {
+    throw new InputError(`template "icl" draws its examples from the training split, which is empty; run "labor-llm data split ${ds.dir} --write"`, {
+      file: ds.dir,
+      field: 'split',
+    });
+  }
+  // getTemplate throws NotFoundError listing the valid names for an unknown one.
+  return getTemplate(spec.template, {
+    taxonomy: ds.store.taxonomy,
+    icl: { pool: ds.train.workers, k: spec.icl?.k, seed: spec.icl?.seed },
+  });
+}
+
+/** Checks an existing store against this evaluation; throws InputError naming the first differences. */
+export function checkStoreIdentity(path: string, meta: StoreMeta, ds: EvalDataset, shard: ShardSpec): void {
+  const diffs = jsonDifferences(meta.dataset as unknown as JsonValue, ds.identity as unknown as JsonValue);
+  if (diffs.length > 0) {
+    throw new InputError(
+      `this results store belongs to another evaluation (${describeDifferences(diffs)}); write to a new --out store`,
+      { file: path, field: 'dataset' },
+    );
+  }
+  const want = { count: shard.count, indices: [shard.index] };
+  if (canonicalJson(meta.shards as unknown as JsonValue) !== canonicalJson(want)) {
+    const has = meta.shards.count === 1 ? 'all workers (unsharded)' : `shards ${meta.shards.indices.join(',')} of ${meta.shards.count}`;
+    const now = shard.count === 1 ? 'all workers (no --shard)' : `shard ${formatShard(shard)}`;
+    throw new InputError(`this results store holds ${has}, but this evaluation is ${now}; use one store per shard`, {
+      file: path,
+      field: 'shards',
+    });
+  }
+}
+
+export function checkRunConfig(path: string, run: RunRecord, kind: RunRecord['kind'], config: JsonObject): void {
+  const diffs = jsonDifferences(run.config, config);
+  if (run.kind !== kind) diffs.unshift({ path: 'kind', stored: run.kind, given: kind });
+  if (diffs.length > 0) {
+    throw new InputError(
+      `run "${run.name}" was made with another configuration (${describeDifferences(diffs)}); ` +
+        `resume it with the same options, or give this run another --name`,
+      { file: path, field: `runs.${run.name}` },
+    );
+  }
+}
+
+/** The run's identity: what must be equal for two sessions to write the same run. */
+async function runConfigFor(spec: ScorerSpec, topK: number): Promise<JsonObject> {
+  if (spec.kind === 'baseline') return { kind: 'baseline', baseline: spec.baseline, topK, labor_llm: packageVersion() };
+  const fp = await modelFingerprint(spec.model, { full: spec.fullHash ?? false });
+  const engine = spec.engine ?? {};
+  return {
+    kind: 'model',
+    model: { file: fp.file, size: fp.size, sha256: fp.sha256 },
+    template: spec.template,
+    templateOptions: spec.template === 'icl' ? { k: spec.icl?.k ?? 3, seed: spec.icl?.seed ?? 0 } : {},
+    mode: spec.mode,
+    topK: spec.mode === 'distribution' ? topK : null,
+    engine: { kvCache: engine.kvCache ?? 'f32', flashAttention: engine.flashAttention ?? 'off' },
+    labor_llm: packageVersion(),
+  };
+}
+
+interface ActiveScorer {
+  scoreWorker: (w: Worker, signal?: AbortSignal) => Promise<StoredResult[]>;
+  /** Engine token counts (LLM runs), updated as workers are scored. */
+  stats: ScoringStats | null;
+  /** Facts for the run's info (model description, fit report). */
+  info: JsonObject;
+  free: () => Promise<void>;
+}
+
+/** Loads and checks the model (every title expressible), or fits the baseline. */
+async function startScorer(
+  spec: ScorerSpec,
+  ds: EvalDataset,
+  template: Template | null,
+  topK: number,
+  log: (m: string) => void,
+): Promise<ActiveScorer> {
+  const taxonomy = ds.store.taxonomy;
+  const nilf = notInLaborForceCodes(taxonomy);
+  if (spec.kind === 'baseline') {
+    const fitted = fitBaseline(spec.baseline, ds.store, ds.train, ds.valid, ds.dir);
+    const info: JsonObject = {};
+    if (fitted.fit) {
+      info.fit = fitted.fit as unknown as JsonObject;
+      log(`fitted ${spec.baseline} on ${fitted.fit.transitions} training transitions in ${fitted.fit.seconds.toFixed(1)} s`);
+    }
+    const scorer = new BaselineScorer(fitted.model, taxonomy, topK, nilf);
+    return { scoreWorker: async (w) => scorer.scoreWorker(w), stats: null, info, free: async () => undefined };
+  }
+  const engine = spec.engine ?? {};
+  const mopts: ModelOptions = { kvCache: engine.kvCache ?? 'f32', flashAttention: engine.flashAttention ?? 'off' };
+  if (engine.threads !== undefined) mopts.threads = engine.threads;
+  if (engine.contextSize !== undefined) mopts.contextSize = engine.contextSize;
+  if (engine.batchSize !== undefined) mopts.batchSize = engine.batchSize;
+  if (engine.gpuLayers !== undefined) mopts.gpuLayers = engine.gpuLayers;
+  const model = await Model.load(spec.model, mopts);
+  try {
+    checkTitlesExpressible(model, taxonomy.titles());
+    const titleSet = await model.titleSet(taxonomy.titles());
+    const scorer = new LlmScorer({ model, titleSet, taxonomy, template: template!, mode: spec.mode, topK, notInLaborForce: nilf });
+    return {
+      scoreWorker: (w, signal) => scorer.scoreWorker(w, signal),
+      stats: scorer.stats,
+      info: { model: model.info.description },
+      free: () => model.free(),
+    };
+  } catch (err) {
+    await model.free();
+    throw err;
+  }
+}
+
+export async function evaluate(opts: EvaluateOptions, hooks: EvaluateHooks = {}): Promise<EvaluateResult> {
+  const started = performance.now();
+  const spec = opts.scorer;
+  const shard = resolveShard(opts.shard);
+  const topK = checkTopK(opts.topK ?? DEFAULT_TOP_K);
+  const out = resolve(opts.out);
+  const log = hooks.onLog ?? (() => undefined);
+  if (spec.kind === 'model' && !EVAL_MODES.includes(spec.mode)) {
+    throw new InputError(`--mode must be one of ${EVAL_MODES.join(', ')}, got "${String(spec.mode)}"`, { file: '(command line)', field: 'mode' });
+  }
+  if (spec.kind === 'baseline' && !isBaselineName(spec.baseline)) {
+    throw new InputError(`--baseline must be one of ${BASELINE_NAMES.join(', ')}, got "${String(spec.baseline)}"`, {
+      file: '(command line)',
+      field: 'baseline',
+    });
+  }
+
+  const ds = await loadEvalDataset(opts.data, { split: opts.split, shard, limit: opts.limit });
+  const template = spec.kind === 'model' ? templateFor(spec, ds) : null;
+  const runName = opts.name ?? defaultRunName(spec);
+  if (runName.trim() === '') throw new InputError('the run name is empty', { file: '(command line)', field: 'name' });
+  const config = await runConfigFor(spec, topK);
+  const result = (p: { total: number; done: number; scored: number; transitionsTotal: number; transitionsScored: number }, extra: {
+    storeCreated: boolean;
+    runCreated: boolean;
+    complete: boolean;
+    stats: ScoringStats | null;
+  }): EvaluateResult => ({
+    store: out,
+    run: runName,
+    kind: spec.kind,
+    shard: formatShard(shard),
+    storeCreated: extra.storeCreated,
+    runCreated: extra.runCreated,
+    workers: { total: p.total, alreadyDone: p.done, scored: p.scored },
+    transitions: { total: p.transitionsTotal, scored: p.transitionsScored },
+    complete: extra.complete,
+    seconds: (performance.now() - started) / 1000,
+    stats: extra.stats ? { ...extra.stats } : null,
+    config,
+  });
+
+  // An existing store is checked before anything is loaded or written.
+  let store: ResultsStore | null = null;
+  try {
+    try {
+      store = await ResultsStore.open(out);
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+    }
+    let existingRun: RunRecord | undefined;
+    if (store) {
+      checkStoreIdentity(out, store.meta, ds, shard);
+      existingRun = await store.getRun(runName);
+      if (existingRun) {
+        checkRunConfig(out, existingRun, spec.kind, config);
+        // Nothing left to do: answer without loading the model (minutes for a big one).
+        const p = await store.progress(runName);
+        if (p.complete) {
+          log(`run "${runName}" in ${out} is already complete`);
+          const counts = { total: p.workersTotal, done: p.workersDone, scored: 0, transitionsTotal: p.transitionsTotal, transitionsScored: 0 };
+          return result(counts, { storeCreated: false, runCreated: false, complete: true, stats: null });
+        }
+      }
+    }
+
+    const scorer = await startScorer(spec, ds, template, topK, log);
+    try {
+      let storeCreated = false;
+      if (!store) {
+        const meta: StoreMeta = {
+          format: STORE_FORMAT,
+          version: STORE_VERSION,
+          dataset: ds.identity,
+          shards: { count: shard.count, indices: [shard.index] },
+          taxonomy: { name: ds.store.taxonomy.name, size: ds.store.taxonomy.size, notInLaborForce: notInLaborForceCodes(ds.store.taxonomy) },
+          createdAt: new Date().toISOString(),
+          source: { data: resolve(opts.data) },
+        };
+        store = await ResultsStore.create(out, meta, ds.storedWorkers);
+        storeCreated = true;
+        log(`created results store ${out} (${ds.storedWorkers.length} workers${shard.count > 1 ? ` in shard ${formatShard(shard)}` : ''})`);
+      }
+      if (!existingRun) {
+        const info: JsonObject = { data: resolve(opts.data), ...scorer.info };
+        if (spec.kind === 'model') info.modelPath = resolve(spec.model);
+        await store.addRun({ name: runName, kind: spec.kind, config, info, createdAt: new Date().toISOString() });
+      }
+      const session = await scoreRemaining(store, runName, ds, scorer, {
+        commitMs: opts.commitIntervalMs ?? DEFAULT_COMMIT_MS,
+        sessionInfo: { shard: formatShard(shard), engine: spec.kind === 'model' ? ((spec.engine ?? {}) as JsonObject) : {}, version: packageVersion() },
+        hooks,
+        log,
+      });
+      const p = await store.progress(runName);
+      return result(
+        { total: ds.workers.length, done: session.alreadyDone, scored: session.scoredWorkers, transitionsTotal: p.transitionsTotal, transitionsScored: session.scoredTransitions },
+        { storeCreated, runCreated: !existingRun, complete: p.complete, stats: scorer.stats },
+      );
+    } finally {
+      await scorer.free();
+    }
+  } finally {
+    await store?.close();
+  }
+}
+
+/**
+ * Scores the workers of `ds` that `run` does not have yet, in order, committing finished workers in
+ * batches (each worker with its completion mark). On an error or cancellation the finished workers are
+ * committed first, then the error is rethrown.
+ */
+async function scoreRemaining(
+  store: ResultsStore,
+  run: string,
+  ds: EvalDataset,
+  scorer: ActiveScorer,
+  o: { commitMs: number; sessionInfo: JsonObject; hooks: EvaluateHooks; log: (m: string) => void },
+): Promise<{ alreadyDone: number; scoredWorkers: number; scoredTransitions: number }> {
+  const { hooks } = o;
+  const done = await store.completedWorkers(run);
+  const todo = ds.workers.filter((w) => !done.has(w.id));
+  const transitionsTotal = ds.storedWorkers.reduce((s, w) => s + w.transitions, 0);
+  let transitionsDone = ds.storedWorkers.filter((w) => done.has(w.workerId)).reduce((s, w) => s + w.transitions, 0);
+  if (done.size > 0) o.log(`run "${run}": ${done.size} of ${ds.workers.length} workers already complete, resuming`);
+
+  const session = await store.startSession(run, o.sessionInfo);
+  const sessionStart = performance.now();
+  let scoredWorkers = 0;
+  let scoredTransitions = 0;
+  let pending: WorkerResults[] = [];
+  let pendingRows = 0;
+  let lastCommit = performance.now();
+  const commit = async (): Promise<void> => {
+    if (pending.length === 0) return;
+    await store.commitWorkers(run, pending);
+    scoredWorkers += pending.length;
+    pending = [];
+    pendingRows = 0;
+    lastCommit = performance.now();
+  };
+  const progress = (): void => {
+    if (!hooks.onProgress) return;
+    const elapsedMs = performance.now() - sessionStart;
+    hooks.onProgress({
+      run,
+      workersDone: done.size + scoredWorkers + pending.length,
+      workersTotal: ds.workers.length,
+      transitionsDone,
+      transitionsTotal,
+      transitionsThisSession: scoredTransitions,
+      elapsedMs,
+      etaMs: scoredTransitions > 0 ? ((transitionsTotal - transitionsDone) * elapsedMs) / scoredTransitions : null,
+    });
+  };
+  progress();
+  try {
+    for (const w of todo) {
+      if (hooks.signal?.aborted) throw new CancelledError('evaluation cancelled');
+      const results = await scorer.scoreWorker(w, hooks.signal);
+      pending.push({ workerId: w.id, results });
+      pendingRows += results.length;
+      scoredTransitions += results.length;
+      transitionsDone += results.length;
+      if (performance.now() - lastCommit >= o.commitMs || pendingRows >= MAX_PENDING_ROWS) {
+        await commit();
+        // Baselines score synchronously: let signals and timers run between batches.
+        await new Promise((r) => setImmediate(r));
+      }
+      progress();
+    }
+    await commit();
+  } catch (err) {
+    // Whatever is complete is kept: commit the finished workers, then report the failure.
+    await commit().catch(() => undefined);
+    await store.finishSession(session, scoredWorkers).catch(() => undefined);
+    throw err;
+  }
+  await store.finishSession(session, scoredWorkers);
+  return { alreadyDone: done.size, scoredWorkers, scoredTransitions };
+}

@@ -1,0 +1,119 @@
+/**
+ * The report's data model: everything the tables show, as plain JSON-able data. `labor-llm report
+ * --format json` prints it as is; the Markdown renderer (and a later HTML one) only format it.
+ *
+ * Rows are runs (an LLM evaluated with a template and mode, or a baseline), columns are datasets (the
+ * workers' `dataset` field: PSID81, NLSY79, ...) plus "All" when there are several.
+ */
+import type { BinaryTaskName, BootstrapEstimate, CalibrationBin, LogProbVariant, PerplexityEstimate } from '../metrics/index.js';
+import type { DatasetIdentity, JsonObject, RunKind, ShardCoverage } from '../store/types.js';
+
+export const REPORT_FORMAT = 'labor-llm-report';
+export const REPORT_VERSION = 1;
+/** Column label of the pooled transitions of every dataset. */
+export const ALL_DATASETS = 'All';
+
+export interface ReportOptions {
+  /** Bootstrap draws (default 1000). */
+  B?: number;
+  /** Bootstrap seed (default 0). */
+  seed?: number;
+  /** Confidence level of the percentile intervals (default 0.95). */
+  level?: number;
+  /** Log-probs the perplexities use (default normalized over the titles). */
+  variant?: LogProbVariant;
+  /** Run the differences are taken against (default: the first LLM run, else the first run). */
+  reference?: string;
+  /** Only these runs, in this order (default: every run of every store, in store order). */
+  runs?: readonly string[];
+  /** Report runs that do not cover their store's workers (differences use the common transitions). */
+  allowPartial?: boolean;
+  /** Calibration bins of the binary tasks (default 10). */
+  bins?: number;
+}
+
+export interface ReportStore {
+  path: string;
+  dataset: DatasetIdentity;
+  shards: ShardCoverage;
+  runs: string[];
+}
+
+export interface ReportRun {
+  name: string;
+  kind: RunKind;
+  /** Stores the run's results come from. */
+  stores: string[];
+  /** Template and mode of an LLM run (null for baselines). */
+  template: string | null;
+  mode: string | null;
+  /** Model file or baseline name. */
+  scorer: string;
+  config: JsonObject;
+  workers: number;
+  workersTotal: number;
+  transitions: number;
+  complete: boolean;
+  /** Whether the run stored the full distribution (ranks, top-k, binary tasks, normalized log-probs). */
+  hasDistribution: boolean;
+  /** Mean probability mass the model put on the valid titles (LLM distribution runs), else null. */
+  meanValidMass: number | null;
+}
+
+export interface PerplexityCell {
+  run: string;
+  dataset: string;
+  perplexity: PerplexityEstimate;
+}
+
+export interface DifferenceCell {
+  run: string;
+  reference: string;
+  dataset: string;
+  /** perplexity(run) - perplexity(reference), bootstrap on the same draws. */
+  difference: BootstrapEstimate;
+  /** log perplexity(run) - log perplexity(reference). */
+  logDifference: BootstrapEstimate;
+  /** Transitions both were scored on. */
+  transitions: number;
+  workers: number;
+}
+
+export interface AccuracyCell {
+  run: string;
+  dataset: string;
+  transitions: number;
+  top1: number;
+  top5: number;
+}
+
+export interface BinaryCell {
+  run: string;
+  dataset: string;
+  task: BinaryTaskName;
+  /** Which transitions the task covers ("previousInLaborForce": staying in the labor force). */
+  among: 'all' | 'previousInLaborForce';
+  n: number;
+  rate: number;
+  logLoss: number;
+  brier: number;
+  auc: number;
+  ece: number;
+  calibration: CalibrationBin[];
+}
+
+export interface Report {
+  format: typeof REPORT_FORMAT;
+  version: typeof REPORT_VERSION;
+  options: { B: number; seed: number; level: number; variant: LogProbVariant; reference: string | null; allowPartial: boolean };
+  stores: ReportStore[];
+  runs: ReportRun[];
+  /** Column order. */
+  datasets: string[];
+  perplexity: PerplexityCell[];
+  differences: DifferenceCell[];
+  accuracy: AccuracyCell[];
+  binary: BinaryCell[];
+  /** Why a cell is missing, which runs were left out of a table... */
+  notes: string[];
+}

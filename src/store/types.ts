@@ -1,0 +1,129 @@
+/**
+ * What a results store holds (see results-store.ts for the tables):
+ *
+ * - one StoreMeta: WHICH transitions the store is about (a panel's content fingerprint, split, limit,
+ *   shards), fixed when the store is created;
+ * - the StoredWorkers of those shards, in evaluation order;
+ * - any number of runs (an LLM, a baseline), each with a RunConfig that fixes HOW its numbers were made;
+ * - per run, one StoredResult per transition, written worker by worker.
+ *
+ * Identities are plain JSON so they can be compared, printed and written to Parquet/JSON unchanged.
+ */
+import type { TopKEntry } from '../metrics/types.js';
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export const STORE_FORMAT = 'labor-llm-results';
+export const STORE_VERSION = 1;
+
+/** The evaluated transitions: equal identities mean the same workers with the same records. */
+export interface DatasetIdentity {
+  /** sha256 of the whole panel store's content (workers, records, splits, taxonomy entries). */
+  fingerprint: string;
+  taxonomy: string;
+  split: string;
+  /** First N workers of the split, or null for all of them. */
+  limit: number | null;
+  /** Workers and transitions of the whole selection (all shards). */
+  workers: number;
+  transitions: number;
+}
+
+/** Which of the n shards a store covers (an unsharded store: count 1, indices [0]). */
+export interface ShardCoverage {
+  count: number;
+  indices: number[];
+}
+
+/** The taxonomy facts a report needs without loading the panel. */
+export interface StoredTaxonomyInfo {
+  name: string;
+  size: number;
+  /** Codes outside the labor force (in education, unemployed, not in labor force); may be empty. */
+  notInLaborForce: string[];
+}
+
+export interface StoreMeta {
+  format: typeof STORE_FORMAT;
+  version: typeof STORE_VERSION;
+  dataset: DatasetIdentity;
+  shards: ShardCoverage;
+  taxonomy: StoredTaxonomyInfo;
+  createdAt: string;
+  /** Informational (never compared): where the panel was read from, the taxonomy's size... */
+  source: JsonObject;
+}
+
+/** One evaluated worker (the store's unit of work and of the bootstrap). */
+export interface StoredWorker {
+  workerId: string;
+  /** Position in the whole selection (all shards): results are read back in this order. */
+  ord: number;
+  dataset: string;
+  gender: string;
+  ethnicity: string;
+  region: string;
+  birthYear: number | null;
+  shard: number;
+  transitions: number;
+}
+
+export type RunKind = 'model' | 'baseline';
+
+/** A run: its name in the store, the configuration that must match to append to it, and free-form info. */
+export interface RunRecord {
+  name: string;
+  kind: RunKind;
+  /** Compared on every append and merge (canonical JSON). */
+  config: JsonObject;
+  /** Not compared: model path, fit report, first host... */
+  info: JsonObject;
+  createdAt: string;
+}
+
+/**
+ * One transition's result as stored. Distribution-mode runs and baselines fill every field; perplexity
+ * mode only has rawLogProb (the others are null).
+ */
+export interface StoredResult {
+  workerId: string;
+  index: number;
+  dataset: string;
+  year: number;
+  from: string;
+  to: string;
+  logProb: number | null;
+  rawLogProb: number | null;
+  validMass: number | null;
+  rank: number | null;
+  ties: number | null;
+  topK: TopKEntry[] | null;
+  pSame: number | null;
+  pLaborForce: number | null;
+}
+
+/** One worker's results, committed atomically together with its completion mark. */
+export interface WorkerResults {
+  workerId: string;
+  results: StoredResult[];
+}
+
+/** How far a run has got. */
+export interface RunProgress {
+  run: string;
+  workersDone: number;
+  workersTotal: number;
+  transitionsDone: number;
+  transitionsTotal: number;
+  complete: boolean;
+}
+
+/** One invocation that wrote to a run (informational log). */
+export interface SessionRecord {
+  run: string;
+  startedAt: string;
+  finishedAt: string | null;
+  workersScored: number;
+  info: JsonObject;
+}
