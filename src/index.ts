@@ -23,3 +23,10 @@ export { validatePanel, transitionsOf, panelTransitions } from './panel/validate
 export { EDUCATION_LEVELS, normalizeEducation } from './panel/education.js';
 export { writeTinyLlama, readGguf, writeGguf } from './gguf/index.js';
 export * from './finetune/local/index.js';
+export * from './io/index.js';
+export * from './metrics/index.js';
+export * from './baselines/index.js';
+export * from './eval/index.js';
+export { ResultsStore, mergeStores, exportResults, type OpenOptions, type MergeReport } from './store/index.js';
+export * from './report/index.js';
+export * from './finetune/hosted/index.js';
