@@ -19,7 +19,9 @@ interface ScoreArgs extends GlobalOptions {
   flashAttention: 'auto' | 'on' | 'off';
   kvCache: 'f16' | 'f32';
   top: number | undefined;
-  mode: 'trie' | 'sequential' | 'reference';
+  mode: 'trie' | 'bounded' | 'sequential' | 'reference';
+  topK: number;
+  tolerance: number;
 }
 
 function readPrompt(file: string): string {
@@ -58,13 +60,18 @@ export const scoreCommand: CommandModule<GlobalOptions, ScoreArgs> = {
       .option('flash-attention', { choices: ['auto', 'on', 'off'] as const, default: 'off' as const })
       .option('kv-cache', { choices: ['f16', 'f32'] as const, default: 'f32' as const, describe: 'KV cache precision' })
       .option('mode', {
-        choices: ['trie', 'sequential', 'reference'] as const,
+        choices: ['trie', 'bounded', 'sequential', 'reference'] as const,
         default: 'trie' as const,
-        describe: 'trie (the engine), sequential (prompt cached, titles one by one) or reference (each title from scratch)',
+        describe:
+          'trie (the engine), bounded (best-first: exact top-k, total within --tolerance), sequential (prompt cached, ' +
+          'titles one by one) or reference (each title from scratch)',
       })
+      .option('top-k', { type: 'number', default: 5, describe: 'bounded mode: titles that must be exact' })
+      .option('tolerance', { type: 'number', default: 1e-3, describe: 'bounded mode: nats of uncertainty left in the total' })
       .option('top', { type: 'number', describe: 'print only the N most probable titles (all are scored)' })
       .example('$0 score --model tiny.gguf --prompt-file prompt.txt', 'all 334 occ1990dd titles, best first')
-      .example('$0 score --model m.gguf --prompt-file p.txt --titles soc2018 --json', 'SOC 2018 titles as JSON') as unknown as Argv<ScoreArgs>,
+      .example('$0 score --model m.gguf --prompt-file p.txt --titles soc2018 --json', 'SOC 2018 titles as JSON')
+      .example('$0 score --model m.gguf --prompt-file p.txt --mode bounded --top-k 10', 'exact top 10 with fewer evaluations') as unknown as Argv<ScoreArgs>,
   handler: async (args) => {
     const taxonomy = loadTaxonomy(args.titles);
     const prompt = readPrompt(args.promptFile);
@@ -80,7 +87,7 @@ export const scoreCommand: CommandModule<GlobalOptions, ScoreArgs> = {
     try {
       const set = await model.titleSet(taxonomy.titles());
       const t0 = performance.now();
-      const scores = await model.scoreTitles(prompt, set, { mode: args.mode });
+      const scores = await model.scoreTitles(prompt, set, { mode: args.mode, topK: args.topK, tolerance: args.tolerance });
       const ms = performance.now() - t0;
       const norm = scores.normalizedLogProbs();
       const order = scores.ranking();
@@ -92,6 +99,7 @@ export const scoreCommand: CommandModule<GlobalOptions, ScoreArgs> = {
           taxonomy: taxonomy.name,
           mode: args.mode,
           logTotal: scores.logTotal,
+          logTotalUpper: scores.logTotalUpper,
           probabilityOnTitles: Math.exp(scores.logTotal),
           stats: { ...scores.stats, msScore: ms, msTotal: performance.now() - started },
           titles: shown.map((i, rank) => ({
