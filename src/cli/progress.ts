@@ -104,14 +104,15 @@ function barStep(stream: NodeJS.WritableStream, label: string, total: number, un
   let value = 0;
   let max = Math.max(0, total);
   let finished = false;
-  bar.start(max, 0, { summary: '' });
+  // A total of 0 means not known yet (the first update brings it).
+  bar.start(max || 1, 0, { summary: '' });
   const step: ProgressStep = {
     label,
     update(done, newTotal) {
       if (finished) return;
       if (newTotal !== undefined && newTotal !== max) {
         max = Math.max(0, newTotal);
-        bar.setTotal(max);
+        bar.setTotal(max || 1);
       }
       value = done;
       bar.update(value);
@@ -145,7 +146,7 @@ function lineStep(
   let max = total;
   let finished = false;
   const units = unit ? ` ${unit}` : '';
-  write(`${label}: started (${max}${units})`);
+  write(`${label}: started${max > 0 ? ` (${max}${units})` : ''}`);
   const step: ProgressStep = {
     label,
     update(done, newTotal) {

@@ -9,6 +9,7 @@ import { finetuneCommand } from './finetune.js';
 import { evalCommand } from './eval.js';
 import { mergeCommand } from './merge.js';
 import { reportCommand } from './report.js';
+import { demoCommand } from './demo.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command types its own arguments
 export const commands: CommandModule<any, any>[] = [
@@ -19,4 +20,5 @@ export const commands: CommandModule<any, any>[] = [
   evalCommand,
   mergeCommand,
   reportCommand,
+  demoCommand,
 ];

@@ -1,0 +1,90 @@
+/**
+ * The demo's settings. Defaults are sized so that the whole method runs in a few minutes on 2 CPU
+ * cores (measured: see runDemo): a PSID81-like panel (about 9 transitions per worker, the shortest
+ * histories of the three surveys) and the test workers scored with every title's probability.
+ */
+import { InputError } from '../errors.js';
+import { PROFILE_NAMES, type ProfileName } from '../synth/index.js';
+
+export interface DemoOptions {
+  /** Folder for everything the demo writes (default "labor-llm-demo"). */
+  out?: string;
+  /** Workers of the synthetic panel (default 300; split 70/10/20). */
+  workers?: number;
+  /** Fine-tuning epochs (default 3). */
+  epochs?: number;
+  /** Seed of the panel, its split, the tiny model's weights, the training order and the bootstrap (default 1). */
+  seed?: number;
+  /** Survey profile of the synthetic panel (default psid81). */
+  profile?: ProfileName;
+  /** Score only the first N test workers (default 30; 0 for all). */
+  testWorkers?: number;
+  /** AdamW learning rate (default 3e-4: the tiny model's validation loss is lowest there; 3e-3 diverges). */
+  learningRate?: number;
+  /** Bootstrap draws of the report (default 500). */
+  bootstrap?: number;
+  /** CPU threads (default: all cores). */
+  threads?: number;
+  /** Replace the demo's earlier outputs in `out` (default false). */
+  force?: boolean;
+}
+
+export interface ResolvedDemoOptions {
+  out: string;
+  workers: number;
+  epochs: number;
+  seed: number;
+  profile: ProfileName;
+  testWorkers: number;
+  learningRate: number;
+  bootstrap: number;
+  threads: number | undefined;
+  force: boolean;
+}
+
+export const DEMO_DEFAULTS = {
+  out: 'labor-llm-demo',
+  workers: 300,
+  epochs: 3,
+  seed: 1,
+  profile: 'psid81' as ProfileName,
+  testWorkers: 30,
+  learningRate: 3e-4,
+  bootstrap: 500,
+} as const;
+
+const CLI = '(command line)';
+
+function int(field: string, v: number | undefined, def: number, min: number, max = 1_000_000): number {
+  const x = v ?? def;
+  if (!Number.isInteger(x) || x < min || x > max) {
+    throw new InputError(`--${field} must be an integer in [${min}, ${max}], got ${String(v)}`, { file: CLI, field });
+  }
+  return x;
+}
+
+export function resolveDemoOptions(o: DemoOptions = {}): ResolvedDemoOptions {
+  const profile = o.profile ?? DEMO_DEFAULTS.profile;
+  if (!(PROFILE_NAMES as readonly string[]).includes(profile)) {
+    throw new InputError(`--profile must be one of ${PROFILE_NAMES.join(', ')}, got "${String(profile)}"`, { file: CLI, field: 'profile' });
+  }
+  const out = o.out ?? DEMO_DEFAULTS.out;
+  if (typeof out !== 'string' || out.trim() === '') throw new InputError('--out must name a folder', { file: CLI, field: 'out' });
+  const learningRate = o.learningRate ?? DEMO_DEFAULTS.learningRate;
+  if (!(Number.isFinite(learningRate) && learningRate > 0 && learningRate <= 1)) {
+    throw new InputError(`--lr must be in (0, 1], got ${String(o.learningRate)}`, { file: CLI, field: 'lr' });
+  }
+  return {
+    out,
+    // Fewer than ~20 workers leave the validation or test split empty.
+    workers: int('workers', o.workers, DEMO_DEFAULTS.workers, 20),
+    epochs: int('epochs', o.epochs, DEMO_DEFAULTS.epochs, 1, 1000),
+    seed: int('seed', o.seed, DEMO_DEFAULTS.seed, 0, 0xffffffff),
+    profile,
+    testWorkers: int('test-workers', o.testWorkers, DEMO_DEFAULTS.testWorkers, 0),
+    learningRate,
+    bootstrap: int('bootstrap', o.bootstrap, DEMO_DEFAULTS.bootstrap, 2, 100_000),
+    threads: o.threads === undefined ? undefined : int('threads', o.threads, 0, 1, 1024),
+    force: o.force ?? false,
+  };
+}

@@ -1,0 +1,341 @@
+/**
+ * `labor-llm demo`: the whole method on a laptop, with nothing to download.
+ *
+ *   1. a synthetic panel (its true transition probabilities are known: the oracle), split 70/10/20;
+ *   2. the training texts: every train/valid worker's resume under the `resume` template;
+ *   3. a tiny llama model with random weights and the Llama-2 tokenizer;
+ *   4. local fine-tuning of that model on the training texts (the best epoch by validation loss);
+ *   5. evaluation on the test split, every title's probability for every transition, of the fine-tuned
+ *      and the untrained model and of the baselines (oracle, empirical transitions, multinomial logit,
+ *      uniform), all into one results store;
+ *   6. the report from that store: JSON data, Markdown tables and the HTML page with plots.
+ *
+ * Every number in the report comes from this run's store; nothing is fixed in advance.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { CancelledError, InputError } from '../errors.js';
+import { evaluate, type EvalProgress, type ScorerSpec } from '../eval/index.js';
+import { finetuneLocal, type LocalFinetuneResult } from '../finetune/local/index.js';
+import { writeTinyLlama } from '../gguf/index.js';
+import { completeSplits, writePanelDir } from '../io/index.js';
+import { buildReport } from '../report/build.js';
+import { sampleWorkersFromStores, writeHtmlReport } from '../report/html/index.js';
+import { renderMarkdown } from '../report/markdown.js';
+import type { Report } from '../report/types.js';
+import { synthesizePanel } from '../synth/index.js';
+import { loadTaxonomy } from '../taxonomy/taxonomy.js';
+import { getTemplate } from '../template/index.js';
+import { trainingExamples, writeTrainingFile } from '../training/index.js';
+import { resolveDemoOptions, type DemoOptions, type ResolvedDemoOptions } from './options.js';
+
+/** One step's progress display (src/cli/progress.ts's Progress fits). */
+export interface DemoProgressStep {
+  update(done: number, total?: number): void;
+  done(summary?: string): void;
+}
+
+export interface DemoProgress {
+  step(label: string, total: number, unit?: string): DemoProgressStep;
+  log(message: string): void;
+}
+
+export interface DemoHooks {
+  progress?: DemoProgress;
+  signal?: AbortSignal;
+}
+
+/** What the demo writes, relative to its --out folder. */
+export const DEMO_FILES = {
+  panel: 'panel',
+  trainText: 'training/train.txt',
+  validText: 'training/valid.txt',
+  baseModel: 'models/tiny-untrained.gguf',
+  finetunedModel: 'models/tiny-finetuned.gguf',
+  results: 'results.duckdb',
+  reportJson: 'report.json',
+  reportMarkdown: 'report.md',
+  reportHtml: 'report.html',
+  summary: 'demo.json',
+} as const;
+
+export type DemoFiles = { [K in keyof typeof DEMO_FILES]: string };
+
+/** Run names in the results store, in report order (the fine-tuned model is the reference). */
+export const DEMO_RUNS = ['tiny-finetuned', 'tiny-untrained', 'oracle', 'empirical', 'logit', 'uniform'] as const;
+
+export interface DemoRunSummary {
+  run: string;
+  kind: 'model' | 'baseline';
+  perplexity: number;
+  se: number;
+  transitions: number;
+  workers: number;
+}
+
+export interface DemoResult {
+  options: ResolvedDemoOptions;
+  files: DemoFiles;
+  panel: { workers: number; records: number; splits: Record<'train' | 'valid' | 'test', number> };
+  training: Pick<
+    LocalFinetuneResult,
+    'bestEpoch' | 'bestValLoss' | 'initialValLoss' | 'history' | 'trainTokens' | 'validTokens' | 'trainWindows' | 'seconds'
+  >;
+  /** Test perplexity of every run (the report's pooled column), in DEMO_RUNS order. */
+  runs: DemoRunSummary[];
+  steps: { step: string; seconds: number }[];
+  seconds: number;
+}
+
+/** What the demo's LLM is, said wherever its numbers are shown. */
+const STAND_IN_TEXT =
+  'The tiny model (4 million parameters, most of them its frozen random token embeddings, trained for about a minute ' +
+  'on a few thousand resumes) stands in for a real LLM so that every step runs on a laptop: it learns the resume ' +
+  'format but little about careers, so its perplexity stays far above the baselines. The same commands evaluate a ' +
+  'real model (any llama.cpp GGUF) on the same test transitions:';
+
+function standIn(files: DemoFiles, testWorkers: number): string {
+  const limit = testWorkers > 0 ? ` --limit ${testWorkers}` : '';
+  return (
+    `${STAND_IN_TEXT} labor-llm eval --model your-model.gguf --data ${files.panel}${limit} --out ${files.results}, ` +
+    `then labor-llm report ${files.results}.`
+  );
+}
+
+const SILENT: DemoProgress = {
+  step: () => ({ update: () => undefined, done: () => undefined }),
+  log: () => undefined,
+};
+
+/** Refuses to mix with an earlier demo's outputs unless `force`, which removes exactly those. */
+async function prepareOut(out: string, force: boolean): Promise<void> {
+  const ours = Object.values(DEMO_FILES).map((f) => f.split('/')[0]!);
+  const present = existsSync(out) ? (await readdir(out)).filter((f) => ours.includes(f) || f.startsWith(`${DEMO_FILES.results}.`)) : [];
+  if (present.length > 0 && !force) {
+    throw new InputError(
+      `the folder already holds a demo's outputs (${present.slice(0, 4).join(', ')}${present.length > 4 ? ', ...' : ''}); ` +
+        'pass --force to replace them, or choose another --out',
+      { file: out },
+    );
+  }
+  for (const f of present) await rm(join(out, f), { recursive: true, force: true });
+  await mkdir(join(out, 'training'), { recursive: true });
+  await mkdir(join(out, 'models'), { recursive: true });
+}
+
+function pooledColumn(report: Report): string {
+  return report.datasets[report.datasets.length - 1]!;
+}
+
+function demoMarkdown(o: ResolvedDemoOptions, result: Omit<DemoResult, 'steps' | 'seconds'>): string {
+  const files = result.files;
+  const t = result.training;
+  const lines = [
+    '',
+    '## About this demo',
+    '',
+    `A synthetic ${o.profile.toUpperCase()}-like panel of ${result.panel.workers} workers (seed ${o.seed}), split ` +
+      `${result.panel.splits.train}/${result.panel.splits.valid}/${result.panel.splits.test} (train/valid/test). ` +
+      `A tiny llama model (random weights, Llama-2 tokenizer) was fine-tuned locally for ${o.epochs} epoch(s) on the ` +
+      `training resumes (${t.trainTokens} tokens); validation loss ${t.initialValLoss.toFixed(3)} before training, ` +
+      `${t.bestValLoss.toFixed(3)} after (best epoch ${t.bestEpoch}), nats per token.`,
+    '',
+    `Evaluated on ${o.testWorkers > 0 ? `the first ${o.testWorkers} test workers` : 'every test worker'}: every title's ` +
+      'probability for every transition. The oracle is the generator\'s own distribution: no model can beat it in expectation.',
+    '',
+    standIn(files, o.testWorkers),
+    '',
+    '| Epoch | Train loss | Validation loss | Validation accuracy | Seconds |',
+    '| ---: | ---: | ---: | ---: | ---: |',
+    ...t.history.map(
+      (h) => `| ${h.epoch} | ${h.trainLoss.toFixed(3)} | ${h.valLoss.toFixed(3)} | ${(100 * h.valAccuracy).toFixed(1)}% | ${h.seconds.toFixed(1)} |`,
+    ),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** Runs the demo; see the module comment. */
+export async function runDemo(options: DemoOptions = {}, hooks: DemoHooks = {}): Promise<DemoResult> {
+  const o = resolveDemoOptions(options);
+  const progress = hooks.progress ?? SILENT;
+  const signal = hooks.signal;
+  const started = performance.now();
+  const steps: DemoResult['steps'] = [];
+  const out = resolve(o.out);
+  const files = Object.fromEntries(Object.entries(DEMO_FILES).map(([k, f]) => [k, join(out, f)])) as DemoFiles;
+  const checkCancel = () => {
+    if (signal?.aborted) throw new CancelledError('the demo was cancelled');
+  };
+  const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+    checkCancel();
+    const t0 = performance.now();
+    const r = await f();
+    steps.push({ step: name, seconds: (performance.now() - t0) / 1000 });
+    return r;
+  };
+
+  await prepareOut(out, o.force);
+  const taxonomy = loadTaxonomy('occ1990dd');
+  const template = getTemplate('resume', { taxonomy });
+
+  // 1. Panel.
+  const panelInfo = await timed('panel', async () => {
+    const step = progress.step('synthetic panel', 1, 'panel');
+    const { panel } = synthesizePanel({ profile: o.profile, workers: o.workers, seed: o.seed, taxonomy });
+    const { splits } = completeSplits(panel, new Map(), { seed: o.seed });
+    const meta = await writePanelDir(files.panel, {
+      panel,
+      splits,
+      taxonomy,
+      source: { command: 'demo', profile: o.profile, workers: o.workers, seed: o.seed, splitSeed: o.seed },
+    });
+    for (const s of ['train', 'valid', 'test'] as const) {
+      if (meta.splits[s] === 0) throw new InputError(`the ${s} split of ${o.workers} workers is empty: use more --workers`, { file: '(command line)', field: 'workers' });
+    }
+    step.done(`${meta.workers} workers, ${meta.records} worker-years`);
+    const bySplit = (s: string) => panel.workers.filter((w) => splits.get(w.id) === s);
+    return { meta, train: bySplit('train'), valid: bySplit('valid') };
+  });
+
+  // 2. Training texts.
+  const texts = await timed('training texts', async () => {
+    const step = progress.step('training texts', 2, 'files');
+    const train = trainingExamples(panelInfo.train, template, 'resume');
+    const valid = trainingExamples(panelInfo.valid, template, 'resume');
+    const a = await writeTrainingFile(files.trainText, train, 'text');
+    step.update(1);
+    await writeTrainingFile(files.validText, valid, 'text');
+    step.done(`${a.examples} training resumes, ~${a.tokens} tokens`);
+    return { train: train.map((e) => e.prompt + e.completion), valid: valid.map((e) => e.prompt + e.completion) };
+  });
+
+  // 3. Tiny model.
+  await timed('tiny model', async () => {
+    const step = progress.step('tiny model', 1, 'model');
+    const r = await writeTinyLlama({ vocab: 'llama-spm', seed: o.seed, out: files.baseModel });
+    step.done(`${r.parameterCount.toLocaleString('en-US')} parameters`);
+  });
+
+  // 4. Fine-tuning. The step's total is known once the first windows of each phase are reported.
+  const training = await timed('fine-tuning', async () => {
+    const step = progress.step(`fine-tuning (${o.epochs} epochs)`, 0, 'windows');
+    let trainWindows = 0;
+    let validWindows = 0;
+    let finished = 0;
+    const total = () => o.epochs * trainWindows + (o.epochs + 1) * validWindows;
+    const r = await finetuneLocal({
+      model: files.baseModel,
+      trainTexts: texts.train,
+      validTexts: texts.valid,
+      out: files.finetunedModel,
+      epochs: o.epochs,
+      learningRate: o.learningRate,
+      seed: o.seed,
+      threads: o.threads,
+      signal,
+      onProgress: (p) => {
+        if (p.phase === 'epoch') return;
+        if (p.phase === 'train') trainWindows = p.windows;
+        else validWindows = p.windows;
+        // Windows of passes already finished, plus this pass's.
+        const before = p.phase === 'train' ? (p.epoch - 1) * trainWindows + p.epoch * validWindows : p.epoch * (trainWindows + validWindows);
+        finished = before + p.window;
+        step.update(finished, Math.max(total(), finished));
+      },
+    });
+    step.done(`validation loss ${r.initialValLoss.toFixed(2)} -> ${r.bestValLoss.toFixed(2)} (epoch ${r.bestEpoch})`);
+    return r;
+  });
+
+  // 5. Evaluation: one store, every run on the same test transitions.
+  const specs: { name: (typeof DEMO_RUNS)[number]; scorer: ScorerSpec }[] = [
+    { name: 'tiny-finetuned', scorer: { kind: 'model', model: files.finetunedModel, template: 'resume', mode: 'distribution', engine: { threads: o.threads } } },
+    { name: 'tiny-untrained', scorer: { kind: 'model', model: files.baseModel, template: 'resume', mode: 'distribution', engine: { threads: o.threads } } },
+    { name: 'oracle', scorer: { kind: 'baseline', baseline: 'oracle' } },
+    { name: 'empirical', scorer: { kind: 'baseline', baseline: 'empirical' } },
+    { name: 'logit', scorer: { kind: 'baseline', baseline: 'logit' } },
+    { name: 'uniform', scorer: { kind: 'baseline', baseline: 'uniform' } },
+  ];
+  for (const s of specs) {
+    await timed(`evaluate ${s.name}`, async () => {
+      const step = progress.step(`evaluating ${s.name}`, 0, 'transitions');
+      const r = await evaluate(
+        {
+          data: files.panel,
+          out: files.results,
+          scorer: s.scorer,
+          name: s.name,
+          split: 'test',
+          limit: o.testWorkers > 0 ? o.testWorkers : undefined,
+        },
+        { signal, onProgress: (p: EvalProgress) => step.update(p.transitionsDone, p.transitionsTotal) },
+      );
+      step.done(`${r.transitions.total} transitions in ${r.seconds.toFixed(1)}s`);
+    });
+  }
+
+  // 6. Report.
+  const report = await timed('report', async () => {
+    const step = progress.step('report', 3, 'files');
+    const rep = await buildReport([files.results], { B: o.bootstrap, seed: o.seed, reference: 'tiny-finetuned' });
+    await writeFile(files.reportJson, `${JSON.stringify(rep, null, 2)}\n`);
+    step.update(1);
+    return { rep, step };
+  });
+
+  const pooled = pooledColumn(report.rep);
+  const runs: DemoRunSummary[] = DEMO_RUNS.flatMap((name) => {
+    const c = report.rep.perplexity.find((x) => x.run === name && x.dataset === pooled);
+    const run = report.rep.runs.find((r) => r.name === name);
+    if (!c || !run) return [];
+    return [{ run: name, kind: run.kind, perplexity: c.perplexity.estimate, se: c.perplexity.se, transitions: c.perplexity.transitions, workers: c.perplexity.workers }];
+  });
+  const partial = {
+    options: o,
+    files,
+    panel: { workers: panelInfo.meta.workers, records: panelInfo.meta.records, splits: panelInfo.meta.splits },
+    training: {
+      bestEpoch: training.bestEpoch,
+      bestValLoss: training.bestValLoss,
+      initialValLoss: training.initialValLoss,
+      history: training.history,
+      trainTokens: training.trainTokens,
+      validTokens: training.validTokens,
+      trainWindows: training.trainWindows,
+      seconds: training.seconds,
+    },
+    runs,
+  };
+  await timed('report files', async () => {
+    await writeFile(files.reportMarkdown, renderMarkdown(report.rep) + demoMarkdown(o, partial));
+    report.step.update(2);
+    const samples = await sampleWorkersFromStores(report.rep, { count: 3, runs: ['tiny-finetuned', 'tiny-untrained', 'oracle'], topK: 8 });
+    const t = training;
+    await writeHtmlReport(report.rep, files.reportHtml, {
+      title: 'labor-llm demo report',
+      intro: [
+        `A synthetic ${o.profile.toUpperCase()}-like panel of ${o.workers} workers; a tiny llama model fine-tuned locally for ` +
+          `${o.epochs} epoch(s) on its training resumes (validation loss ${t.initialValLoss.toFixed(2)} -> ${t.bestValLoss.toFixed(2)} ` +
+          `nats per token), evaluated with the untrained model and four baselines on the same test transitions.`,
+        'The oracle is the generator\'s own distribution: the floor no model can beat in expectation. The uniform model ' +
+          'puts the same probability on every title.',
+        standIn(files, o.testWorkers),
+      ],
+      facts: [
+        { label: 'panel', value: `${o.profile}, ${o.workers} workers, seed ${o.seed} (${files.panel})` },
+        { label: 'test workers', value: o.testWorkers > 0 ? `the first ${o.testWorkers} of the test split` : 'the whole test split' },
+        { label: 'fine-tuning', value: `${o.epochs} epochs, learning rate ${o.learningRate}, best epoch ${t.bestEpoch}` },
+        { label: 'results store', value: files.results },
+        { label: 'bootstrap', value: `B = ${o.bootstrap}, seed ${o.seed}` },
+      ],
+      samples,
+    });
+    report.step.done(`${files.reportHtml}`);
+  });
+
+  const result: DemoResult = { ...partial, steps, seconds: (performance.now() - started) / 1000 };
+  await writeFile(files.summary, `${JSON.stringify(result, null, 2)}\n`);
+  return result;
+}
