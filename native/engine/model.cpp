@@ -106,18 +106,21 @@ std::string Model::description() const {
     return n > 0 ? std::string(buf, std::min<size_t>(n, sizeof buf - 1)) : arch_;
 }
 
-Tokens Model::tokenize(const std::string &text, bool add_special) const {
+Tokens tokenize(const llama_vocab *vocab, const std::string &text, bool add_special) {
+    if (text.size() > (size_t)INT32_MAX / 2) fail(ErrorKind::Input, "text too long to tokenize");
     Tokens out(text.size() + 8);
-    int32_t n = llama_tokenize(vocab_, text.data(), (int32_t)text.size(), out.data(), (int32_t)out.size(), add_special, false);
+    int32_t n = llama_tokenize(vocab, text.data(), (int32_t)text.size(), out.data(), (int32_t)out.size(), add_special, false);
     if (n < 0) {
         if (n == INT32_MIN) fail(ErrorKind::Input, "text too long to tokenize");
         out.resize(-n);
-        n = llama_tokenize(vocab_, text.data(), (int32_t)text.size(), out.data(), (int32_t)out.size(), add_special, false);
+        n = llama_tokenize(vocab, text.data(), (int32_t)text.size(), out.data(), (int32_t)out.size(), add_special, false);
         if (n < 0) fail(ErrorKind::Engine, "tokenization failed");
     }
     out.resize(n);
     return out;
 }
+
+Tokens Model::tokenize(const std::string &text, bool add_special) const { return labor::tokenize(vocab_, text, add_special); }
 
 std::string Model::token_piece(llama_token t) const {
     char buf[256];

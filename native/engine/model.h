@@ -58,6 +58,9 @@ class Batch {
     llama_batch b_;
 };
 
+// llama_tokenize with its retry on a short buffer and its errors as exceptions.
+Tokens tokenize(const llama_vocab *vocab, const std::string &text, bool add_special);
+
 class Model {
   public:
     static constexpr int kMaxSeq = 256;  // LLAMA_MAX_SEQ of the pinned llama.cpp

@@ -135,17 +135,7 @@ ModelFacts inspect_trainable(const std::string &path) {
 }
 
 std::vector<llama_token> tokenize_with_bos(const llama_vocab *vocab, const std::string &text) {
-    if (text.size() > (size_t)std::numeric_limits<int32_t>::max() / 2) fail(ErrorKind::Input, "a text is too long to tokenize");
-    std::vector<llama_token> out(text.size() + 8);
-    int32_t n = llama_tokenize(vocab, text.data(), (int32_t)text.size(), out.data(), (int32_t)out.size(), true, false);
-    if (n < 0) {
-        if (n == INT32_MIN) fail(ErrorKind::Input, "a text is too long to tokenize");
-        out.resize(-n);
-        n = llama_tokenize(vocab, text.data(), (int32_t)text.size(), out.data(), (int32_t)out.size(), true, false);
-        if (n < 0) fail(ErrorKind::Engine, "tokenization failed");
-    }
-    out.resize(n);
-    return out;
+    return tokenize(vocab, text, true);
 }
 
 // All texts of one split, tokenized and concatenated.
