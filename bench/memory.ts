@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { benchModelPath } from './engine.js';
+import { benchModelPath } from '../src/bench/engine.js';
 import type { TinyPreset, VocabName } from '../src/gguf/index.js';
 
 const { values } = parseArgs({

@@ -1,12 +1,13 @@
 /**
  * `npm run bench [-- --vocab llama-spm|llama-bpe|both --preset tiny|170m --iterations N --no-reference --json]`
- * Runs the engine benchmark and writes bench/results/engine-<date>.json beside the printed table.
+ * Runs the engine benchmark (src/bench/engine.ts; also `labor-llm bench`) and writes
+ * bench/results/engine-<date>.json beside the printed table.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpus } from 'node:os';
-import { formatEngineBench, runEngineBench, type EngineBenchResult } from './engine.js';
+import { engineBenchRecord, formatEngineBench, runEngineBench, type EngineBenchResult } from '../src/bench/engine.js';
 import type { TinyPreset, VocabName } from '../src/gguf/index.js';
 
 const { values } = parseArgs({
@@ -40,6 +41,6 @@ for (const vocab of vocabs) {
 const dir = join(process.cwd(), 'bench', 'results');
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `engine-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(file, `${JSON.stringify({ cpus: cpus().length, cpu: cpus()[0]?.model, results }, null, 2)}\n`);
+writeFileSync(file, `${JSON.stringify(engineBenchRecord(results), null, 2)}\n`);
 if (values.json) console.log(JSON.stringify(results, null, 2));
 else console.log(`written ${file}`);

@@ -140,6 +140,7 @@ Napi::Object stats_to_js(Napi::Env env, const labor::ScoreStats &s) {
     o.Set("retokenizedTitles", (double)s.retokenized_titles);
     o.Set("evaluatedNodes", (double)s.evaluated_nodes);
     o.Set("resolvedTitles", (double)s.resolved_titles);
+    o.Set("boundedNodes", (double)s.bounded_nodes);
     o.Set("boundedFallback", s.bounded_fallback);
     o.Set("msTokenize", s.ms_tokenize);
     o.Set("msDecode", s.ms_decode);

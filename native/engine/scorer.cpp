@@ -230,11 +230,12 @@ class BoundedRun {
   public:
     BoundedRun(Model &m, const TitleTrie &trie, int32_t n_prompt, ScoreStats &st, const ScoreOptions &o)
         : m_(m), trie_(trie), P_(n_prompt), st_(st), o_(o), prefix_(trie.nodes().size(), NAN),
-          seq_of_(trie.nodes().size(), -1), pending_(trie.nodes().size(), 0), on_target_(trie.nodes().size(), false),
+          seq_of_(trie.nodes().size(), -1), pending_(trie.nodes().size(), 0), unpicked_(trie.nodes().size(), 0), on_target_(trie.nodes().size(), false),
           batch_(std::max<int32_t>(1, std::min<int32_t>(o.bounded_batch, (int32_t)m.n_batch())), 1) {
         for (size_t i = 0; i < trie.nodes().size(); ++i)
             for (int32_t c : trie.node((int32_t)i).children)
                 if (trie.node(c).internal()) ++pending_[i];
+        unpicked_ = pending_;
         if (o.target >= 0) {
             for (size_t i = 0; i < trie.nodes().size(); ++i)
                 if (trie.node((int32_t)i).title == o.target) {
@@ -255,17 +256,29 @@ class BoundedRun {
             batch_.clear();
             picked.clear();
             while (!heap_.empty() && (int32_t)picked.size() < batch_.capacity()) {
-                if (free_.empty()) break;
                 if ((int64_t)P_ + st_.evaluated_nodes + (int64_t)picked.size() + 1 > (int64_t)m_.n_ctx()) break;
-                std::pop_heap(heap_.begin(), heap_.end());
-                const int32_t n = heap_.back().second;
-                heap_.pop_back();
+                const int32_t n = heap_.front().second;
                 const TitleTrie::Node &nn = trie_.node(n);
-                const int32_t s = free_.back();
-                free_.pop_back();
-                seq_of_[n] = s;
+                const int32_t p = nn.parent;
+                // A parent's last child to be picked takes over the parent's sequence, whose cells
+                // are exactly the child's path: no copy, and chains of single children (most title
+                // tokens past the first few) hold one id from top to bottom.
+                const bool hand_off = p != 0 && unpicked_[p] == 1 && seq_of_[p] >= 0;
+                if (!hand_off && free_.empty()) break;
+                std::pop_heap(heap_.begin(), heap_.end());
+                heap_.pop_back();
                 const llama_pos pos = P_ + nn.depth - 1;
-                if (nn.parent != 0) llama_memory_seq_cp(mem, seq_of_[nn.parent], s, P_, pos);
+                int32_t s;
+                if (hand_off) {
+                    s = seq_of_[p];
+                    seq_of_[p] = -1;
+                } else {
+                    s = free_.back();
+                    free_.pop_back();
+                    if (p != 0) llama_memory_seq_cp(mem, seq_of_[p], s, P_, pos);
+                }
+                if (p != 0) --unpicked_[p];
+                seq_of_[n] = s;
                 batch_.add(nn.token, pos, s, s, true);
                 picked.push_back(n);
             }
@@ -342,7 +355,8 @@ class BoundedRun {
     const ScoreOptions &o_;
     std::vector<double> prefix_;
     std::vector<int32_t> seq_of_;
-    std::vector<int32_t> pending_;
+    std::vector<int32_t> pending_;   // internal children not yet evaluated
+    std::vector<int32_t> unpicked_;  // internal children not yet put in a batch
     std::vector<bool> on_target_;
     std::vector<int32_t> free_;
     std::vector<std::pair<double, int32_t>> heap_;
@@ -469,12 +483,14 @@ TitleScores score_titles(Model &model, const TitleSet &set, const std::string &p
         const bool ok = run.run(root_row.data(), root_lse, out.logp);
         llama_memory_seq_rm(memory_of(model), -1, P, -1);
         if (ok) {
+            st.bounded_nodes = st.evaluated_nodes;
             out.log_total = run.log_resolved();
             out.log_total_upper = log_add(run.log_resolved(), run.log_frontier());
             return out;
         }
         // Out of sequence ids or cells: finish exactly with the full trie.
         st.bounded_fallback = true;
+        st.bounded_nodes = st.evaluated_nodes;
         out.logp.assign(set.size(), 0.0);
         full_trie();
         st.resolved_titles = (int64_t)set.size();

@@ -59,6 +59,7 @@ struct ScoreStats {
     int64_t retokenized_titles = 0;       // titles whose tokens in this context differ from the anchor's
     int64_t evaluated_nodes = 0;          // trie nodes evaluated (bounded mode: a fraction of internal_nodes)
     int64_t resolved_titles = 0;          // titles with an exact score (all of them outside bounded mode)
+    int64_t bounded_nodes = 0;            // bounded mode: nodes its search evaluated (before any fallback)
     bool bounded_fallback = false;        // bounded mode ran out of sequences and finished as the full trie
     double ms_tokenize = 0, ms_decode = 0, ms_logsumexp = 0;
 };

@@ -17,8 +17,12 @@ export interface NativeStats {
   evaluatedTokens: number;
   decodeCalls: number;
   retokenizedTitles: number;
+  /** Trie nodes evaluated: the internal nodes in trie mode; in bounded mode its search's plus any fallback's. */
   evaluatedNodes: number;
   resolvedTitles: number;
+  /** Bounded mode: nodes its best-first search evaluated, before a fallback if there was one (0 in other modes). */
+  boundedNodes: number;
+  /** Bounded mode ran out of sequence ids or KV cells and finished exactly as the full trie. */
   boundedFallback: boolean;
   msTokenize: number;
   msDecode: number;

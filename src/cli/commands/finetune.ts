@@ -541,7 +541,7 @@ export const finetuneSubcommands: CommandModule<GlobalOptions, any>[] = [
 
 export const finetuneCommand: CommandModule<object, GlobalOptions> = {
   command: 'finetune <command>',
-  describe: 'fine-tune models: hosted jobs (Together AI, OpenAI-style) - submit, status, events, cancel, download, list',
+  describe: 'fine-tune models: hosted jobs (Together AI, OpenAI-style: submit, status, events, cancel, download, list) or local (finetune local)',
   builder: (y: Argv<object>) => {
     let b = y as Argv<GlobalOptions>;
     for (const c of finetuneSubcommands) b = b.command(c);

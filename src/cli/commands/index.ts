@@ -9,6 +9,7 @@ import { finetuneCommand } from './finetune.js';
 import { evalCommand } from './eval.js';
 import { mergeCommand } from './merge.js';
 import { reportCommand } from './report.js';
+import { benchCommand } from './bench.js';
 import { demoCommand } from './demo.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command types its own arguments
@@ -20,5 +21,6 @@ export const commands: CommandModule<any, any>[] = [
   evalCommand,
   mergeCommand,
   reportCommand,
+  benchCommand,
   demoCommand,
 ];

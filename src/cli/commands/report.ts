@@ -1,11 +1,12 @@
 /**
  * `labor-llm report STORE...`: paper-style tables (perplexity with bootstrap SEs, differences against a
- * reference, accuracy, binary tasks) as Markdown or JSON.
+ * reference, accuracy, binary tasks) as Markdown or JSON, or one self-contained HTML page with plots.
  */
 import { writeFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
-import { InputError } from '../../errors.js';
+import { InputError, NotFoundError } from '../../errors.js';
 import { buildReport } from '../../report/build.js';
+import { sampleWorkersFromStores, writeHtmlReport, type SampleWorker, type StoreSampleOptions } from '../../report/html/index.js';
 import { renderMarkdown } from '../../report/markdown.js';
 import type { ReportOptions } from '../../report/types.js';
 import { exportResults } from '../../store/export.js';
@@ -14,7 +15,9 @@ import { log, printJson, type GlobalOptions } from '../output.js';
 interface ReportArgs extends GlobalOptions {
   stores: string[];
   reference: string | undefined;
-  format: 'md' | 'json';
+  format: 'md' | 'json' | 'html';
+  samples: number;
+  panel: string | undefined;
   bootstrap: number;
   seed: number;
   variant: 'normalized' | 'raw';
@@ -26,12 +29,18 @@ interface ReportArgs extends GlobalOptions {
 
 export const reportCommand: CommandModule<GlobalOptions, ReportArgs> = {
   command: 'report <stores..>',
-  describe: 'paper-style tables from results stores: perplexity (bootstrap SEs), differences, accuracy, binary tasks',
+  describe: 'paper-style tables from results stores (perplexity with bootstrap SEs, differences, accuracy, binary tasks), or an HTML page with plots',
   builder: (y: Argv<GlobalOptions>) =>
     y
       .positional('stores', { type: 'string', array: true, demandOption: true, describe: 'results stores (eval --out)' })
       .option('reference', { type: 'string', describe: 'run the differences are taken against (default: the first LLM run)' })
-      .option('format', { choices: ['md', 'json'] as const, default: 'md' as const, describe: 'Markdown tables or the JSON data' })
+      .option('format', {
+        choices: ['md', 'json', 'html'] as const,
+        default: 'md' as const,
+        describe: 'Markdown tables, the JSON data, or one self-contained HTML page with plots (needs --out)',
+      })
+      .option('samples', { type: 'number', default: 3, describe: 'html: sample workers shown with their top predicted titles (0: none)' })
+      .option('panel', { type: 'string', describe: 'html: panel store of the sample workers (default: the one eval recorded in the store)' })
       .option('bootstrap', { type: 'number', default: 1000, describe: 'worker-level bootstrap draws B' })
       .option('seed', { type: 'number', default: 0, describe: 'bootstrap seed' })
       .option('variant', {
@@ -45,10 +54,20 @@ export const reportCommand: CommandModule<GlobalOptions, ReportArgs> = {
       .option('export', { type: 'string', describe: 'also write every result row to this .parquet or .csv file' })
       .example('$0 report results.duckdb', 'Markdown tables of every run in the store')
       .example('$0 report psid.duckdb nlsy79.duckdb --reference ft-llama --bootstrap 2000 --seed 1', 'two datasets, differences from ft-llama')
-      .example('$0 report results.duckdb --format json --out report.json', 'the data behind the tables') as unknown as Argv<ReportArgs>, // yargs adds the camelCase keys at run time; its types do not
+      .example('$0 report results.duckdb --format json --out report.json', 'the data behind the tables')
+      .example('$0 report results.duckdb --format html --out report.html', 'plots and tables in one file that opens offline') as unknown as Argv<ReportArgs>, // yargs adds the camelCase keys at run time; its types do not
   handler: async (args) => {
     if (!Number.isInteger(args.bootstrap) || args.bootstrap < 2) {
       throw new InputError(`--bootstrap must be an integer >= 2, got ${args.bootstrap}`, { file: '(command line)', field: 'bootstrap' });
+    }
+    // Checked before the (slow) bootstrap so that a mistake costs nothing.
+    if (args.format === 'html') {
+      if (args.out === undefined) {
+        throw new InputError('--format html writes a file: name it with --out report.html', { file: '(command line)', field: 'out' });
+      }
+      if (!Number.isInteger(args.samples) || args.samples < 0) {
+        throw new InputError(`--samples must be an integer >= 0, got ${args.samples}`, { file: '(command line)', field: 'samples' });
+      }
     }
     const opts: ReportOptions = { B: args.bootstrap, seed: args.seed, variant: args.variant, allowPartial: args.allowPartial };
     if (args.reference !== undefined) opts.reference = args.reference;
@@ -57,6 +76,36 @@ export const reportCommand: CommandModule<GlobalOptions, ReportArgs> = {
     if (args.export !== undefined) {
       const rows = await exportResults(args.stores, args.export);
       log(args, `wrote ${rows} result rows to ${args.export}`);
+    }
+    if (args.format === 'html') {
+      const out = args.out!;
+      let samples: SampleWorker[] = [];
+      if (args.samples > 0) {
+        const sampleOpts: StoreSampleOptions = { count: args.samples };
+        if (args.panel !== undefined) sampleOpts.panel = args.panel;
+        try {
+          samples = await sampleWorkersFromStores(report, sampleOpts);
+        } catch (err) {
+          // The sample workers need the panel the store was evaluated on, which may have moved since.
+          if (err instanceof NotFoundError) {
+            throw new NotFoundError(`${err.message} (sample workers: name the panel store with --panel DIR, or leave them out with --samples 0)`, { cause: err });
+          }
+          throw err;
+        }
+      }
+      const written = await writeHtmlReport(report, out, { samples });
+      if (args.json) {
+        printJson({
+          out,
+          format: 'html',
+          bytes: written.bytes,
+          plots: written.plots,
+          samples: samples.length,
+          runs: report.runs.map((r) => r.name),
+          datasets: report.datasets,
+        });
+      } else log(args, `wrote the HTML report to ${out} (${written.plots} plots); open it in a browser, it works offline`);
+      return;
     }
     const asJson = args.json || args.format === 'json';
     const text = asJson ? `${JSON.stringify(report, null, 2)}\n` : renderMarkdown(report);

@@ -1,0 +1,230 @@
+/**
+ * Engine benchmark: per prompt, over all titles of a taxonomy, every mode of ENGINE_BENCH_MODES side by
+ * side in one run on one loaded model:
+ *   reference   every title evaluated from an empty cache with its prompt
+ *   sequential  prompt cached once, titles evaluated one by one
+ *   trie        the engine
+ * plus the same model's prompt-processing throughput with logits for every token (the yardstick for the
+ * engine's efficiency: trie evaluated tokens per second / all-logits tokens per second).
+ *
+ * Used by `labor-llm bench` and `npm run bench` (bench/run.ts). A new mode is one more entry of
+ * ENGINE_BENCH_MODES: each gives one row of the result.
+ */
+import { cpus } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Model, type EngineStats, type ScoreMode, type TitleSet } from '../engine/model.js';
+import { CancelledError, InputError } from '../errors.js';
+import { TINY_LLAMA_VERSION, writeTinyLlama, type TinyPreset, type VocabName } from '../gguf/index.js';
+import { loadTaxonomy } from '../taxonomy/taxonomy.js';
+
+/** One way of scoring every title after the benchmark prompt; one row of the result. */
+export interface EngineBenchMode {
+  name: string;
+  description: string;
+  /** Reference modes are slow and can be skipped (EngineBenchOptions.skipReference). */
+  reference: boolean;
+  /** Scores the prompt once, paying for the whole prompt as a fresh transition would, and returns the engine's counts. */
+  run(model: Model, set: TitleSet, prompt: string, signal?: AbortSignal): Promise<EngineStats>;
+}
+
+function scoreMode(mode: ScoreMode): EngineBenchMode['run'] {
+  // reusePrefix off: every iteration pays for its prompt, as a fresh transition would.
+  return async (model, set, prompt, signal) => (await model.scoreTitles(prompt, set, { mode, reusePrefix: false, ...(signal ? { signal } : {}) })).stats;
+}
+
+/** The modes measured, in the order of the result's rows. The trie and sequential rows are always there. */
+export const ENGINE_BENCH_MODES: readonly EngineBenchMode[] = [
+  { name: 'reference', description: 'every title evaluated from an empty cache with its prompt', reference: true, run: scoreMode('reference') },
+  { name: 'sequential', description: 'prompt evaluated once, the titles one by one after it', reference: false, run: scoreMode('sequential') },
+  { name: 'trie', description: 'the engine: internal trie nodes in batched chunks', reference: false, run: scoreMode('trie') },
+];
+
+export interface EngineBenchOptions {
+  vocab: VocabName;
+  preset: TinyPreset;
+  /** Built-in taxonomy name or a CSV file (default occ1990dd). */
+  taxonomy?: string;
+  /** CPU threads (default: all cores). */
+  threads?: number;
+  /** Tokens per decode (default 256). */
+  batchSize?: number;
+  /** Timed runs of each mode (default 5). */
+  iterations?: number;
+  /** Skip the (slow) per-title reference. */
+  skipReference?: boolean;
+  /** Folder of the generated benchmark models (default .cache/bench-models under the working directory). */
+  modelsDir?: string;
+  /** Units of work done: every timed run of every mode, then the throughput measurements. */
+  onProgress?: (done: number, total: number) => void;
+  onLog?: (message: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface EngineBenchRow {
+  mode: string;
+  msPerPrompt: number;
+  evaluatedTokens: number;
+  decodeCalls: number;
+  tokensPerSecond: number;
+}
+
+export interface EngineBenchResult {
+  model: { vocab: VocabName; preset: TinyPreset; params: number; sizeBytes: number };
+  settings: { threads: number; batchSize: number; iterations: number };
+  taxonomy: string;
+  titles: number;
+  trie: { nodes: number; internalNodes: number; titleTokens: number; maxDepth: number };
+  promptTokens: number;
+  rows: EngineBenchRow[];
+  allLogitsTokensPerSecond: number;
+  efficiency: number;
+  speedup: { overSequential: number; overReference: number | null };
+}
+
+/** What `labor-llm bench --out` and `npm run bench` write: the machine beside the results. */
+export interface EngineBenchRecord {
+  cpus: number;
+  cpu: string | undefined;
+  results: EngineBenchResult[];
+}
+
+/** A six-line resume of the PSID81 template, cut right before the next title. */
+export const BENCH_PROMPT =
+  '<A Resume from the PSID81 Dataset>\nThe following is the resume of a male worker of white ethnicity living in the South region, born in 1958.\n' +
+  '1979 to 1980 (high school diploma): Cooks\n1980 to 1981 (high school diploma): Cooks\n1981 to 1982 (high school diploma): Unemployed\n' +
+  '1982 to 1983 (some college): Retail salespersons and sales clerks\n1983 to 1984 (some college): Retail salespersons and sales clerks\n' +
+  '1984 to 1985 (some college):';
+
+/** Tokens of the throughput yardstick, as llama-bench's pp512. */
+const THROUGHPUT_TOKENS = 512;
+/** Timed throughput runs after one warm-up. */
+const THROUGHPUT_RUNS = 3;
+
+export function defaultBenchModelsDir(): string {
+  return join(process.cwd(), '.cache', 'bench-models');
+}
+
+function benchModelFile(vocab: VocabName, preset: TinyPreset, dir: string): string {
+  return join(dir, `${preset}-${vocab}-v${TINY_LLAMA_VERSION}.gguf`);
+}
+
+/** Path of the seeded benchmark model (seed 1), written on first use (atomically: concurrent runs can share it). */
+export async function benchModelPath(vocab: VocabName, preset: TinyPreset, dir = defaultBenchModelsDir()): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const out = benchModelFile(vocab, preset, dir);
+  if (!existsSync(out)) await writeTinyLlama({ vocab, seed: 1, out, preset });
+  return out;
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new InputError(`${name} must be an integer >= 1, got ${value}`, { file: '(options)', field: name });
+  return value;
+}
+
+export async function runEngineBench(o: EngineBenchOptions): Promise<EngineBenchResult> {
+  const iterations = positiveInteger('iterations', o.iterations ?? 5);
+  const threads = positiveInteger('threads', o.threads ?? cpus().length);
+  const batchSize = positiveInteger('batchSize', o.batchSize ?? 256);
+  const taxonomy = loadTaxonomy(o.taxonomy ?? 'occ1990dd');
+  const modes = ENGINE_BENCH_MODES.filter((m) => !(o.skipReference && m.reference));
+  const total = modes.length * iterations + THROUGHPUT_RUNS;
+  let done = 0;
+  const tick = () => o.onProgress?.(++done, total);
+
+  const dir = o.modelsDir ?? defaultBenchModelsDir();
+  if (!existsSync(benchModelFile(o.vocab, o.preset, dir))) {
+    o.onLog?.(`writing the ${o.preset} ${o.vocab} benchmark model to ${dir} (once)`);
+  }
+  const path = await benchModelPath(o.vocab, o.preset, dir);
+  const model = await Model.load(path, { threads, batchSize, flashAttention: 'off' });
+  try {
+    const set = await model.titleSet(taxonomy.titles());
+    const info = set.info();
+    o.onProgress?.(0, total);
+    // Warm up: the first decode allocates llama.cpp's output buffers.
+    await model.scoreTitles(BENCH_PROMPT, set, { reusePrefix: false, ...(o.signal ? { signal: o.signal } : {}) });
+    const last = new Map<string, EngineStats>();
+    const rows: EngineBenchRow[] = [];
+    // Each mode runs all its iterations in a row; the row is the mean latency.
+    for (const mode of modes) {
+      let ms = 0;
+      for (let i = 0; i < iterations; i++) {
+        const t0 = performance.now();
+        last.set(mode.name, await mode.run(model, set, BENCH_PROMPT, o.signal));
+        ms += performance.now() - t0;
+        tick();
+      }
+      const st = last.get(mode.name)!;
+      const msPerPrompt = ms / iterations;
+      rows.push({
+        mode: mode.name,
+        msPerPrompt,
+        evaluatedTokens: st.evaluatedTokens,
+        decodeCalls: st.decodeCalls,
+        tokensPerSecond: (st.evaluatedTokens / msPerPrompt) * 1000,
+      });
+    }
+    // The yardstick: llama.cpp's batched decode of 512 random tokens (as llama-bench's pp512) with
+    // logits for every token, plus the same full-vocabulary log-sum-exp per token the engine does,
+    // in batches of the engine's size. Mean of 3 after a warm-up.
+    const n = Math.min(THROUGHPUT_TOKENS, model.info.nCtx);
+    await model.throughput(n, { allLogits: true, withLogsumexp: true });
+    let tokens = 0;
+    let ms = 0;
+    for (let i = 0; i < THROUGHPUT_RUNS; i++) {
+      if (o.signal?.aborted) break;
+      const tp = await model.throughput(n, { allLogits: true, withLogsumexp: true });
+      tokens += tp.tokens;
+      ms += tp.msDecode + tp.msLogsumexp;
+      tick();
+    }
+    if (o.signal?.aborted) throw new CancelledError();
+    const allLogitsTokensPerSecond = (tokens / ms) * 1000;
+    const by = (m: string) => rows.find((r) => r.mode === m);
+    const trie = by('trie')!;
+    const reference = by('reference');
+    return {
+      model: { vocab: o.vocab, preset: o.preset, params: model.info.nParams, sizeBytes: model.info.sizeBytes },
+      settings: { threads, batchSize, iterations },
+      taxonomy: taxonomy.name,
+      titles: set.size,
+      trie: { nodes: info.trieNodes, internalNodes: info.internalNodes, titleTokens: info.titleTokens, maxDepth: info.maxDepth },
+      promptTokens: last.get('trie')!.promptTokens,
+      rows,
+      allLogitsTokensPerSecond,
+      efficiency: trie.tokensPerSecond / allLogitsTokensPerSecond,
+      speedup: {
+        overSequential: by('sequential')!.msPerPrompt / trie.msPerPrompt,
+        overReference: reference ? reference.msPerPrompt / trie.msPerPrompt : null,
+      },
+    };
+  } finally {
+    await model.free();
+  }
+}
+
+/** The results with the machine they ran on. */
+export function engineBenchRecord(results: EngineBenchResult[]): EngineBenchRecord {
+  return { cpus: cpus().length, cpu: cpus()[0]?.model, results };
+}
+
+/** A Markdown table of one result, with the trie's efficiency and speed-ups below it. */
+export function formatEngineBench(r: EngineBenchResult): string {
+  const lines = [
+    `model: ${r.model.preset} (${(r.model.params / 1e6).toFixed(1)}M params), ${r.model.vocab} vocabulary; ` +
+      `${r.titles} ${r.taxonomy} titles: ${r.trie.titleTokens} title tokens, trie ${r.trie.nodes} nodes, ${r.trie.internalNodes} internal; prompt ${r.promptTokens} tokens`,
+    '',
+    '| mode | ms per prompt | evaluated tokens | decode calls | evaluated tokens/s |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...r.rows.map(
+      (x) => `| ${x.mode} | ${x.msPerPrompt.toFixed(1)} | ${x.evaluatedTokens} | ${x.decodeCalls} | ${x.tokensPerSecond.toFixed(0)} |`,
+    ),
+    '',
+    `all-logits prompt processing (decode + log-sum-exp): ${r.allLogitsTokensPerSecond.toFixed(0)} tokens/s; ` +
+      `trie efficiency ${r.efficiency.toFixed(2)}`,
+    `trie speed-up: ${r.speedup.overSequential.toFixed(2)}x over sequential` +
+      (r.speedup.overReference !== null ? `, ${r.speedup.overReference.toFixed(1)}x over the per-title reference` : ''),
+  ];
+  return lines.join('\n');
+}

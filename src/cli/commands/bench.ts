@@ -1,0 +1,91 @@
+/**
+ * `labor-llm bench`: the engine benchmark (src/bench/engine.ts) on seeded benchmark models: every mode's
+ * time per prompt over all titles, evaluated tokens and decode calls, and the trie's efficiency against
+ * the model's all-logits prompt-processing rate. Tables on stdout, progress per model on stderr.
+ */
+import { writeFile } from 'node:fs/promises';
+import type { Argv, CommandModule } from 'yargs';
+import { engineBenchRecord, formatEngineBench, runEngineBench, type EngineBenchResult } from '../../bench/engine.js';
+import { InputError } from '../../errors.js';
+import { TINY_PRESETS, VOCABS, type TinyPreset, type VocabName } from '../../gguf/index.js';
+import { log, printJson, type GlobalOptions } from '../output.js';
+import { createProgress } from '../progress.js';
+
+const VOCAB_CHOICES = [...VOCABS, 'both'] as const;
+
+interface BenchArgs extends GlobalOptions {
+  vocab: (typeof VOCAB_CHOICES)[number];
+  preset: TinyPreset;
+  taxonomy: string;
+  iterations: number;
+  threads: number | undefined;
+  batchSize: number;
+  reference: boolean;
+  out: string | undefined;
+}
+
+function positiveInteger(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new InputError(`--${name} must be an integer >= 1, got ${value}`, { file: '(command line)', field: name });
+  }
+}
+
+export const benchCommand: CommandModule<GlobalOptions, BenchArgs> = {
+  command: 'bench',
+  describe: 'benchmark the engine: all-title scoring per prompt (reference, sequential, trie) and its efficiency',
+  builder: (y: Argv<GlobalOptions>) =>
+    y
+      .option('vocab', { choices: VOCAB_CHOICES, default: 'both' as const, describe: 'vocabulary of the benchmark model (Llama-2 SentencePiece, Llama-3 BPE) or both' })
+      .option('preset', { choices: TINY_PRESETS, default: 'tiny' as const, describe: 'model size: tiny (f32, seconds) or 170m (f16, minutes); written once to .cache/bench-models' })
+      .option('taxonomy', { type: 'string', default: 'occ1990dd', describe: 'titles scored: occ1990dd, soc2018 or a CSV file with code,title' })
+      .option('iterations', { type: 'number', default: 5, describe: 'timed runs of each mode (the mean is reported)' })
+      .option('threads', { type: 'number', describe: 'CPU threads (default: all cores)' })
+      .option('batch-size', { type: 'number', default: 256, describe: 'tokens per decode (trie chunk size)' })
+      .option('reference', { type: 'boolean', default: true, describe: 'include the slow per-title reference (--no-reference skips it)' })
+      .option('out', { type: 'string', describe: 'also write the results (with the CPU they ran on) to this JSON file' })
+      .example('$0 bench', 'both vocabularies of the tiny model, 5 runs of each mode')
+      .example('$0 bench --vocab llama-spm --preset 170m --iterations 1 --out bench-170m.json', 'the 162M-parameter model, results kept as JSON')
+      .example('$0 bench --vocab llama-bpe --no-reference --json --quiet', 'trie against sequential only, as JSON on stdout') as unknown as Argv<BenchArgs>, // yargs adds the camelCase keys at run time; its types do not
+  handler: async (args) => {
+    positiveInteger('iterations', args.iterations);
+    if (args.threads !== undefined) positiveInteger('threads', args.threads);
+    positiveInteger('batch-size', args.batchSize);
+    const vocabs: VocabName[] = args.vocab === 'both' ? [...VOCABS] : [args.vocab];
+    const progress = createProgress(args);
+    const controller = new AbortController();
+    const onSignal = (): void => controller.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const results: EngineBenchResult[] = [];
+    try {
+      for (const vocab of vocabs) {
+        const step = progress.step(`bench ${args.preset} ${vocab}`, 0, 'runs');
+        const r = await runEngineBench({
+          vocab,
+          preset: args.preset,
+          taxonomy: args.taxonomy,
+          ...(args.threads !== undefined ? { threads: args.threads } : {}),
+          batchSize: args.batchSize,
+          iterations: args.iterations,
+          skipReference: !args.reference,
+          onProgress: step.callback(),
+          onLog: (m) => log(args, m),
+          signal: controller.signal,
+        });
+        const trie = r.rows.find((x) => x.mode === 'trie')!;
+        step.done(`trie ${trie.msPerPrompt.toFixed(1)} ms per prompt, efficiency ${r.efficiency.toFixed(2)}`);
+        results.push(r);
+        if (!args.json) process.stdout.write(`${formatEngineBench(r)}\n\n`);
+      }
+    } finally {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    }
+    const record = engineBenchRecord(results);
+    if (args.out !== undefined) {
+      await writeFile(args.out, `${JSON.stringify(record, null, 2)}\n`);
+      log(args, `wrote ${args.out}`);
+    }
+    if (args.json) printJson({ command: 'bench', ...(args.out !== undefined ? { out: args.out } : {}), ...record });
+  },
+};
