@@ -293,6 +293,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                 if (o.Get("tolerance").IsNumber()) opts.tolerance = o.Get("tolerance").As<Napi::Number>().DoubleValue();
                 if (o.Get("target").IsNumber()) opts.target = o.Get("target").As<Napi::Number>().Int32Value();
                 if (o.Get("boundedBatch").IsNumber()) opts.bounded_batch = o.Get("boundedBatch").As<Napi::Number>().Int32Value();
+                if (o.Get("crossBatch").IsNumber()) opts.cross_batch = o.Get("crossBatch").As<Napi::Number>().Int32Value();
+                if (opts.cross_batch < 1 || opts.cross_batch > 16) throw make_error(env, "INPUT", "crossBatch must be between 1 and 16");
                 if (opts.top_k < 1) throw make_error(env, "INPUT", "topK must be at least 1");
                 if (!(opts.tolerance > 0)) throw make_error(env, "INPUT", "tolerance must be positive");
                 if (o.Get("fullBoundaryCheck").IsBoolean()) opts.full_boundary_check = o.Get("fullBoundaryCheck").ToBoolean();
@@ -305,7 +307,10 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                 env,
                 [m, set, prompts, opts, flag, results]() {
                     labor::CallScope scope(*m, flag);
-                    for (const auto &p : prompts) results->push_back(labor::score_titles(*m, *set, p, opts));
+                    if (opts.cross_batch > 1 && opts.mode == labor::ScoreMode::Trie)
+                        *results = labor::score_titles_group(*m, *set, prompts, opts);
+                    else
+                        for (const auto &p : prompts) results->push_back(labor::score_titles(*m, *set, p, opts));
                 },
                 [results](Napi::Env env) -> Napi::Value {
                     Napi::Array out = Napi::Array::New(env, results->size());

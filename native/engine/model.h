@@ -87,6 +87,8 @@ class Model {
 
     // Tokens whose KV cells (all sequences) are in the cache at positions [0, n): the prompt cache.
     Tokens &cached_prompt() { return cached_prompt_; }
+    // Of those, the leading positions present in every sequence (span scoring uses sequence 0 only).
+    int32_t &shared_prompt_len() { return shared_prompt_len_; }
 
     // Cancellation: checked between decodes and by llama.cpp's abort callback during one.
     void set_cancel_flag(const int32_t *flag) { cancel_flag_.store(flag); }
@@ -109,6 +111,7 @@ class Model {
     std::string arch_;
     std::mutex mutex_;
     Tokens cached_prompt_;
+    int32_t shared_prompt_len_ = 0;
     std::atomic<const int32_t *> cancel_flag_{nullptr};
 };
 

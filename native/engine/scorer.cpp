@@ -1,4 +1,5 @@
 #include "scorer.h"
+#include "scorer_internal.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,9 +11,8 @@
 #include "logsumexp.h"
 
 namespace labor {
-namespace {
+namespace detail {
 
-using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 // A neutral text before each continuation when the title set is built: the tokens that follow it
@@ -20,6 +20,15 @@ double ms_since(Clock::time_point t) { return std::chrono::duration<double, std:
 const char *kAnchor = "Occupation:";
 
 llama_memory_t memory_of(Model &m) { return llama_get_memory(m.ctx()); }
+
+double finish_log_total(const std::vector<double> &logp) {
+    double mx = -INFINITY;
+    for (double v : logp) mx = std::max(mx, v);
+    if (!std::isfinite(mx)) return mx;
+    double s = 0;
+    for (double v : logp) s += std::exp(v - mx);
+    return mx + std::log(s);
+}
 
 // log-sum-exp of several output rows at once, spread over the model's threads.
 void logsumexp_rows(Model &m, const std::vector<int32_t> &batch_indices, std::vector<double> &out, ScoreStats &st) {
@@ -42,8 +51,10 @@ void logsumexp_rows(Model &m, const std::vector<int32_t> &batch_indices, std::ve
 // Makes the KV cache hold `tokens` at positions [0, n) in every sequence, evaluating only what is
 // not cached already. Positions listed in `need` (ascending) get logits; after each decode the
 // handler receives (position, batch index) pairs for them.
+// With `share`, every sequence gets the prompt's cells (title scoring); span scoring reads sequence 0
+// only and skips the 255 copies.
 void eval_prefix(Model &m, const Tokens &tokens, const std::vector<int32_t> &need, bool reuse, ScoreStats &st,
-                 const std::function<void(const std::vector<std::pair<int32_t, int32_t>> &)> &handler) {
+                 const std::function<void(const std::vector<std::pair<int32_t, int32_t>> &)> &handler, bool share) {
     const int32_t n = (int32_t)tokens.size();
     if ((uint32_t)n > m.n_ctx())
         fail(ErrorKind::Input, "the prompt has " + std::to_string(n) + " tokens, more than the context size of " +
@@ -62,6 +73,8 @@ void eval_prefix(Model &m, const Tokens &tokens, const std::vector<int32_t> &nee
         llama_memory_seq_rm(mem, -1, keep, -1);
     }
     cached.resize(keep);
+    int32_t &shared = m.shared_prompt_len();
+    shared = std::min(shared, keep);
 
     const int32_t nb = (int32_t)m.n_batch();
     Batch batch(nb, 1);
@@ -86,14 +99,17 @@ void eval_prefix(Model &m, const Tokens &tokens, const std::vector<int32_t> &nee
         if (!outs.empty()) handler(outs);
     }
     // Every sequence shares the prompt's cells (metadata only in the unified cache).
-    for (int32_t s = 1; s < Model::kMaxSeq; ++s) llama_memory_seq_cp(mem, 0, s, keep, -1);
+    if (share) {
+        for (int32_t s = 1; s < Model::kMaxSeq; ++s) llama_memory_seq_cp(mem, 0, s, shared, -1);
+        shared = n;
+    }
     cached = tokens;
 }
 
 // The continuation's tokens as the model tokenizes prompt + continuation. The prompt's own tokens
 // must be a prefix of that, else the title's probability is not a product after the prompt.
 Tokens in_context_tokens(const Model &m, const std::string &prompt, const Tokens &prompt_tokens, const std::string &cont,
-                         const std::string &title, bool is_tail = false) {
+                         const std::string &title, bool is_tail) {
     Tokens full = m.tokenize(prompt + cont, !is_tail);
     if (full.size() <= prompt_tokens.size() || !std::equal(prompt_tokens.begin(), prompt_tokens.end(), full.begin())) {
         fail(ErrorKind::Input, "the prompt's last token merges with the title \"" + title +
@@ -102,6 +118,11 @@ Tokens in_context_tokens(const Model &m, const std::string &prompt, const Tokens
     }
     return Tokens(full.begin() + (ptrdiff_t)prompt_tokens.size(), full.end());
 }
+
+}  // namespace detail
+
+namespace {
+using namespace detail;
 
 class TrieRun {
   public:
@@ -365,15 +386,6 @@ class BoundedRun {
     Batch batch_;
 };
 
-double finish_log_total(const std::vector<double> &logp) {
-    double mx = -INFINITY;
-    for (double v : logp) mx = std::max(mx, v);
-    if (!std::isfinite(mx)) return mx;
-    double s = 0;
-    for (double v : logp) s += std::exp(v - mx);
-    return mx + std::log(s);
-}
-
 }  // namespace
 
 TitleSet::TitleSet(const Model &model, std::vector<std::string> titles) : titles_(std::move(titles)) {
@@ -390,11 +402,13 @@ TitleSet::TitleSet(const Model &model, std::vector<std::string> titles) : titles
     trie_ = std::make_unique<TitleTrie>(tokens_);
 }
 
-TitleScores score_titles(Model &model, const TitleSet &set, const std::string &prompt, const ScoreOptions &opts) {
-    TitleScores out;
-    ScoreStats &st = out.stats;
+namespace detail {
+
+PreparedPrompt prepare_prompt(Model &model, const TitleSet &set, const std::string &prompt, const ScoreOptions &opts, ScoreStats &st) {
+    PreparedPrompt pp;
     auto t0 = Clock::now();
-    const Tokens ptoks = model.tokenize(prompt, true);
+    pp.tokens = model.tokenize(prompt, true);
+    const Tokens &ptoks = pp.tokens;
     if (ptoks.empty()) fail(ErrorKind::Input, "the prompt is empty");
     const int32_t P = (int32_t)ptoks.size();
     st.prompt_tokens = P;
@@ -402,7 +416,6 @@ TitleScores score_titles(Model &model, const TitleSet &set, const std::string &p
     if ((uint32_t)P >= model.n_ctx())
         fail(ErrorKind::Input, "the prompt has " + std::to_string(P) + " tokens, more than the context size of " +
                                    std::to_string(model.n_ctx()) + " tokens; raise the context size");
-
     // The titles' tokens in this prompt's context; a prompt-specific trie only when they differ.
     // Tokenizing prompt + title for every title costs titles x prompt length, so the check runs on
     // the prompt's last line when the prompt's own tokens show that its last newline is a token
@@ -427,7 +440,8 @@ TitleScores score_titles(Model &model, const TitleSet &set, const std::string &p
             }
         }
     }
-    std::vector<Tokens> toks(set.size());
+    std::vector<Tokens> &toks = pp.title_tokens;
+    toks.resize(set.size());
     bool differs = false;
     for (size_t i = 0; i < set.size(); ++i) {
         toks[i] = in_context_tokens(model, ctx_text, ctx_tokens, set.continuations()[i], set.titles()[i], ctx_text != prompt);
@@ -437,9 +451,9 @@ TitleScores score_titles(Model &model, const TitleSet &set, const std::string &p
         }
         st.title_tokens += (int64_t)toks[i].size();
     }
-    std::unique_ptr<TitleTrie> local;
-    if (differs) local = std::make_unique<TitleTrie>(toks);
-    const TitleTrie &trie = differs ? *local : set.trie();
+    if (differs) pp.local = std::make_unique<TitleTrie>(toks);
+    pp.trie = differs ? pp.local.get() : &set.trie();
+    const TitleTrie &trie = *pp.trie;
     st.trie_nodes = (int64_t)trie.nodes().size() - 1;
     st.internal_nodes = trie.internal_count();
     st.ms_tokenize = ms_since(t0);
@@ -448,6 +462,20 @@ TitleScores score_titles(Model &model, const TitleSet &set, const std::string &p
         fail(ErrorKind::Input, "the prompt (" + std::to_string(P) + " tokens) and the longest title (" +
                                    std::to_string(trie.max_depth()) + " tokens) do not fit the context of " +
                                    std::to_string(model.n_ctx()) + " tokens; raise the context size");
+    return pp;
+}
+
+}  // namespace detail
+
+TitleScores score_titles(Model &model, const TitleSet &set, const std::string &prompt, const ScoreOptions &opts) {
+    TitleScores out;
+    ScoreStats &st = out.stats;
+    const PreparedPrompt pp = prepare_prompt(model, set, prompt, opts, st);
+    const Tokens &ptoks = pp.tokens;
+    const TitleTrie &trie = *pp.trie;
+    const int32_t P = (int32_t)ptoks.size();
+    // Tokens of each title in this prompt's context (the trie's order is the title order).
+    const std::vector<Tokens> &toks = pp.title_tokens;
 
     out.logp.assign(set.size(), 0.0);
     std::vector<float> root_row;
@@ -597,7 +625,7 @@ SpanScores score_spans(Model &model, const std::string &text, const std::vector<
             const int32_t pos = outs[k].first;
             tok_logp[pos + 1] = (double)llama_get_logits_ith(model.ctx(), outs[k].second)[toks[pos + 1]] - lse[k];
         }
-    });
+    }, /*share=*/false);
     for (auto [a, b] : tok_spans) {
         double s = 0;
         for (int32_t p = a; p < b; ++p) s += tok_logp[p];

@@ -46,6 +46,9 @@ struct ScoreOptions {
     double tolerance = 1e-3;
     int32_t target = -1;
     int32_t bounded_batch = 64;  // frontier nodes per llama_decode
+    // Trie mode over several prompts (score_titles_group): prompts whose tries share each
+    // llama_decode, each with 256 / cross_batch sequence ids and n_batch / cross_batch tokens of it.
+    int32_t cross_batch = 1;
 };
 
 struct ScoreStats {
@@ -72,6 +75,12 @@ struct TitleScores {
 };
 
 TitleScores score_titles(Model &model, const TitleSet &set, const std::string &prompt, const ScoreOptions &opts);
+
+// Trie mode for many prompts (e.g. a worker's successive transitions): groups of opts.cross_batch
+// prompts are scored together, the tries of a group sharing every llama_decode and each prompt
+// evaluating only what it does not share with the previous prompt. Same scores as score_titles.
+std::vector<TitleScores> score_titles_group(Model &model, const TitleSet &set, const std::vector<std::string> &prompts,
+                                            const ScoreOptions &opts);
 
 struct SpanScores {
     std::vector<double> logp;            // log P of each span's tokens given everything before it

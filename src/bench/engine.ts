@@ -24,20 +24,95 @@ export interface EngineBenchMode {
   description: string;
   /** Reference modes are slow and can be skipped (EngineBenchOptions.skipReference). */
   reference: boolean;
-  /** Scores the prompt once, paying for the whole prompt as a fresh transition would, and returns the engine's counts. */
-  run(model: Model, set: TitleSet, prompt: string, signal?: AbortSignal): Promise<EngineStats>;
+  /** Scores its unit of work (one prompt, or a worker's transitions) and returns the engine's counts, summed. */
+  run(model: Model, set: TitleSet, signal?: AbortSignal): Promise<ModeWork>;
+}
+
+/** What one run of a mode did: `units` transitions (or resumes), the engine's counts summed over them. */
+export interface ModeWork {
+  units: number;
+  evaluatedTokens: number;
+  decodeCalls: number;
+  promptTokens: number;
+}
+
+function work(stats: readonly EngineStats[]): ModeWork {
+  return {
+    units: stats.length,
+    evaluatedTokens: stats.reduce((a, s) => a + s.evaluatedTokens, 0),
+    decodeCalls: stats.reduce((a, s) => a + s.decodeCalls, 0),
+    promptTokens: stats.reduce((a, s) => a + s.promptTokens, 0),
+  };
 }
 
 function scoreMode(mode: ScoreMode): EngineBenchMode['run'] {
-  // reusePrefix off: every iteration pays for its prompt, as a fresh transition would.
-  return async (model, set, prompt, signal) => (await model.scoreTitles(prompt, set, { mode, reusePrefix: false, ...(signal ? { signal } : {}) })).stats;
+  // reusePrefix off: every iteration pays for its whole prompt, as a worker's first transition would.
+  return async (model, set, signal) => work([(await model.scoreTitles(BENCH_PROMPT, set, { mode, reusePrefix: false, ...(signal ? { signal } : {}) })).stats]);
 }
+
+/**
+ * A worker's transitions in the order the evaluation runs them: the KV cells of the resume so far are
+ * kept, so each transition evaluates only its new line before the titles. The first prompt of every
+ * run is evaluated in full (the cache is cleared first), as for a new worker.
+ */
+function workerMode(mode: ScoreMode): EngineBenchMode['run'] {
+  return async (model, set, signal) => {
+    const sig = signal ? { signal } : {};
+    const stats: EngineStats[] = [];
+    for (const [i, prompt] of BENCH_WORKER_PROMPTS.entries()) {
+      stats.push((await model.scoreTitles(prompt, set, { mode, reusePrefix: i > 0, ...sig })).stats);
+    }
+    return work(stats);
+  };
+}
+
+/** The worker's transitions in one call, `crossBatch` prompts sharing every decode (first prompt in full). */
+function crossBatchMode(crossBatch: number): EngineBenchMode['run'] {
+  return async (model, set, signal) =>
+    work((await model.scoreTitlesBatch(BENCH_WORKER_PROMPTS, set, { crossBatch, reusePrefix: false, ...(signal ? { signal } : {}) })).map((r) => r.stats));
+}
+
+/** Perplexity mode: the worker's whole resume in one pass, every title's tokens teacher-forced. */
+const perplexityRun: EngineBenchMode['run'] = async (model, _set, signal) => {
+  const r = await model.scoreSpans(BENCH_RESUME.text, BENCH_RESUME.spans, signal ? { signal } : {});
+  return { units: 1, evaluatedTokens: r.stats.evaluatedTokens, decodeCalls: r.stats.decodeCalls, promptTokens: r.stats.promptTokens };
+};
 
 /** The modes measured, in the order of the result's rows. The trie and sequential rows are always there. */
 export const ENGINE_BENCH_MODES: readonly EngineBenchMode[] = [
   { name: 'reference', description: 'every title evaluated from an empty cache with its prompt', reference: true, run: scoreMode('reference') },
   { name: 'sequential', description: 'prompt evaluated once, the titles one by one after it', reference: false, run: scoreMode('sequential') },
   { name: 'trie', description: 'the engine: internal trie nodes in batched chunks', reference: false, run: scoreMode('trie') },
+  {
+    name: 'sequential, worker',
+    description: "per transition of a worker's resume, prompt cells kept between transitions, titles one by one",
+    reference: false,
+    run: workerMode('sequential'),
+  },
+  {
+    name: 'trie, worker',
+    description: "per transition of a worker's resume, prompt cells kept between transitions (as `eval` runs)",
+    reference: false,
+    run: workerMode('trie'),
+  },
+  {
+    name: 'trie, worker, cross-batch 2',
+    description: "the worker's transitions two at a time in shared decodes (crossBatch 2)",
+    reference: false,
+    run: crossBatchMode(2),
+  },
+  {
+    name: 'trie, worker, cross-batch 4',
+    description: "the worker's transitions four at a time in shared decodes (crossBatch 4)",
+    reference: false,
+    run: crossBatchMode(4),
+  },
+  {
+    name: 'perplexity',
+    description: "perplexity mode: per resume, one pass with every title's tokens teacher-forced",
+    reference: false,
+    run: perplexityRun,
+  },
 ];
 
 export interface EngineBenchOptions {
@@ -63,6 +138,9 @@ export interface EngineBenchOptions {
 
 export interface EngineBenchRow {
   mode: string;
+  description: string;
+  /** Transitions (or resumes, in perplexity mode) per timed run; the figures below are per unit. */
+  units: number;
   msPerPrompt: number;
   evaluatedTokens: number;
   decodeCalls: number;
@@ -79,6 +157,12 @@ export interface EngineBenchResult {
   rows: EngineBenchRow[];
   allLogitsTokensPerSecond: number;
   efficiency: number;
+  /** The worker rows: trie per transition vs titles one by one, and the trie's efficiency there. */
+  worker: { overSequential: number; efficiency: number; evaluatedTokens: number; newLineTokens: number; internalNodes: number };
+  /** Cross-transition batching: per-transition speed-up over the worker trie row (above 1: faster) and efficiency. */
+  crossBatch: { crossBatch: number; overTrieWorker: number; efficiency: number }[];
+  /** Perplexity mode's tokens per second / the all-logits rate. */
+  perplexityEfficiency: number;
   speedup: { overSequential: number; overReference: number | null };
 }
 
@@ -95,6 +179,41 @@ export const BENCH_PROMPT =
   '1979 to 1980 (high school diploma): Cooks\n1980 to 1981 (high school diploma): Cooks\n1981 to 1982 (high school diploma): Unemployed\n' +
   '1982 to 1983 (some college): Retail salespersons and sales clerks\n1983 to 1984 (some college): Retail salespersons and sales clerks\n' +
   '1984 to 1985 (some college):';
+
+/** The benchmark worker's resume: BENCH_PROMPT's history, one line a year to 1990. */
+const BENCH_LINES: readonly [string, string][] = [
+  ['1979 to 1980 (high school diploma):', 'Cooks'],
+  ['1980 to 1981 (high school diploma):', 'Cooks'],
+  ['1981 to 1982 (high school diploma):', 'Unemployed'],
+  ['1982 to 1983 (some college):', 'Retail salespersons and sales clerks'],
+  ['1983 to 1984 (some college):', 'Retail salespersons and sales clerks'],
+  ['1984 to 1985 (some college):', 'Sales supervisors and proprietors'],
+  ['1985 to 1986 (some college):', 'Sales supervisors and proprietors'],
+  ['1986 to 1987 (college degree):', 'Managers and administrators, not elsewhere classified'],
+  ['1987 to 1988 (college degree):', 'Managers and administrators, not elsewhere classified'],
+  ['1988 to 1989 (college degree):', 'Managers and administrators, not elsewhere classified'],
+  ['1989 to 1990 (college degree):', 'Unemployed'],
+];
+const BENCH_HEADER =
+  '<A Resume from the PSID81 Dataset>\nThe following is the resume of a male worker of white ethnicity living in the South region, born in 1958.\n';
+
+/** The worker's transitions after the first year: each prompt ends right before the title. */
+export const BENCH_WORKER_PROMPTS: readonly string[] = BENCH_LINES.slice(1).map(
+  (_, i) => BENCH_HEADER + BENCH_LINES.slice(0, i + 1).map(([d, t]) => `${d} ${t}\n`).join('') + BENCH_LINES[i + 1]![0],
+);
+
+/** The whole resume and the character spans of the titles (with their newlines) that perplexity mode scores. */
+export const BENCH_RESUME: { text: string; spans: [number, number][] } = (() => {
+  let text = BENCH_HEADER;
+  const spans: [number, number][] = [];
+  for (const [i, [d, t]] of BENCH_LINES.entries()) {
+    text += `${d}`;
+    const start = text.length;
+    text += ` ${t}\n`;
+    if (i > 0) spans.push([start, text.length]);
+  }
+  return { text, spans };
+})();
 
 /** Tokens of the throughput yardstick, as llama-bench's pp512. */
 const THROUGHPUT_TOKENS = 512;
@@ -144,25 +263,27 @@ export async function runEngineBench(o: EngineBenchOptions): Promise<EngineBench
     o.onProgress?.(0, total);
     // Warm up: the first decode allocates llama.cpp's output buffers.
     await model.scoreTitles(BENCH_PROMPT, set, { reusePrefix: false, ...(o.signal ? { signal: o.signal } : {}) });
-    const last = new Map<string, EngineStats>();
+    const last = new Map<string, ModeWork>();
     const rows: EngineBenchRow[] = [];
     // Each mode runs all its iterations in a row; the row is the mean latency.
     for (const mode of modes) {
       let ms = 0;
       for (let i = 0; i < iterations; i++) {
         const t0 = performance.now();
-        last.set(mode.name, await mode.run(model, set, BENCH_PROMPT, o.signal));
+        last.set(mode.name, await mode.run(model, set, o.signal));
         ms += performance.now() - t0;
         tick();
       }
       const st = last.get(mode.name)!;
-      const msPerPrompt = ms / iterations;
+      const msPerPrompt = ms / iterations / st.units;
       rows.push({
         mode: mode.name,
+        description: mode.description,
+        units: st.units,
         msPerPrompt,
-        evaluatedTokens: st.evaluatedTokens,
-        decodeCalls: st.decodeCalls,
-        tokensPerSecond: (st.evaluatedTokens / msPerPrompt) * 1000,
+        evaluatedTokens: st.evaluatedTokens / st.units,
+        decodeCalls: st.decodeCalls / st.units,
+        tokensPerSecond: (st.evaluatedTokens / st.units / msPerPrompt) * 1000,
       });
     }
     // The yardstick: llama.cpp's batched decode of 512 random tokens (as llama-bench's pp512) with
@@ -194,6 +315,18 @@ export async function runEngineBench(o: EngineBenchOptions): Promise<EngineBench
       rows,
       allLogitsTokensPerSecond,
       efficiency: trie.tokensPerSecond / allLogitsTokensPerSecond,
+      worker: {
+        overSequential: by('sequential, worker')!.msPerPrompt / by('trie, worker')!.msPerPrompt,
+        efficiency: by('trie, worker')!.tokensPerSecond / allLogitsTokensPerSecond,
+        evaluatedTokens: by('trie, worker')!.evaluatedTokens,
+        newLineTokens: by('trie, worker')!.evaluatedTokens - info.internalNodes,
+        internalNodes: info.internalNodes,
+      },
+      crossBatch: [2, 4].map((g) => {
+        const row = by(`trie, worker, cross-batch ${g}`)!;
+        return { crossBatch: g, overTrieWorker: by('trie, worker')!.msPerPrompt / row.msPerPrompt, efficiency: row.tokensPerSecond / allLogitsTokensPerSecond };
+      }),
+      perplexityEfficiency: by('perplexity')!.tokensPerSecond / allLogitsTokensPerSecond,
       speedup: {
         overSequential: by('sequential')!.msPerPrompt / trie.msPerPrompt,
         overReference: reference ? reference.msPerPrompt / trie.msPerPrompt : null,
@@ -215,16 +348,25 @@ export function formatEngineBench(r: EngineBenchResult): string {
     `model: ${r.model.preset} (${(r.model.params / 1e6).toFixed(1)}M params), ${r.model.vocab} vocabulary; ` +
       `${r.titles} ${r.taxonomy} titles: ${r.trie.titleTokens} title tokens, trie ${r.trie.nodes} nodes, ${r.trie.internalNodes} internal; prompt ${r.promptTokens} tokens`,
     '',
-    '| mode | ms per prompt | evaluated tokens | decode calls | evaluated tokens/s |',
+    '| mode | ms per unit | evaluated tokens | decode calls | evaluated tokens/s |',
     '| --- | ---: | ---: | ---: | ---: |',
     ...r.rows.map(
-      (x) => `| ${x.mode} | ${x.msPerPrompt.toFixed(1)} | ${x.evaluatedTokens} | ${x.decodeCalls} | ${x.tokensPerSecond.toFixed(0)} |`,
+      (x) =>
+        `| ${x.mode} | ${x.msPerPrompt.toFixed(1)} | ${+x.evaluatedTokens.toFixed(1)} | ${+x.decodeCalls.toFixed(1)} | ${x.tokensPerSecond.toFixed(0)} |`,
     ),
+    '',
+    'unit: one prompt (reference, sequential, trie), one transition of a worker with the prompt cells kept (worker rows), one resume (perplexity)',
     '',
     `all-logits prompt processing (decode + log-sum-exp): ${r.allLogitsTokensPerSecond.toFixed(0)} tokens/s; ` +
       `trie efficiency ${r.efficiency.toFixed(2)}`,
     `trie speed-up: ${r.speedup.overSequential.toFixed(2)}x over sequential` +
       (r.speedup.overReference !== null ? `, ${r.speedup.overReference.toFixed(1)}x over the per-title reference` : ''),
+    `per worker transition: trie ${r.worker.overSequential.toFixed(2)}x over sequential, efficiency ${r.worker.efficiency.toFixed(2)} ` +
+      `(${+r.worker.evaluatedTokens.toFixed(1)} evaluated tokens = ${r.worker.internalNodes} internal nodes + ${+r.worker.newLineTokens.toFixed(1)} new-line tokens)`,
+    ...r.crossBatch.map(
+      (c) => `cross-batch ${c.crossBatch}: ${c.overTrieWorker.toFixed(2)}x the worker trie's speed per transition, efficiency ${c.efficiency.toFixed(2)}`,
+    ),
+    `perplexity mode: ${r.perplexityEfficiency.toFixed(2)} of the all-logits rate`,
   ];
   return lines.join('\n');
 }

@@ -68,6 +68,13 @@ export interface ScoreOptions {
   target?: number;
   /** Bounded mode: frontier nodes per decode (default 64). */
   boundedBatch?: number;
+  /**
+   * Trie mode in scoreTitlesBatch: this many prompts share every decode, each with 256 / crossBatch
+   * sequence ids and batchSize / crossBatch tokens of it (1 to 16; default 1). Same scores; fewer,
+   * fuller decodes, which pays on GPUs (a worker's successive prompts add only their new line, and
+   * that small decode rides along with the previous prompt's trie). On CPUs it measures as a wash.
+   */
+  crossBatch?: number;
 }
 
 export type EngineStats = NativeStats;
@@ -297,6 +304,7 @@ export class Model {
             ...(opts.tolerance !== undefined ? { tolerance: opts.tolerance } : {}),
             ...(opts.target !== undefined ? { target: opts.target } : {}),
             ...(opts.boundedBatch !== undefined ? { boundedBatch: opts.boundedBatch } : {}),
+            ...(opts.crossBatch !== undefined ? { crossBatch: opts.crossBatch } : {}),
           },
           cancel.flag,
         ),

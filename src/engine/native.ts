@@ -75,6 +75,7 @@ export interface NativeModel {
       tolerance?: number;
       target?: number;
       boundedBatch?: number;
+      crossBatch?: number;
     },
     cancel?: Int32Array,
   ): Promise<{ logProbs: Float64Array; logTotal: number; logTotalUpper: number; stats: NativeStats }[]>;

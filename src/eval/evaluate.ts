@@ -50,6 +50,8 @@ export interface EngineSettings {
   gpuLayers?: number;
   kvCache?: 'f16' | 'f32';
   flashAttention?: 'auto' | 'on' | 'off';
+  /** Distribution mode: a worker's transitions scored this many at a time in shared decodes (default 1; see ScoreOptions.crossBatch). */
+  crossBatch?: number;
 }
 
 export type ScorerSpec =
@@ -258,7 +260,16 @@ async function startScorer(
   try {
     checkTitlesExpressible(model, taxonomy.titles());
     const titleSet = await model.titleSet(taxonomy.titles());
-    const scorer = new LlmScorer({ model, titleSet, taxonomy, template: template!, mode: spec.mode, topK, notInLaborForce: nilf });
+    const scorer = new LlmScorer({
+      model,
+      titleSet,
+      taxonomy,
+      template: template!,
+      mode: spec.mode,
+      topK,
+      notInLaborForce: nilf,
+      ...(engine.crossBatch !== undefined ? { crossBatch: engine.crossBatch } : {}),
+    });
     return {
       scoreWorker: (w, signal) => scorer.scoreWorker(w, signal),
       stats: scorer.stats,

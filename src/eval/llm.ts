@@ -133,6 +133,8 @@ export interface LlmScorerOptions {
   mode: EvalMode;
   topK: number;
   notInLaborForce: readonly string[];
+  /** Distribution mode: transitions of a worker scored this many at a time in shared decodes (default 1). */
+  crossBatch?: number;
 }
 
 export class LlmScorer {
@@ -151,7 +153,7 @@ export class LlmScorer {
     const scores = await model.scoreTitlesBatch(
       prompts.map((p) => p.prompt),
       titleSet,
-      signal ? { signal } : {},
+      { ...(signal ? { signal } : {}), ...(this.o.crossBatch !== undefined ? { crossBatch: this.o.crossBatch } : {}) },
     );
     return prompts.map((p, k) => {
       const s = scores[k]!;

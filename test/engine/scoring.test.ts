@@ -101,6 +101,34 @@ for (const vocab of ['llama-spm', 'llama-bpe'] as const) {
       expect(maxAbsDiff(again.logProbs, fresh.logProbs)).toBeLessThan(TOL);
     });
 
+    it('scores groups of prompts in shared decodes (crossBatch) with the same results, never more tokens', async () => {
+      // A worker's successive prompts, then an unrelated prompt, then the first prompts again.
+      const first = PROMPTS[1]!;
+      const worker = [first, `${first} Cooks\n1987 to 1988 (some college):`, `${first} Cooks\n1987 to 1988 (some college): Cooks\n1988 to 1989 (college):`];
+      const prompts = [...worker, PROMPTS[0]!, ...worker.slice(0, 2)];
+      // Each prompt scored alone from an empty cache: the reference for scores and token counts.
+      const fresh = await model.scoreTitlesBatch(prompts, occ, { reusePrefix: false });
+      for (const G of [2, 16]) {
+        const grouped = await model.scoreTitlesBatch(prompts, occ, { crossBatch: G, reusePrefix: false });
+        let tokens = 0;
+        for (let i = 0; i < prompts.length; i++) {
+          expect(maxAbsDiff(grouped[i]!.logProbs, fresh[i]!.logProbs)).toBeLessThan(TOL);
+          expect(grouped[i]!.stats.evaluatedNodes).toBe(grouped[i]!.stats.internalNodes);
+          // Each prompt evaluates its internal nodes plus at most the tokens it does not share.
+          expect(grouped[i]!.stats.evaluatedTokens).toBe(grouped[i]!.stats.internalNodes + grouped[i]!.stats.promptTokensEvaluated);
+          tokens += grouped[i]!.stats.evaluatedTokens;
+        }
+        // The worker's later prompts add only their new tokens: fewer than scoring each afresh.
+        expect(grouped[1]!.stats.promptTokensEvaluated).toBeLessThan(grouped[1]!.stats.promptTokens - 10);
+        expect(tokens).toBeLessThan(fresh.reduce((a, r) => a + r.stats.evaluatedTokens, 0));
+      }
+      // The cache is left holding the last prompt, shared as usual with the next call.
+      const reused = await model.scoreTitles(`${worker[1]!} Cooks\n1988 to 1989 (college):`, occ);
+      const check = await model.scoreTitles(`${worker[1]!} Cooks\n1988 to 1989 (college):`, occ, { reusePrefix: false });
+      expect(reused.stats.promptTokensEvaluated).toBeLessThan(reused.stats.promptTokens - 10);
+      expect(maxAbsDiff(reused.logProbs, check.logProbs)).toBeLessThan(TOL);
+    });
+
     it('negative control: when sibling branches see each other the comparison fails', async () => {
       const ref = await model.scoreTitles(PROMPTS[0]!, occ, { mode: 'reference' });
       const wrong = await model.scoreTitles(PROMPTS[0]!, occ, { reusePrefix: false, unsafeSharedSequence: true });

@@ -113,6 +113,13 @@ describe('evaluate with a tiny model', () => {
     const out = join(await tempDir(), 'r.duckdb');
     await evaluate(modelOpts(out, { limit: 3, name: 'd' }));
     const rows = await readRun(out, 'd');
+    // A worker's transitions three at a time in shared decodes: the same numbers.
+    const crossed = { kind: 'model', model: spm, template: 'resume', mode: 'distribution', engine: { ...ENGINE, crossBatch: 3 } } as const;
+    await evaluate({ data: fx.dir, out: join(await tempDir(), 'c.duckdb'), scorer: crossed, limit: 3, name: 'c' }).then(async (r) => {
+      const c = await readRun(r.store, 'c');
+      expect(c.map((x) => [x.workerId, x.index])).toEqual(rows.map((x) => [x.workerId, x.index]));
+      c.forEach((x, i) => expect(Math.abs(x.rawLogProb! - rows[i]!.rawLogProb!)).toBeLessThan(1e-4));
+    });
     const store = await readPanelDir(fx.dir);
     const template = getTemplate('resume', { taxonomy: store.taxonomy });
     const model = await Model.load(spm, ENGINE);

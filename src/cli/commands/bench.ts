@@ -5,6 +5,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
+import { formatBoundedBench, runBoundedBench } from '../../bench/bounded.js';
 import { engineBenchRecord, formatEngineBench, runEngineBench, type EngineBenchResult } from '../../bench/engine.js';
 import { InputError } from '../../errors.js';
 import { TINY_PRESETS, VOCABS, type TinyPreset, type VocabName } from '../../gguf/index.js';
@@ -22,6 +23,12 @@ interface BenchArgs extends GlobalOptions {
   batchSize: number;
   reference: boolean;
   out: string | undefined;
+  bounded: boolean;
+  model: string;
+  data: string;
+  workers: number;
+  topK: number;
+  tolerance: number[];
 }
 
 function positiveInteger(name: string, value: number): void {
@@ -43,15 +50,44 @@ export const benchCommand: CommandModule<GlobalOptions, BenchArgs> = {
       .option('batch-size', { type: 'number', default: 256, describe: 'tokens per decode (trie chunk size)' })
       .option('reference', { type: 'boolean', default: true, describe: 'include the slow per-title reference (--no-reference skips it)' })
       .option('out', { type: 'string', describe: 'also write the results (with the CPU they ran on) to this JSON file' })
+      .option('bounded', { type: 'boolean', default: false, describe: 'instead: bounded mode against the full trie on a fine-tuned model\'s test transitions' })
+      .option('model', { type: 'string', default: 'labor-llm-demo/models/tiny-finetuned.gguf', describe: '--bounded: the fine-tuned GGUF model (the demo writes this one)' })
+      .option('data', { type: 'string', default: 'labor-llm-demo/panel', describe: '--bounded: panel folder whose test split is scored' })
+      .option('workers', { type: 'number', default: 20, describe: '--bounded: test workers scored' })
+      .option('top-k', { type: 'number', default: 5, describe: '--bounded: titles that must be exact' })
+      .option('tolerance', { type: 'number', array: true, default: [0.01, 0.001], describe: '--bounded: tolerances in nats, one row each' })
       .example('$0 bench', 'both vocabularies of the tiny model, 5 runs of each mode')
       .example('$0 bench --vocab llama-spm --preset 170m --iterations 1 --out bench-170m.json', 'the 162M-parameter model, results kept as JSON')
-      .example('$0 bench --vocab llama-bpe --no-reference --json --quiet', 'trie against sequential only, as JSON on stdout') as unknown as Argv<BenchArgs>, // yargs adds the camelCase keys at run time; its types do not
+      .example('$0 bench --vocab llama-bpe --no-reference --json --quiet', 'trie against sequential only, as JSON on stdout')
+      .example('$0 demo && $0 bench --bounded', 'bounded mode against the full trie on the demo\'s fine-tuned model') as unknown as Argv<BenchArgs>, // yargs adds the camelCase keys at run time; its types do not
   handler: async (args) => {
     positiveInteger('iterations', args.iterations);
     if (args.threads !== undefined) positiveInteger('threads', args.threads);
     positiveInteger('batch-size', args.batchSize);
     const vocabs: VocabName[] = args.vocab === 'both' ? [...VOCABS] : [args.vocab];
     const progress = createProgress(args);
+    if (args.bounded) {
+      positiveInteger('workers', args.workers);
+      positiveInteger('top-k', args.topK);
+      const step = progress.step('bounded vs trie', 0, 'transitions');
+      const r = await runBoundedBench({
+        model: args.model,
+        data: args.data,
+        workers: args.workers,
+        topK: args.topK,
+        tolerances: args.tolerance,
+        ...(args.threads !== undefined ? { threads: args.threads } : {}),
+        onProgress: step.callback(),
+      });
+      step.done(`${r.transitions} transitions`);
+      if (args.out !== undefined) {
+        await writeFile(args.out, `${JSON.stringify(r, null, 2)}\n`);
+        log(args, `wrote ${args.out}`);
+      }
+      if (args.json) printJson({ command: 'bench', ...(args.out !== undefined ? { out: args.out } : {}), bounded: r });
+      else process.stdout.write(`${formatBoundedBench(r)}\n`);
+      return;
+    }
     const controller = new AbortController();
     const onSignal = (): void => controller.abort();
     process.once('SIGINT', onSignal);

@@ -29,6 +29,7 @@ interface EvalArgs extends GlobalOptions {
   threads: number | undefined;
   contextSize: number | undefined;
   batchSize: number | undefined;
+  crossBatch: number | undefined;
   gpuLayers: number | undefined;
   kvCache: 'f16' | 'f32';
   flashAttention: 'auto' | 'on' | 'off';
@@ -76,6 +77,7 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
       .option('threads', { type: 'number', describe: 'CPU threads (default: all cores)' })
       .option('context-size', { type: 'number', describe: 'KV cache cells (default 4096): the longest prompt plus a trie chunk' })
       .option('batch-size', { type: 'number', describe: 'tokens per decode (trie chunk size)' })
+      .option('cross-batch', { type: 'number', describe: "distribution mode: a worker's transitions scored N at a time in shared decodes (1-16, default 1; for GPUs)" })
       .option('gpu-layers', { type: 'number', describe: 'layers to offload on a GPU build (-1: all)' })
       .option('kv-cache', { choices: ['f16', 'f32'] as const, default: 'f32' as const, describe: 'KV cache precision' })
       .option('flash-attention', { choices: ['auto', 'on', 'off'] as const, default: 'off' as const })
@@ -104,6 +106,12 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
       if (args.threads !== undefined) engine.threads = args.threads;
       if (args.contextSize !== undefined) engine.contextSize = args.contextSize;
       if (args.batchSize !== undefined) engine.batchSize = args.batchSize;
+      if (args.crossBatch !== undefined) {
+        if (!Number.isInteger(args.crossBatch) || args.crossBatch < 1 || args.crossBatch > 16) {
+          throw new InputError(`--cross-batch must be an integer in [1, 16], got ${args.crossBatch}`, { file: '(command line)', field: 'cross-batch' });
+        }
+        engine.crossBatch = args.crossBatch;
+      }
       if (args.gpuLayers !== undefined) engine.gpuLayers = args.gpuLayers;
       scorer = {
         kind: 'model',
