@@ -72,6 +72,7 @@ struct Args {
     bool mmap = true;
     bool reference = true;
     bool bounded = false;
+    int worker = 8;  // transitions of the worker timed with and without cross-transition batching (0: skip)
     bool check = false;
     double tolerance = 1e-4;
     bool write_only = false;
@@ -120,6 +121,8 @@ benchmark
   --iterations N             timed scorings per mode after a warm-up (default 5; 0 skips the timing)
   --no-reference             skip the per-title reference mode (slow on large models)
   --bounded                  also time the bounded mode (top 5, tolerance 1e-3)
+  --worker N                 also time a worker's N successive transitions one by one and with
+                             cross-transition batching 2, 4, 8 (default 8; 0 skips)
   --check                    score once with reference and trie (and sequential) and print the largest
                              difference in log-probability; exit 1 if it exceeds --tolerance
   --tolerance X              for --check, in nats (default 1e-4)
@@ -191,6 +194,7 @@ Args parse_args(int argc, char **argv) {
         } else if (flag == "--no-mmap") a.mmap = false;
         else if (flag == "--no-reference") a.reference = false;
         else if (flag == "--bounded") a.bounded = true;
+        else if (flag == "--worker") a.worker = std::stoi(value());
         else if (flag == "--check") a.check = true;
         else if (flag == "--tolerance") {
             const std::string v = value();
@@ -547,6 +551,50 @@ int run(const Args &a) {
                         bnd_row->bounded_fallback ? " (the search fell back to the full trie)" : "",
                         trie_row->ms_per_prompt / bnd_row->ms_per_prompt);
     }
+    // A worker's successive transitions (each prompt extends the previous one by a line), scored one
+    // by one with the prompt cells kept, then G at a time in shared decodes (cross-transition
+    // batching); the scores are checked equal.
+    if (a.iterations > 0 && a.worker > 1) {
+        std::vector<std::string> prompts{kPrompt};
+        for (int k = 1; k < a.worker; ++k)
+            prompts.push_back(prompts.back() + " Cooks\n" + std::to_string(1985 + k) + " to " + std::to_string(1986 + k) + " (some college):");
+        auto time_worker = [&](int32_t G, std::vector<labor::TitleScores> &out) {
+            labor::ScoreOptions o;
+            o.reuse_prefix = false;  // the worker's first prompt in full, as for a new worker
+            o.cross_batch = G;
+            double best = INFINITY;
+            for (int it = 0; it < a.iterations; ++it) {
+                const auto t0 = Clock::now();
+                if (G == 1) {
+                    out.clear();
+                    for (size_t k = 0; k < prompts.size(); ++k) {
+                        o.reuse_prefix = k > 0;
+                        out.push_back(labor::score_titles(model, set, prompts[k], o));
+                    }
+                } else {
+                    out = labor::score_titles_group(model, set, prompts, o);
+                }
+                best = std::min(best, std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+            }
+            return best / (double)prompts.size();
+        };
+        std::vector<labor::TitleScores> one, grouped;
+        const double ms_one = time_worker(1, one);
+        std::printf("\nworker of %zu transitions, per transition (best of %d): one by one with the prompt cells kept %.1f ms\n",
+                    prompts.size(), a.iterations, ms_one);
+        for (int32_t G : {2, 4, 8}) {
+            const double ms = time_worker(G, grouped);
+            double diff = 0;
+            int64_t decodes = 0;
+            for (size_t k = 0; k < prompts.size(); ++k) {
+                diff = std::max(diff, max_abs_diff(grouped[k].logp, one[k].logp));
+                decodes += grouped[k].stats.decode_calls;
+            }
+            std::printf("  cross-batch %d: %.1f ms (%.2fx), %.1f decodes per transition, max |difference| %.2g nats\n", G, ms, ms_one / ms,
+                        (double)decodes / (double)prompts.size(), diff);
+        }
+    }
+
     const double rss = peak_rss_mib();
     std::printf("peak resident memory: %.0f MiB (model %.0f MiB)\n", rss, size_bytes / 1048576.0);
 

@@ -1,1 +1,2 @@
 export * from './training-files.js';
+export * from './glossary.js';
