@@ -7,6 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { formatBoundedBench, runBoundedBench } from '../../bench/bounded.js';
 import { engineBenchRecord, formatEngineBench, runEngineBench, type EngineBenchResult } from '../../bench/engine.js';
+import { formatPrecisionBench, runPrecisionBench, type PrecisionBenchResult } from '../../bench/precision.js';
 import { InputError } from '../../errors.js';
 import { TINY_PRESETS, VOCABS, type TinyPreset, type VocabName } from '../../gguf/index.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
@@ -24,6 +25,7 @@ interface BenchArgs extends GlobalOptions {
   reference: boolean;
   out: string | undefined;
   bounded: boolean;
+  precision: boolean;
   model: string;
   data: string;
   workers: number;
@@ -51,6 +53,7 @@ export const benchCommand: CommandModule<GlobalOptions, BenchArgs> = {
       .option('reference', { type: 'boolean', default: true, describe: 'include the slow per-title reference (--no-reference skips it)' })
       .option('out', { type: 'string', describe: 'also write the results (with the CPU they ran on) to this JSON file' })
       .option('bounded', { type: 'boolean', default: false, describe: 'instead: bounded mode against the full trie on a fine-tuned model\'s test transitions' })
+      .option('precision', { type: 'boolean', default: false, describe: 'instead: each mode against the per-title reference under f32/f16 weights, f32/f16 KV cache, flash attention off/on' })
       .option('model', { type: 'string', default: 'labor-llm-demo/models/tiny-finetuned.gguf', describe: '--bounded: the fine-tuned GGUF model (the demo writes this one)' })
       .option('data', { type: 'string', default: 'labor-llm-demo/panel', describe: '--bounded: panel folder whose test split is scored' })
       .option('workers', { type: 'number', default: 20, describe: '--bounded: test workers scored' })
@@ -59,6 +62,7 @@ export const benchCommand: CommandModule<GlobalOptions, BenchArgs> = {
       .example('$0 bench', 'both vocabularies of the tiny model, 5 runs of each mode')
       .example('$0 bench --vocab llama-spm --preset 170m --iterations 1 --out bench-170m.json', 'the 162M-parameter model, results kept as JSON')
       .example('$0 bench --vocab llama-bpe --no-reference --json --quiet', 'trie against sequential only, as JSON on stdout')
+      .example('$0 bench --precision --vocab llama-spm', 'how far f16 weights, an f16 KV cache and flash attention move the scores')
       .example('$0 demo && $0 bench --bounded', 'bounded mode against the full trie on the demo\'s fine-tuned model') as unknown as Argv<BenchArgs>, // yargs adds the camelCase keys at run time; its types do not
   handler: async (args) => {
     positiveInteger('iterations', args.iterations);
@@ -92,6 +96,33 @@ export const benchCommand: CommandModule<GlobalOptions, BenchArgs> = {
     const onSignal = (): void => controller.abort();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    if (args.precision) {
+      const precision: PrecisionBenchResult[] = [];
+      try {
+        for (const vocab of vocabs) {
+          const step = progress.step(`precision ${vocab}`, 0, 'runs');
+          const r = await runPrecisionBench({
+            vocab,
+            taxonomy: args.taxonomy,
+            ...(args.threads !== undefined ? { threads: args.threads } : {}),
+            onProgress: step.callback(),
+            signal: controller.signal,
+          });
+          step.done(`${r.rows.length} settings`);
+          precision.push(r);
+          if (!args.json) process.stdout.write(`${formatPrecisionBench(r)}\n\n`);
+        }
+      } finally {
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
+      }
+      if (args.out !== undefined) {
+        await writeFile(args.out, `${JSON.stringify(precision, null, 2)}\n`);
+        log(args, `wrote ${args.out}`);
+      }
+      if (args.json) printJson({ command: 'bench', ...(args.out !== undefined ? { out: args.out } : {}), precision });
+      return;
+    }
     const results: EngineBenchResult[] = [];
     try {
       for (const vocab of vocabs) {
