@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BENCH_PROMPT, benchModelPath, formatEngineBench, type EngineBenchRecord } from '../../src/bench/engine.js';
+import { BENCH_PROMPT, benchModelPath, ENGINE_BENCH_MODES, formatEngineBench, type EngineBenchRecord } from '../../src/bench/engine.js';
 import { Model, type TitleSetInfo } from '../../src/engine/model.js';
 import { EXIT_CODES } from '../../src/errors.js';
 import { loadTaxonomy } from '../../src/taxonomy/taxonomy.js';
@@ -53,7 +53,9 @@ describe('labor-llm bench', () => {
       maxDepth: expected.info.maxDepth,
     });
     expect(res.promptTokens).toBe(expected.promptTokens);
-    expect(res.rows.map((x) => x.mode)).toEqual(['sequential', 'trie']);
+    // Every mode but the per-title reference (--no-reference), in the benchmark's order.
+    expect(res.rows.map((x) => x.mode)).toEqual(ENGINE_BENCH_MODES.filter((m) => !m.reference).map((m) => m.name));
+    expect(res.rows.map((x) => x.mode).slice(0, 2)).toEqual(['sequential', 'trie']);
     const trie = res.rows.find((x) => x.mode === 'trie')!;
     const sequential = res.rows.find((x) => x.mode === 'sequential')!;
     // The trie evaluates the prompt once and each internal node once; a title's last token is scored from its parent's logits.
@@ -72,6 +74,10 @@ describe('labor-llm bench', () => {
     expect(res.efficiency).toBeCloseTo(trie.tokensPerSecond / res.allLogitsTokensPerSecond, 9);
     expect(res.speedup.overSequential).toBeCloseTo(sequential.msPerPrompt / trie.msPerPrompt, 9);
     expect(res.speedup.overReference).toBeNull();
+    // The ceiling: sequential's time over the trie's tokens at the all-logits rate.
+    expect(res.ceiling.overSequential).toBeCloseTo(sequential.msPerPrompt / ((trie.evaluatedTokens / res.allLogitsTokensPerSecond) * 1000), 9);
+    expect(res.speedup.overSequential / res.ceiling.overSequential).toBeCloseTo(res.efficiency, 9);
+    expect(res.ceiling.overReference).toBeNull();
   });
 
   it('prints the table on stdout, progress per model on stderr, and writes --out', async () => {

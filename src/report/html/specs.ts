@@ -158,5 +158,9 @@ export function sampleSpec(sample: SampleWorker): TopLevelSpec {
       ],
     },
   }));
-  return { config: CONFIG, hconcat: panels } as TopLevelSpec;
+  // Two panels a row: three side by side (fine-tuned, untrained, oracle) overflow the page's width.
+  const rows: (typeof panels)[] = [];
+  for (let i = 0; i < panels.length; i += 2) rows.push(panels.slice(i, i + 2));
+  if (rows.length <= 1) return { config: CONFIG, hconcat: panels } as TopLevelSpec;
+  return { config: CONFIG, vconcat: rows.map((r) => ({ hconcat: r })) } as TopLevelSpec;
 }
