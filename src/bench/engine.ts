@@ -145,6 +145,11 @@ export interface EngineBenchRow {
   evaluatedTokens: number;
   decodeCalls: number;
   tokensPerSecond: number;
+  /**
+   * The all-logits rate measured right before and right after each of this mode's runs (their mean):
+   * the yardstick of this row's efficiency, taken next to it because the host's speed drifts.
+   */
+  adjacentAllLogitsTokensPerSecond: number;
 }
 
 export interface EngineBenchResult {
@@ -224,7 +229,7 @@ export const BENCH_RESUME: { text: string; spans: [number, number][] } = (() => 
 
 /** Tokens of the throughput yardstick, as llama-bench's pp512. */
 const THROUGHPUT_TOKENS = 512;
-/** Timed throughput runs per round, after one warm-up. */
+/** Throughput runs of THROUGHPUT_TOKENS tokens in one yardstick sample (samples are taken between the modes' runs). */
 const THROUGHPUT_RUNS = 3;
 
 export function defaultBenchModelsDir(): string {
@@ -254,7 +259,7 @@ export async function runEngineBench(o: EngineBenchOptions): Promise<EngineBench
   const batchSize = positiveInteger('batchSize', o.batchSize ?? 256);
   const taxonomy = loadTaxonomy(o.taxonomy ?? 'occ1990dd');
   const modes = ENGINE_BENCH_MODES.filter((m) => !(o.skipReference && m.reference));
-  const total = (modes.length + THROUGHPUT_RUNS) * iterations;
+  const total = (2 * modes.length + 1) * iterations;
   let done = 0;
   const tick = () => o.onProgress?.(++done, total);
 
@@ -275,28 +280,42 @@ export async function runEngineBench(o: EngineBenchOptions): Promise<EngineBench
     // in batches of the engine's size.
     const n = Math.min(THROUGHPUT_TOKENS, model.info.nCtx);
     await model.throughput(n, { allLogits: true, withLogsumexp: true });
-    // Rounds: every mode once, then the yardstick, `iterations` times over. Interleaving keeps the
-    // ratios fair on a machine whose speed drifts (shared hosts): a slow minute slows every mode and
-    // the yardstick alike instead of whichever ran in it.
+    // Rounds: the yardstick, then each mode followed by the yardstick, `iterations` times over. A mode's
+    // efficiency is taken against the yardstick runs on either side of it: on a shared host whose
+    // speed drifts by tens of percent within a minute, a yardstick measured a minute away says
+    // little about the mode's moment, and interleaving keeps the ratios between modes fair too.
     const last = new Map<string, ModeWork>();
     const msByMode = new Map<string, number>(modes.map((m) => [m.name, 0]));
+    const adjacent = new Map<string, number[]>(modes.map((m) => [m.name, []]));
     let tokens = 0;
     let ms = 0;
+    const yardstick = async (): Promise<number> => {
+      if (o.signal?.aborted) throw new CancelledError();
+      let t = 0;
+      let m = 0;
+      for (let k = 0; k < THROUGHPUT_RUNS; k++) {
+        const tp = await model.throughput(n, { allLogits: true, withLogsumexp: true });
+        t += tp.tokens;
+        m += tp.msDecode + tp.msLogsumexp;
+      }
+      tokens += t;
+      ms += m;
+      tick();
+      return (t / m) * 1000;
+    };
     for (let i = 0; i < iterations; i++) {
+      let before = await yardstick();
       for (const mode of modes) {
         const t0 = performance.now();
         last.set(mode.name, await mode.run(model, set, o.signal));
         msByMode.set(mode.name, msByMode.get(mode.name)! + performance.now() - t0);
         tick();
-      }
-      for (let k = 0; k < THROUGHPUT_RUNS; k++) {
-        if (o.signal?.aborted) throw new CancelledError();
-        const tp = await model.throughput(n, { allLogits: true, withLogsumexp: true });
-        tokens += tp.tokens;
-        ms += tp.msDecode + tp.msLogsumexp;
-        tick();
+        const after = await yardstick();
+        adjacent.get(mode.name)!.push(before, after);
+        before = after;
       }
     }
+    const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
     const rows: EngineBenchRow[] = modes.map((mode) => {
       const st = last.get(mode.name)!;
       const msPerPrompt = msByMode.get(mode.name)! / iterations / st.units;
@@ -308,12 +327,15 @@ export async function runEngineBench(o: EngineBenchOptions): Promise<EngineBench
         evaluatedTokens: st.evaluatedTokens / st.units,
         decodeCalls: st.decodeCalls / st.units,
         tokensPerSecond: (st.evaluatedTokens / st.units / msPerPrompt) * 1000,
+        adjacentAllLogitsTokensPerSecond: mean(adjacent.get(mode.name)!),
       };
     });
     const allLogitsTokensPerSecond = (tokens / ms) * 1000;
     const by = (m: string) => rows.find((r) => r.mode === m);
-    // Milliseconds a row's evaluated tokens take at the all-logits rate.
-    const atRate = (row: EngineBenchRow) => (row.evaluatedTokens / allLogitsTokensPerSecond) * 1000;
+    // A row's efficiency, and the milliseconds its evaluated tokens take at the all-logits rate, both
+    // against the yardstick measured next to it.
+    const eff = (row: EngineBenchRow) => row.tokensPerSecond / row.adjacentAllLogitsTokensPerSecond;
+    const atRate = (row: EngineBenchRow) => (row.evaluatedTokens / row.adjacentAllLogitsTokensPerSecond) * 1000;
     const trie = by('trie')!;
     const reference = by('reference');
     return {
@@ -325,19 +347,19 @@ export async function runEngineBench(o: EngineBenchOptions): Promise<EngineBench
       promptTokens: last.get('trie')!.promptTokens,
       rows,
       allLogitsTokensPerSecond,
-      efficiency: trie.tokensPerSecond / allLogitsTokensPerSecond,
+      efficiency: eff(trie),
       worker: {
         overSequential: by('sequential, worker')!.msPerPrompt / by('trie, worker')!.msPerPrompt,
-        efficiency: by('trie, worker')!.tokensPerSecond / allLogitsTokensPerSecond,
+        efficiency: eff(by('trie, worker')!),
         evaluatedTokens: by('trie, worker')!.evaluatedTokens,
         newLineTokens: by('trie, worker')!.evaluatedTokens - info.internalNodes,
         internalNodes: info.internalNodes,
       },
       crossBatch: [2, 4].map((g) => {
         const row = by(`trie, worker, cross-batch ${g}`)!;
-        return { crossBatch: g, overTrieWorker: by('trie, worker')!.msPerPrompt / row.msPerPrompt, efficiency: row.tokensPerSecond / allLogitsTokensPerSecond };
+        return { crossBatch: g, overTrieWorker: by('trie, worker')!.msPerPrompt / row.msPerPrompt, efficiency: eff(row) };
       }),
-      perplexityEfficiency: by('perplexity')!.tokensPerSecond / allLogitsTokensPerSecond,
+      perplexityEfficiency: eff(by('perplexity')!),
       speedup: {
         overSequential: by('sequential')!.msPerPrompt / trie.msPerPrompt,
         overReference: reference ? reference.msPerPrompt / trie.msPerPrompt : null,
@@ -363,17 +385,18 @@ export function formatEngineBench(r: EngineBenchResult): string {
     `model: ${r.model.preset} (${(r.model.params / 1e6).toFixed(1)}M params), ${r.model.vocab} vocabulary; ` +
       `${r.titles} ${r.taxonomy} titles: ${r.trie.titleTokens} title tokens, trie ${r.trie.nodes} nodes, ${r.trie.internalNodes} internal; prompt ${r.promptTokens} tokens`,
     '',
-    '| mode | ms per unit | evaluated tokens | decode calls | evaluated tokens/s |',
-    '| --- | ---: | ---: | ---: | ---: |',
+    '| mode | ms per unit | evaluated tokens | decode calls | evaluated tokens/s | all-logits tokens/s beside it | efficiency |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...r.rows.map(
       (x) =>
-        `| ${x.mode} | ${x.msPerPrompt.toFixed(1)} | ${+x.evaluatedTokens.toFixed(1)} | ${+x.decodeCalls.toFixed(1)} | ${x.tokensPerSecond.toFixed(0)} |`,
+        `| ${x.mode} | ${x.msPerPrompt.toFixed(1)} | ${+x.evaluatedTokens.toFixed(1)} | ${+x.decodeCalls.toFixed(1)} | ${x.tokensPerSecond.toFixed(0)} | ` +
+        `${x.adjacentAllLogitsTokensPerSecond.toFixed(0)} | ${(x.tokensPerSecond / x.adjacentAllLogitsTokensPerSecond).toFixed(2)} |`,
     ),
     '',
     'unit: one prompt (reference, sequential, trie), one transition of a worker with the prompt cells kept (worker rows), one resume (perplexity)',
     '',
-    `all-logits prompt processing (decode + log-sum-exp): ${r.allLogitsTokensPerSecond.toFixed(0)} tokens/s; ` +
-      `trie efficiency ${r.efficiency.toFixed(2)}`,
+    `all-logits prompt processing (decode + log-sum-exp): ${r.allLogitsTokensPerSecond.toFixed(0)} tokens/s over the run; ` +
+      `trie efficiency ${r.efficiency.toFixed(2)} (against the rate measured beside it)`,
     `trie speed-up: ${r.speedup.overSequential.toFixed(2)}x over sequential` +
       (r.speedup.overReference !== null ? `, ${r.speedup.overReference.toFixed(1)}x over the per-title reference` : ''),
     `ceiling at the all-logits rate (efficiency 1): ${r.ceiling.overSequential.toFixed(2)}x over sequential` +
