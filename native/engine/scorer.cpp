@@ -276,7 +276,10 @@ class BoundedRun {
         while (!done()) {
             batch_.clear();
             picked.clear();
-            while (!heap_.empty() && (int32_t)picked.size() < batch_.capacity()) {
+            // Near the end only a few nodes are still needed: a full batch would evaluate nodes the
+            // search never needed (the stopping rule is unchanged, only the batch shrinks).
+            const int32_t cap = std::min<int32_t>(batch_.capacity(), std::max<int32_t>(needed_lower_bound(), std::min<int32_t>(kMinBoundedBatch, batch_.capacity())));
+            while (!heap_.empty() && (int32_t)picked.size() < cap) {
                 if ((int64_t)P_ + st_.evaluated_nodes + (int64_t)picked.size() + 1 > (int64_t)m_.n_ctx()) break;
                 const int32_t n = heap_.front().second;
                 const TitleTrie::Node &nn = trie_.node(n);
@@ -332,6 +335,34 @@ class BoundedRun {
     }
 
   private:
+    // Fewest open nodes the search must still evaluate before it can stop on the total's tolerance:
+    // even if evaluating a node moved all of its prefix mass onto resolved titles, the frontier
+    // cannot fall within the tolerance before the largest open prefixes are gone. The target's
+    // path, if still open, counts too.
+    int32_t needed_lower_bound() const {
+        if (heap_.empty()) return 0;
+        std::vector<double> p;
+        p.reserve(heap_.size());
+        int32_t forced = 0;
+        for (const auto &e : heap_) {
+            if (e.first == INFINITY) ++forced;
+            p.push_back(prefix_[e.second]);
+        }
+        std::sort(p.begin(), p.end(), std::greater<double>());
+        const double top = std::max(p.front(), log_resolved_);
+        if (!std::isfinite(top)) return std::max<int32_t>(forced, 1);
+        double frontier = 0;
+        for (double v : p) frontier += std::exp(v - top);
+        const double resolved = std::isfinite(log_resolved_) ? std::exp(log_resolved_ - top) : 0.0;
+        const double slack = std::expm1(o_.tolerance);
+        double moved = 0;
+        int32_t m = 0;
+        while (m < (int32_t)p.size() && frontier - moved > (resolved + moved) * slack) moved += std::exp(p[m++] - top);
+        return std::max<int32_t>({forced, m, 1});
+    }
+
+    static constexpr int32_t kMinBoundedBatch = 16;
+
     void expand(int32_t n, const float *row, double lse, std::vector<double> &title_logp) {
         for (int32_t c : trie_.node(n).children) {
             const TitleTrie::Node &nc = trie_.node(c);
