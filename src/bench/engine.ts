@@ -15,7 +15,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Model, type EngineStats, type ScoreMode, type TitleSet } from '../engine/model.js';
 import { CancelledError, InputError } from '../errors.js';
-import { TINY_LLAMA_VERSION, writeTinyLlama, type TinyPreset, type VocabName } from '../gguf/index.js';
+import { TINY_LLAMA_VERSION, writeTinyLlama, type TinyPreset, type VocabName, type WritableTensorType } from '../gguf/index.js';
 import { loadTaxonomy } from '../taxonomy/taxonomy.js';
 
 /** One way of scoring every title after the benchmark prompt; one row of the result. */
@@ -236,15 +236,18 @@ export function defaultBenchModelsDir(): string {
   return join(process.cwd(), '.cache', 'bench-models');
 }
 
-function benchModelFile(vocab: VocabName, preset: TinyPreset, dir: string): string {
-  return join(dir, `${preset}-${vocab}-v${TINY_LLAMA_VERSION}.gguf`);
+function benchModelFile(vocab: VocabName, preset: TinyPreset, dir: string, type?: WritableTensorType): string {
+  return join(dir, `${preset}-${vocab}${type ? `-${type}` : ''}-v${TINY_LLAMA_VERSION}.gguf`);
 }
 
-/** Path of the seeded benchmark model (seed 1), written on first use (atomically: concurrent runs can share it). */
-export async function benchModelPath(vocab: VocabName, preset: TinyPreset, dir = defaultBenchModelsDir()): Promise<string> {
+/**
+ * Path of the seeded benchmark model (seed 1), written on first use (atomically: concurrent runs can
+ * share it). `type` overrides the preset's weight type (the same weights, rounded or not).
+ */
+export async function benchModelPath(vocab: VocabName, preset: TinyPreset, dir = defaultBenchModelsDir(), type?: WritableTensorType): Promise<string> {
   mkdirSync(dir, { recursive: true });
-  const out = benchModelFile(vocab, preset, dir);
-  if (!existsSync(out)) await writeTinyLlama({ vocab, seed: 1, out, preset });
+  const out = benchModelFile(vocab, preset, dir, type);
+  if (!existsSync(out)) await writeTinyLlama({ vocab, seed: 1, out, preset, ...(type ? { type } : {}) });
   return out;
 }
 

@@ -13,11 +13,9 @@
  * The f16 model is the f32 benchmark model with every matrix rounded to f16 (same seed).
  */
 import { cpus } from 'node:os';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { Model, type ModelOptions, type TitleScores, type TitleSet } from '../engine/model.js';
 import { CancelledError } from '../errors.js';
-import { TINY_LLAMA_VERSION, writeTinyLlama, type VocabName } from '../gguf/index.js';
+import type { VocabName } from '../gguf/index.js';
 import { loadTaxonomy } from '../taxonomy/taxonomy.js';
 import { BENCH_PROMPT, benchModelPath, defaultBenchModelsDir } from './engine.js';
 
@@ -88,15 +86,6 @@ function meanAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return a.length > 0 ? s / a.length : 0;
 }
 
-async function modelPath(vocab: VocabName, weights: 'f32' | 'f16', dir: string): Promise<string> {
-  mkdirSync(dir, { recursive: true });
-  // The f32 file is the engine benchmark's own model.
-  if (weights === 'f32') return benchModelPath(vocab, 'tiny', dir);
-  const out = join(dir, `tiny-${vocab}-f16-v${TINY_LLAMA_VERSION}.gguf`);
-  if (!existsSync(out)) await writeTinyLlama({ vocab, seed: 1, out, preset: 'tiny', type: 'f16' });
-  return out;
-}
-
 export async function runPrecisionBench(o: PrecisionBenchOptions): Promise<PrecisionBenchResult> {
   const settings = o.settings ?? PRECISION_SETTINGS;
   const threads = o.threads ?? cpus().length;
@@ -116,7 +105,7 @@ export async function runPrecisionBench(o: PrecisionBenchOptions): Promise<Preci
   const rows: PrecisionRow[] = [];
   for (const s of settings) {
     const opts: ModelOptions = { threads, kvCache: s.kvCache, flashAttention: s.flashAttention };
-    const model = await Model.load(await modelPath(o.vocab, s.weights, dir), opts);
+    const model = await Model.load(await benchModelPath(o.vocab, 'tiny', dir, s.weights === 'f32' ? undefined : s.weights), opts);
     try {
       const set: TitleSet = await model.titleSet(titles);
       const reference = await model.scoreTitles(BENCH_PROMPT, set, { mode: 'reference', ...sig });

@@ -39,6 +39,27 @@ function positiveInteger(name: string, value: number): void {
   }
 }
 
+/** Runs `f` with a signal that Ctrl-C or SIGTERM aborts (the benchmark then stops at its next step). */
+async function withInterrupt<T>(f: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await f(controller.signal);
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}
+
+/** --out: the results as JSON in that file. */
+async function writeOut(args: BenchArgs, results: unknown): Promise<void> {
+  if (args.out === undefined) return;
+  await writeFile(args.out, `${JSON.stringify(results, null, 2)}\n`);
+  log(args, `wrote ${args.out}`);
+}
+
 export const benchCommand: CommandModule<GlobalOptions, BenchArgs> = {
   command: 'bench',
   describe: 'benchmark the engine: all-title scoring per prompt (reference, sequential, trie) and its efficiency',
@@ -74,31 +95,27 @@ export const benchCommand: CommandModule<GlobalOptions, BenchArgs> = {
       positiveInteger('workers', args.workers);
       positiveInteger('top-k', args.topK);
       const step = progress.step('bounded vs trie', 0, 'transitions');
-      const r = await runBoundedBench({
-        model: args.model,
-        data: args.data,
-        workers: args.workers,
-        topK: args.topK,
-        tolerances: args.tolerance,
-        ...(args.threads !== undefined ? { threads: args.threads } : {}),
-        onProgress: step.callback(),
-      });
+      const r = await withInterrupt((signal) =>
+        runBoundedBench({
+          model: args.model,
+          data: args.data,
+          workers: args.workers,
+          topK: args.topK,
+          tolerances: args.tolerance,
+          ...(args.threads !== undefined ? { threads: args.threads } : {}),
+          onProgress: step.callback(),
+          signal,
+        }),
+      );
       step.done(`${r.transitions} transitions`);
-      if (args.out !== undefined) {
-        await writeFile(args.out, `${JSON.stringify(r, null, 2)}\n`);
-        log(args, `wrote ${args.out}`);
-      }
+      await writeOut(args, r);
       if (args.json) printJson({ command: 'bench', ...(args.out !== undefined ? { out: args.out } : {}), bounded: r });
       else process.stdout.write(`${formatBoundedBench(r)}\n`);
       return;
     }
-    const controller = new AbortController();
-    const onSignal = (): void => controller.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
     if (args.precision) {
-      const precision: PrecisionBenchResult[] = [];
-      try {
+      const precision = await withInterrupt(async (signal) => {
+        const out: PrecisionBenchResult[] = [];
         for (const vocab of vocabs) {
           const step = progress.step(`precision ${vocab}`, 0, 'runs');
           const r = await runPrecisionBench({
@@ -106,25 +123,20 @@ export const benchCommand: CommandModule<GlobalOptions, BenchArgs> = {
             taxonomy: args.taxonomy,
             ...(args.threads !== undefined ? { threads: args.threads } : {}),
             onProgress: step.callback(),
-            signal: controller.signal,
+            signal,
           });
           step.done(`${r.rows.length} settings`);
-          precision.push(r);
+          out.push(r);
           if (!args.json) process.stdout.write(`${formatPrecisionBench(r)}\n\n`);
         }
-      } finally {
-        process.removeListener('SIGINT', onSignal);
-        process.removeListener('SIGTERM', onSignal);
-      }
-      if (args.out !== undefined) {
-        await writeFile(args.out, `${JSON.stringify(precision, null, 2)}\n`);
-        log(args, `wrote ${args.out}`);
-      }
+        return out;
+      });
+      await writeOut(args, precision);
       if (args.json) printJson({ command: 'bench', ...(args.out !== undefined ? { out: args.out } : {}), precision });
       return;
     }
-    const results: EngineBenchResult[] = [];
-    try {
+    const results = await withInterrupt(async (signal) => {
+      const out: EngineBenchResult[] = [];
       for (const vocab of vocabs) {
         const step = progress.step(`bench ${args.preset} ${vocab}`, 0, 'runs');
         const r = await runEngineBench({
@@ -137,22 +149,17 @@ export const benchCommand: CommandModule<GlobalOptions, BenchArgs> = {
           skipReference: !args.reference,
           onProgress: step.callback(),
           onLog: (m) => log(args, m),
-          signal: controller.signal,
+          signal,
         });
         const trie = r.rows.find((x) => x.mode === 'trie')!;
         step.done(`trie ${trie.msPerPrompt.toFixed(1)} ms per prompt, efficiency ${r.efficiency.toFixed(2)}`);
-        results.push(r);
+        out.push(r);
         if (!args.json) process.stdout.write(`${formatEngineBench(r)}\n\n`);
       }
-    } finally {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-    }
+      return out;
+    });
     const record = engineBenchRecord(results);
-    if (args.out !== undefined) {
-      await writeFile(args.out, `${JSON.stringify(record, null, 2)}\n`);
-      log(args, `wrote ${args.out}`);
-    }
+    await writeOut(args, record);
     if (args.json) printJson({ command: 'bench', ...(args.out !== undefined ? { out: args.out } : {}), ...record });
   },
 };
