@@ -145,6 +145,7 @@ Napi::Object stats_to_js(Napi::Env env, const labor::ScoreStats &s) {
     o.Set("msTokenize", s.ms_tokenize);
     o.Set("msDecode", s.ms_decode);
     o.Set("msLogsumexp", s.ms_logsumexp);
+    o.Set("headRows", (double)s.head_rows);
     return o;
 }
 
@@ -186,6 +187,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
         o.Set("path", m->options().path);
         o.Set("architecture", m->architecture());
         o.Set("description", m->description());
+        o.Set("outputHead", m->head_status());
         o.Set("nVocab", (double)m->n_vocab());
         o.Set("nCtx", (double)m->n_ctx());
         o.Set("nBatch", (double)m->n_batch());
@@ -369,12 +371,13 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
             int32_t n = info[0].As<Napi::Number>().Int32Value();
             bool all = info[1].ToBoolean();
             bool lse = info[2].ToBoolean();
+            bool head = info.Length() > 3 && info[3].ToBoolean();
             auto result = std::make_shared<labor::Throughput>();
             return Job::start(
                 env,
-                [m, n, all, lse, result]() {
+                [m, n, all, lse, head, result]() {
                     std::lock_guard<std::mutex> lock(m->mutex());
-                    *result = labor::measure_throughput(*m, n, all, lse);
+                    *result = labor::measure_throughput(*m, n, all, lse, head);
                 },
                 [result](Napi::Env env) -> Napi::Value {
                     Napi::Object o = Napi::Object::New(env);
@@ -410,6 +413,7 @@ Napi::Value LoadModel(const Napi::CallbackInfo &info) {
     opts.flash_attention = get_int(o, "flashAttention", 0);
     if (o.Get("useMmap").IsBoolean()) opts.use_mmap = o.Get("useMmap").ToBoolean();
     if (o.Get("kvF32").IsBoolean()) opts.kv_f32 = o.Get("kvF32").ToBoolean();
+    opts.fused_head = get_int(o, "fusedHead", -1);
     auto result = std::make_shared<std::shared_ptr<labor::Model>>();
     return Job::start(
         env, [opts, result]() { *result = std::make_shared<labor::Model>(opts); },

@@ -223,21 +223,21 @@ void run_group(Model &model, const TitleSet &set, const std::string *prompts, si
             }
             ScoreStats lse_st;
             if (!rows.empty()) logsumexp_rows(model, rows, lse, lse_st);
-            // Output k of the decode is row k (llama_get_logits_ith takes the batch index).
+            // Rows are read by batch index.
             size_t row = 0;
             for (const Slot &s : slots) {
                 PromptRun &r = runs[s.run];
                 const double share = (double)s.count / (double)batch.size();
                 r.st->ms_decode += ms * share;
                 r.st->ms_logsumexp += lse_st.ms_logsumexp * share;
+                if (lse_st.head_rows > 0) r.st->head_rows += s.kind == 0 ? (s.completes_prompt ? 1 : 0) : s.count;
                 // A shared decode is counted once, on its first prompt, so that counts add up.
                 if (&s == &slots.front()) r.st->decode_calls += 1;
                 r.st->evaluated_tokens += s.count;
                 const TitleTrie &trie = *r.pp.trie;
                 if (s.kind == 0) {
                     if (!s.completes_prompt) continue;
-                    const float *logits = llama_get_logits_ith(model.ctx(), rows[row]);
-                    for (int32_t c : trie.node(0).children) r.cond[c] = (double)logits[trie.node(c).token] - lse[row];
+                    for (int32_t c : trie.node(0).children) r.cond[c] = (double)model.logit(rows[row], trie.node(c).token) - lse[row];
                     ++row;
                     // Every id of the range sees the prompt; the next prompt can copy it now.
                     for (int32_t q = r.base + 1; q < r.base + S; ++q) llama_memory_seq_cp(mem, r.base, q, 0, r.P);
@@ -250,8 +250,7 @@ void run_group(Model &model, const TitleSet &set, const std::string *prompts, si
                     continue;
                 }
                 for (int32_t k = 0; k < s.count; ++k, ++row) {
-                    const float *logits = llama_get_logits_ith(model.ctx(), rows[row]);
-                    for (int32_t c : trie.node(s.item->nodes[k]).children) r.cond[c] = (double)logits[trie.node(c).token] - lse[row];
+                    for (int32_t c : trie.node(s.item->nodes[k]).children) r.cond[c] = (double)model.logit(rows[row], trie.node(c).token) - lse[row];
                 }
                 if (s.item->kind == Item::Kind::Chunk) {
                     for (int32_t q = r.base; q < r.base + s.item->ends; ++q) llama_memory_seq_rm(mem, q, s.item->pos, -1);
@@ -305,6 +304,7 @@ std::vector<TitleScores> score_titles_group(Model &model, const TitleSet &set, c
         for (const auto &p : prompts) out.push_back(score_titles(model, set, p, opts));
         return out;
     }
+    HeadScope head(model, true);
     for (size_t i = 0; i < prompts.size(); i += (size_t)G) {
         const size_t g = std::min<size_t>((size_t)G, prompts.size() - i);
         run_group(model, set, prompts.data() + i, g, G, opts, out);

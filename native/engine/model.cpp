@@ -3,12 +3,16 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <thread>
 
 #include "errors.h"
+#include "ggml-backend.h"
 #include "gguf.h"
 #include "log.h"
+#include "logsumexp.h"
 
 namespace labor {
 namespace {
@@ -71,6 +75,29 @@ Model::Model(const ModelOptions &opts) : opts_(opts) {
     if (opts.context_size < 64) fail(ErrorKind::Input, "context size must be at least 64");
     if (opts.batch_size < 1) fail(ErrorKind::Input, "batch size must be at least 1");
 
+    // The fused output head where it computes exactly what llama.cpp's CPU graph would: llama's
+    // plain output layer, f32/f16 weights, no GPU offload (there the logits stay on the device's
+    // kernels). Where the copy of the output matrix would be large, the model is big enough that its
+    // layers, not the output product, set the pace: "auto" leaves it off there.
+    if (opts.fused_head != 0) {
+        std::string why;
+        if (arch_ != "llama") {
+            why = "architecture \"" + arch_ + "\" (the head covers llama's plain output layer)";
+        } else if (opts.gpu_layers != 0 && llama_supports_gpu_offload()) {
+            why = "layers are offloaded to a GPU";
+        } else {
+            head_ = OutputHead::load(opts.path, llama_model_n_embd(model_.get()), n_vocab_, why);
+            if (head_ && opts.fused_head < 0 && head_->bytes() > kHeadAutoBytes) {
+                why = "its output matrix in f32 would take " + std::to_string(head_->bytes() >> 20) + " MiB";
+                head_.reset();
+            }
+        }
+        if (!head_ && opts.fused_head > 0) fail(ErrorKind::Input, "the fused output head cannot be used with " + opts.path + ": " + why);
+        head_status_ = head_ ? "fused" : "off: " + why;
+    } else {
+        head_status_ = "off: turned off";
+    }
+
     llama_context_params cp = llama_context_default_params();
     cp.n_ctx = (uint32_t)opts.context_size;
     cp.n_batch = (uint32_t)std::min(opts.batch_size, opts.context_size);
@@ -93,11 +120,16 @@ Model::Model(const ModelOptions &opts) : opts_(opts) {
     }
     cp.abort_callback = abort_requested;
     cp.abort_callback_data = this;
+    if (head_) {
+        cp.cb_eval = eval_callback;
+        cp.cb_eval_user_data = this;
+    }
     ctx_.reset(llama_init_from_model(model_.get(), cp));
     if (!ctx_) {
         std::string why = take_recent_log_errors();
         fail(ErrorKind::Model, "llama.cpp could not create a context for " + opts.path + (why.empty() ? "" : ": " + why));
     }
+    if (head_ && head_->weights_f16()) calibrate_head();
 }
 
 std::string Model::description() const {
@@ -146,8 +178,116 @@ std::string Model::detokenize(const Tokens &tokens) const {
     return out;
 }
 
+const float *Model::hidden_row(int32_t bi) const {
+    if (!rows_from_head_ || bi < 0 || bi >= (int32_t)output_of_.size() || output_of_[bi] < 0)
+        fail(ErrorKind::Engine, "internal: no output row for batch index " + std::to_string(bi));
+    return &hidden_[(size_t)output_of_[bi] * (size_t)head_->n_embd()];
+}
+
+float Model::logit(int32_t bi, llama_token token) const {
+    if (rows_from_head_) return head_->logit(hidden_row(bi), token);
+    const float *row = llama_get_logits_ith(ctx_.get(), bi);
+    if (!row) fail(ErrorKind::Engine, "internal: no logits for batch index " + std::to_string(bi));
+    return row[token];
+}
+
+void Model::copy_logits(int32_t bi, std::vector<float> &out) const {
+    out.resize((size_t)n_vocab_);
+    if (rows_from_head_) {
+        head_->logits(hidden_row(bi), out.data());
+        return;
+    }
+    const float *row = llama_get_logits_ith(ctx_.get(), bi);
+    if (!row) fail(ErrorKind::Engine, "internal: no logits for batch index " + std::to_string(bi));
+    std::copy(row, row + n_vocab_, out.begin());
+}
+
+void Model::logsumexp_rows(const std::vector<int32_t> &batch_indices, std::vector<double> &out) const {
+    out.resize(batch_indices.size());
+    const int64_t n = (int64_t)batch_indices.size();
+    if (n == 0) return;
+    if (rows_from_head_) {
+        const int32_t d = head_->n_embd();
+        // Output rows in batch order are already one block; otherwise gather them.
+        bool contiguous = true;
+        for (int64_t k = 0; k < n && contiguous; ++k) contiguous = output_of_.at(batch_indices[k]) == output_of_.at(batch_indices[0]) + k;
+        if (contiguous) {
+            head_->logsumexp(hidden_row(batch_indices[0]), (int32_t)n, out.data(), threads_);
+            return;
+        }
+        std::vector<float> h((size_t)n * d);
+        for (int64_t k = 0; k < n; ++k) std::memcpy(&h[(size_t)k * d], hidden_row(batch_indices[k]), (size_t)d * sizeof(float));
+        head_->logsumexp(h.data(), (int32_t)n, out.data(), threads_);
+        return;
+    }
+    std::vector<const float *> rows((size_t)n);
+    // llama_get_logits_ith is not guaranteed thread-safe (it may log): fetch pointers first.
+    for (int64_t k = 0; k < n; ++k) {
+        rows[k] = llama_get_logits_ith(ctx_.get(), batch_indices[k]);
+        if (!rows[k]) fail(ErrorKind::Engine, "internal: no logits for batch index " + std::to_string(batch_indices[k]));
+    }
+    const int32_t nv = n_vocab_;
+#pragma omp parallel for num_threads(threads_) schedule(static) if (n > 1)
+    for (int64_t k = 0; k < n; ++k) out[k] = logsumexp(rows[k], (size_t)nv);
+}
+
 void Model::check_cancelled() const {
     if (cancelled()) fail(ErrorKind::Cancelled, "the operation was cancelled");
+}
+
+// ggml's scheduler asks about every node of the graph (ask = true) and computes up to each node we
+// want, then shows it to us (ask = false); returning false there stops the graph. With capture on,
+// we want the output norm ("result_norm", n_embd x outputs): we copy it and stop, so the output
+// product and the logits never run. Anything unexpected lets the graph finish, and decode() then
+// falls back to llama.cpp's logits.
+bool Model::eval_callback(ggml_tensor *t, bool ask, void *self) {
+    Model &m = *static_cast<Model *>(self);
+    if (!m.capture_ || m.captured_) return false;
+    if (std::strcmp(t->name, "result_norm") != 0) return false;
+    if (ask) return true;
+    const int32_t d = m.head_->n_embd();
+    if (t->type != GGML_TYPE_F32 || t->ne[0] != d || t->ne[1] != m.capture_rows_ || t->ne[2] != 1 || t->ne[3] != 1 ||
+        !ggml_is_contiguous(t))
+        return true;
+    m.hidden_.resize((size_t)m.capture_rows_ * d);
+    ggml_backend_tensor_get(t, m.hidden_.data(), 0, m.hidden_.size() * sizeof(float));
+    if (m.head_->rounds_input_to_f16())
+        for (float &x : m.hidden_) x = ggml_fp16_to_fp32(ggml_fp32_to_fp16(x));
+    m.captured_ = true;
+    return m.capture_continue_;
+}
+
+// With f16 output weights, ggml's CPU kernels may round the hidden state to f16 before the product
+// (its generic path) or not (kernels that take f32 inputs), depending on the CPU and build. One probe
+// decode with both the hidden state and llama.cpp's logits tells which, so the head does the same.
+void Model::calibrate_head() {
+    const int32_t n = std::min<int32_t>(4, n_vocab_);
+    Batch batch(n, 1);
+    for (int32_t i = 0; i < n; ++i) batch.add((llama_token)i, i, 0, 0, i == n - 1);
+    capture_rows_ = 1;
+    captured_ = false;
+    capture_ = true;
+    capture_continue_ = true;
+    const int32_t rc = llama_decode(ctx_.get(), batch.get());
+    capture_ = false;
+    capture_continue_ = false;
+    const float *ref = rc == 0 && captured_ ? llama_get_logits_ith(ctx_.get(), n - 1) : nullptr;
+    llama_memory_clear(llama_get_memory(ctx_.get()), false);
+    if (!ref) {
+        head_status_ = "off: the model's graph has no result_norm of the expected shape";
+        head_.reset();
+        return;
+    }
+    const int32_t d = head_->n_embd();
+    std::vector<float> h(hidden_.begin(), hidden_.begin() + d), r(h);
+    for (float &x : r) x = ggml_fp16_to_fp32(ggml_fp32_to_fp16(x));
+    double err_plain = 0, err_round = 0;
+    const int32_t step = std::max<int32_t>(1, n_vocab_ / 512);
+    for (int32_t t = 0; t < n_vocab_; t += step) {
+        err_plain = std::max(err_plain, (double)std::fabs(head_->logit(h.data(), t) - ref[t]));
+        err_round = std::max(err_round, (double)std::fabs(head_->logit(r.data(), t) - ref[t]));
+    }
+    head_->set_rounds_input_to_f16(err_round < err_plain);
 }
 
 void Model::decode(Batch &batch) {
@@ -155,8 +295,33 @@ void Model::decode(Batch &batch) {
     // llama.cpp aborts the process (GGML_ASSERT) on a batch larger than n_batch: never send one.
     if ((uint32_t)batch.size() > n_batch())
         fail(ErrorKind::Engine, "internal: batch of " + std::to_string(batch.size()) + " tokens exceeds n_batch");
+    rows_from_head_ = false;
+    capture_ = false;
+    if (head_enabled_) {
+        const llama_batch &b = batch.get();
+        output_of_.assign((size_t)b.n_tokens, -1);
+        int32_t n_out = 0;
+        for (int32_t i = 0; i < b.n_tokens; ++i)
+            if (b.logits[i]) output_of_[i] = n_out++;
+        capture_rows_ = n_out;
+        captured_ = false;
+        capture_ = n_out > 0;
+    }
     int32_t rc = llama_decode(ctx_.get(), batch.get());
-    if (rc == 0) return;
+    const bool wanted = capture_;
+    capture_ = false;
+    if (rc == 0) {
+        if (wanted && captured_) {
+            rows_from_head_ = true;
+        } else if (wanted) {
+            // The graph had no output norm of the expected shape: it ran to the end, so this decode's
+            // logits are complete; the head is not used again for this model.
+            head_status_ = "off: the model's graph has no result_norm of the expected shape";
+            head_enabled_ = false;
+            head_.reset();
+        }
+        return;
+    }
     // The cache may hold part of the batch now: forget the prompt cache so the next call starts clean.
     llama_memory_clear(llama_get_memory(ctx_.get()), false);
     cached_prompt_.clear();

@@ -8,6 +8,9 @@
 #include <vector>
 
 #include "llama.h"
+#include "output_head.h"
+
+struct ggml_tensor;
 
 namespace labor {
 
@@ -23,6 +26,8 @@ struct ModelOptions {
     bool use_mmap = true;
     bool kv_f32 = false;      // KV cache in f32: exact agreement between batch shapes (f16 rounding
                               // of K/V can turn 1e-7 differences into 1e-4 nats)
+    int fused_head = -1;      // the fused output head (output_head.h): -1 where it applies, 0 never,
+                              // 1 required (an error where it cannot apply)
 };
 
 struct ModelDeleter {
@@ -64,6 +69,7 @@ Tokens tokenize(const llama_vocab *vocab, const std::string &text, bool add_spec
 class Model {
   public:
     static constexpr int kMaxSeq = 256;  // LLAMA_MAX_SEQ of the pinned llama.cpp
+    static constexpr size_t kHeadAutoBytes = (size_t)512 << 20;  // "auto" head: output matrix up to 512 MiB in f32
 
     explicit Model(const ModelOptions &opts);
 
@@ -99,7 +105,24 @@ class Model {
     void check_cancelled() const;
 
     // llama_decode with errors turned into exceptions (and the cache state reset on failure).
+    // With the fused head enabled, the graph stops after the output norm and the decode's output
+    // rows are hidden states; read them through the accessors below, never llama_get_logits_ith.
     void decode(Batch &batch);
+
+    // The fused output head: null when off or not applicable (head_status() says why).
+    const OutputHead *head() const { return head_.get(); }
+    const std::string &head_status() const { return head_status_; }
+    // Whether decodes use the head (scoring modes turn it on; the baselines keep llama.cpp's logits).
+    bool head_enabled() const { return head_enabled_; }
+    void set_head_enabled(bool on) { head_enabled_ = on && head_ != nullptr; }
+
+    // The last decode's output rows, by batch index: through the head or from llama.cpp's logits.
+    bool rows_from_head() const { return rows_from_head_; }
+    const float *hidden_row(int32_t batch_index) const;
+    float logit(int32_t batch_index, llama_token token) const;
+    void copy_logits(int32_t batch_index, std::vector<float> &out) const;
+    // log-sum-exp over the vocabulary of each listed row, spread over the model's threads.
+    void logsumexp_rows(const std::vector<int32_t> &batch_indices, std::vector<double> &out) const;
 
   private:
     ModelOptions opts_;
@@ -113,6 +136,33 @@ class Model {
     Tokens cached_prompt_;
     int32_t shared_prompt_len_ = 0;
     std::atomic<const int32_t *> cancel_flag_{nullptr};
+
+    std::unique_ptr<OutputHead> head_;
+    std::string head_status_;
+    bool head_enabled_ = false;
+    // Capture state of one decode (see eval_callback in model.cpp).
+    bool capture_ = false;
+    bool captured_ = false;
+    int32_t capture_rows_ = 0;
+    bool rows_from_head_ = false;
+    std::vector<float> hidden_;         // capture_rows_ x n_embd
+    std::vector<int32_t> output_of_;    // batch index -> output row (-1: no output)
+    bool capture_continue_ = false;     // observe the output norm but let the graph finish
+    static bool eval_callback(ggml_tensor *t, bool ask, void *self);
+    void calibrate_head();
+};
+
+// Turns the fused head on (where the model has one) or off for a scope, and back after it.
+class HeadScope {
+  public:
+    HeadScope(Model &m, bool on) : m_(m), before_(m.head_enabled()) { m_.set_head_enabled(on); }
+    ~HeadScope() { m_.set_head_enabled(before_); }
+    HeadScope(const HeadScope &) = delete;
+    HeadScope &operator=(const HeadScope &) = delete;
+
+  private:
+    Model &m_;
+    bool before_;
 };
 
 // Holds the model's lock and installs a call's cancel flag for the duration of that call.

@@ -33,18 +33,8 @@ double finish_log_total(const std::vector<double> &logp) {
 // log-sum-exp of several output rows at once, spread over the model's threads.
 void logsumexp_rows(Model &m, const std::vector<int32_t> &batch_indices, std::vector<double> &out, ScoreStats &st) {
     auto t0 = Clock::now();
-    out.resize(batch_indices.size());
-    const int32_t n_vocab = m.n_vocab();
-    llama_context *ctx = m.ctx();
-    std::vector<const float *> rows(batch_indices.size());
-    // llama_get_logits_ith is not guaranteed thread-safe (it may log): fetch pointers first.
-    for (size_t k = 0; k < batch_indices.size(); ++k) {
-        rows[k] = llama_get_logits_ith(ctx, batch_indices[k]);
-        if (!rows[k]) fail(ErrorKind::Engine, "internal: no logits for batch index " + std::to_string(batch_indices[k]));
-    }
-    const int64_t n = (int64_t)rows.size();
-#pragma omp parallel for num_threads(m.threads()) schedule(static) if (n > 1)
-    for (int64_t k = 0; k < n; ++k) out[k] = logsumexp(rows[k], (size_t)n_vocab);
+    m.logsumexp_rows(batch_indices, out);
+    if (m.rows_from_head()) st.head_rows += (int64_t)batch_indices.size();
     st.ms_logsumexp += ms_since(t0);
 }
 
@@ -136,6 +126,10 @@ class TrieRun {
     void set_children(int32_t v, const float *row, double lse) {
         for (int32_t c : trie_.node(v).children) cond_[c] = (double)row[trie_.node(c).token] - lse;
     }
+    // The same from output row `bi` of the last decode.
+    void set_children_from(int32_t v, int32_t bi, double lse) {
+        for (int32_t c : trie_.node(v).children) cond_[c] = (double)m_.logit(bi, trie_.node(c).token) - lse;
+    }
 
     // Evaluates every internal node below v (v already evaluated), chunk by chunk.
     void process_children(int32_t v) {
@@ -220,7 +214,7 @@ class TrieRun {
         std::vector<int32_t> idx(nodes.size());
         for (size_t k = 0; k < nodes.size(); ++k) idx[k] = (int32_t)k;
         logsumexp_rows(m_, idx, lse_, st_);
-        for (size_t k = 0; k < nodes.size(); ++k) set_children(nodes[k], llama_get_logits_ith(m_.ctx(), (int32_t)k), lse_[k]);
+        for (size_t k = 0; k < nodes.size(); ++k) set_children_from(nodes[k], (int32_t)k, lse_[k]);
     }
 
     Model &m_;
@@ -269,7 +263,7 @@ class BoundedRun {
     // Returns false when it ran out of sequence ids or cells (the caller then runs the full trie).
     bool run(const float *root_row, double root_lse, std::vector<double> &title_logp) {
         prefix_[0] = 0;
-        expand(0, root_row, root_lse, title_logp);
+        expand(0, [&](llama_token t) { return root_row[t]; }, root_lse, title_logp);
         llama_memory_t mem = llama_get_memory(m_.ctx());
         std::vector<int32_t> picked;
         std::vector<double> lse;
@@ -318,7 +312,7 @@ class BoundedRun {
             logsumexp_rows(m_, idx, lse, st_);
             for (size_t k = 0; k < picked.size(); ++k) {
                 const int32_t n = picked[k];
-                expand(n, llama_get_logits_ith(m_.ctx(), (int32_t)k), lse[k], title_logp);
+                expand(n, [&](llama_token t) { return m_.logit((int32_t)k, t); }, lse[k], title_logp);
                 const int32_t p = trie_.node(n).parent;
                 if (p != 0 && --pending_[p] == 0) release(p);
                 if (pending_[n] == 0) release(n);
@@ -363,10 +357,12 @@ class BoundedRun {
 
     static constexpr int32_t kMinBoundedBatch = 16;
 
-    void expand(int32_t n, const float *row, double lse, std::vector<double> &title_logp) {
+    // `logit(token)` reads n's logits row.
+    template <class Logit>
+    void expand(int32_t n, Logit logit, double lse, std::vector<double> &title_logp) {
         for (int32_t c : trie_.node(n).children) {
             const TitleTrie::Node &nc = trie_.node(c);
-            prefix_[c] = prefix_[n] + (double)row[nc.token] - lse;
+            prefix_[c] = prefix_[n] + (double)logit(nc.token) - lse;
             if (nc.title >= 0) {
                 title_logp[nc.title] = prefix_[c];
                 resolved_.push_back(prefix_[c]);
@@ -501,6 +497,9 @@ PreparedPrompt prepare_prompt(Model &model, const TitleSet &set, const std::stri
 TitleScores score_titles(Model &model, const TitleSet &set, const std::string &prompt, const ScoreOptions &opts) {
     TitleScores out;
     ScoreStats &st = out.stats;
+    // The engine's modes use the fused head; the reference and sequential baselines keep llama.cpp's
+    // own logits, as other tools would.
+    HeadScope head(model, opts.mode == ScoreMode::Trie || opts.mode == ScoreMode::Bounded);
     const PreparedPrompt pp = prepare_prompt(model, set, prompt, opts, st);
     const Tokens &ptoks = pp.tokens;
     const TitleTrie &trie = *pp.trie;
@@ -514,8 +513,7 @@ TitleScores score_titles(Model &model, const TitleSet &set, const std::string &p
     auto keep_root = [&](const std::vector<std::pair<int32_t, int32_t>> &outs) {
         for (auto &[pos, bi] : outs)
             if (pos == P - 1) {
-                const float *row = llama_get_logits_ith(model.ctx(), bi);
-                root_row.assign(row, row + model.n_vocab());
+                model.copy_logits(bi, root_row);
                 std::vector<double> l;
                 logsumexp_rows(model, {bi}, l, st);
                 root_lse = l[0];
@@ -578,7 +576,7 @@ TitleScores score_titles(Model &model, const TitleSet &set, const std::string &p
                 st.evaluated_tokens += batch.size();
                 logsumexp_rows(model, idx, lse, st);
                 for (size_t j = start; j < end; ++j)
-                    lp += (double)llama_get_logits_ith(model.ctx(), (int32_t)(j - start))[tt[j + 1]] - lse[j - start];
+                    lp += (double)model.logit((int32_t)(j - start), tt[j + 1]) - lse[j - start];
             }
             llama_memory_seq_rm(memory_of(model), -1, P, -1);
             out.logp[t] = lp;
@@ -602,7 +600,7 @@ TitleScores score_titles(Model &model, const TitleSet &set, const std::string &p
                 for (size_t k = 0; k < outs.size(); ++k) {
                     const int32_t pos = outs[k].first;
                     const llama_token next = tt[pos - (P - 1)];
-                    lp += (double)llama_get_logits_ith(model.ctx(), outs[k].second)[next] - lse[k];
+                    lp += (double)model.logit(outs[k].second, next) - lse[k];
                 }
             });
             out.logp[t] = lp;
@@ -621,6 +619,7 @@ TitleScores score_titles(Model &model, const TitleSet &set, const std::string &p
 SpanScores score_spans(Model &model, const std::string &text, const std::vector<std::pair<uint32_t, uint32_t>> &spans) {
     SpanScores out;
     ScoreStats &st = out.stats;
+    HeadScope head(model, true);
     auto t0 = Clock::now();
     const Tokens toks = model.tokenize(text, true);
     st.prompt_tokens = (int64_t)toks.size();
@@ -654,7 +653,7 @@ SpanScores score_spans(Model &model, const std::string &text, const std::vector<
         logsumexp_rows(model, idx, lse, st);
         for (size_t k = 0; k < outs.size(); ++k) {
             const int32_t pos = outs[k].first;
-            tok_logp[pos + 1] = (double)llama_get_logits_ith(model.ctx(), outs[k].second)[toks[pos + 1]] - lse[k];
+            tok_logp[pos + 1] = (double)model.logit(outs[k].second, toks[pos + 1]) - lse[k];
         }
     }, /*share=*/false);
     for (auto [a, b] : tok_spans) {
@@ -666,9 +665,10 @@ SpanScores score_spans(Model &model, const std::string &text, const std::vector<
     return out;
 }
 
-Throughput measure_throughput(Model &model, int32_t n_tokens, bool all_logits, bool with_logsumexp) {
+Throughput measure_throughput(Model &model, int32_t n_tokens, bool all_logits, bool with_logsumexp, bool head) {
     if (n_tokens < 1 || (uint32_t)n_tokens > model.n_ctx())
         fail(ErrorKind::Input, "token count must be between 1 and the context size");
+    HeadScope head_scope(model, head);
     std::mt19937 rng(1234);
     std::uniform_int_distribution<int32_t> dist(0, model.n_vocab() - 1);
     Tokens toks(n_tokens);

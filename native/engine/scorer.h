@@ -64,6 +64,7 @@ struct ScoreStats {
     int64_t resolved_titles = 0;          // titles with an exact score (all of them outside bounded mode)
     int64_t bounded_nodes = 0;            // bounded mode: nodes its search evaluated (before any fallback)
     bool bounded_fallback = false;        // bounded mode ran out of sequences and finished as the full trie
+    int64_t head_rows = 0;                // output rows normalised by the fused output head (output_head.h)
     double ms_tokenize = 0, ms_decode = 0, ms_logsumexp = 0;
 };
 
@@ -99,6 +100,7 @@ struct Throughput {
     double ms_decode = 0;
     double ms_logsumexp = 0;
 };
-Throughput measure_throughput(Model &model, int32_t n_tokens, bool all_logits, bool with_logsumexp);
+// With `head`, through the fused output head where the model has one (the engine's own rate).
+Throughput measure_throughput(Model &model, int32_t n_tokens, bool all_logits, bool with_logsumexp, bool head = false);
 
 }  // namespace labor

@@ -35,6 +35,15 @@ export interface ModelOptions {
    * into ~1e-4 nats.
    */
   kvCache?: 'f16' | 'f32';
+  /**
+   * The fused output head for the engine's modes (trie, bounded, batches, spans): the output layer and
+   * the full-vocabulary log-sum-exp computed together from the final hidden states, block by block,
+   * without llama.cpp's logits buffer. `auto` (default) uses it on CPU for llama models with f32/f16
+   * output weights (up to 512 MiB in f32); `on` requires it (InputError where it cannot apply);
+   * `off` keeps llama.cpp's logits. The sequential and reference modes always use llama.cpp's logits.
+   * Scores agree with llama.cpp's own output layer to ~1e-6 nats (`info.outputHead` says which is used).
+   */
+  outputHead?: 'auto' | 'on' | 'off';
 }
 
 /**
@@ -168,6 +177,7 @@ export interface Throughput {
 }
 
 const FLASH: Record<NonNullable<ModelOptions['flashAttention']>, number> = { auto: -1, off: 0, on: 1 };
+const HEAD: Record<NonNullable<ModelOptions['outputHead']>, number> = { auto: -1, off: 0, on: 1 };
 
 /** Turns a native rejection (an Error with a `code`) into the toolkit's typed error. */
 export function toTypedError(err: unknown, context: string): LaborLlmError {
@@ -214,6 +224,7 @@ export class Model {
         flashAttention: FLASH[opts.flashAttention ?? 'off'],
         useMmap: opts.useMmap ?? true,
         kvF32: (opts.kvCache ?? 'f32') === 'f32',
+        fusedHead: HEAD[opts.outputHead ?? 'auto'],
       });
       return new Model(path, native);
     } catch (err) {
@@ -327,10 +338,16 @@ export class Model {
     return this.serialize((n) => n.scoreSpans(text, offsets, cancel.flag), 'span scoring failed').finally(cancel.dispose);
   }
 
-  /** Decode throughput on random tokens (the yardstick for the engine's efficiency). */
-  async throughput(tokens: number, opts: { allLogits?: boolean; withLogsumexp?: boolean } = {}): Promise<Throughput> {
+  /**
+   * Decode throughput on random tokens (the yardstick for the engine's efficiency): llama.cpp's logits,
+   * or with `head` the fused output head where the model has one (the engine's own all-logits rate).
+   */
+  async throughput(
+    tokens: number,
+    opts: { allLogits?: boolean; withLogsumexp?: boolean; head?: boolean } = {},
+  ): Promise<Throughput> {
     return this.serialize(
-      (n) => n.throughput(tokens, opts.allLogits ?? true, opts.withLogsumexp ?? false),
+      (n) => n.throughput(tokens, opts.allLogits ?? true, opts.withLogsumexp ?? false, opts.head ?? false),
       'throughput measurement failed',
     );
   }

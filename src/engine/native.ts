@@ -27,6 +27,8 @@ export interface NativeStats {
   msTokenize: number;
   msDecode: number;
   msLogsumexp: number;
+  /** Output rows whose normaliser came from the fused output head (0 where llama.cpp's logits were used). */
+  headRows: number;
 }
 
 export interface NativeTitleSet {
@@ -45,6 +47,8 @@ export interface NativeModelInfo {
   path: string;
   architecture: string;
   description: string;
+  /** "fused" when the engine's modes use the fused output head, else "off: " and why. */
+  outputHead: string;
   nVocab: number;
   nCtx: number;
   nBatch: number;
@@ -88,6 +92,7 @@ export interface NativeModel {
     tokens: number,
     allLogits: boolean,
     withLogsumexp: boolean,
+    head?: boolean,
   ): Promise<{ tokens: number; decodeCalls: number; msDecode: number; msLogsumexp: number }>;
   free(): void;
 }
@@ -102,6 +107,7 @@ export interface NativeAddon {
     flashAttention: number;
     useMmap: boolean;
     kvF32: boolean;
+    fusedHead?: number;
   }): Promise<NativeModel>;
   systemInfo(): { llama: string; gpuOffload: boolean; maxSequences: number };
 }
