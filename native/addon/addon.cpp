@@ -295,6 +295,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                 if (o.Get("tolerance").IsNumber()) opts.tolerance = o.Get("tolerance").As<Napi::Number>().DoubleValue();
                 if (o.Get("target").IsNumber()) opts.target = o.Get("target").As<Napi::Number>().Int32Value();
                 if (o.Get("boundedBatch").IsNumber()) opts.bounded_batch = o.Get("boundedBatch").As<Napi::Number>().Int32Value();
+                if (o.Get("outputHead").IsBoolean()) opts.output_head = o.Get("outputHead").ToBoolean();
                 if (o.Get("crossBatch").IsNumber()) opts.cross_batch = o.Get("crossBatch").As<Napi::Number>().Int32Value();
                 if (opts.cross_batch < 1 || opts.cross_batch > 16) throw make_error(env, "INPUT", "crossBatch must be between 1 and 16");
                 if (opts.top_k < 1) throw make_error(env, "INPUT", "topK must be at least 1");

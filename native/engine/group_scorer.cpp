@@ -304,7 +304,7 @@ std::vector<TitleScores> score_titles_group(Model &model, const TitleSet &set, c
         for (const auto &p : prompts) out.push_back(score_titles(model, set, p, opts));
         return out;
     }
-    HeadScope head(model, true);
+    HeadScope head(model, opts.output_head);
     for (size_t i = 0; i < prompts.size(); i += (size_t)G) {
         const size_t g = std::min<size_t>((size_t)G, prompts.size() - i);
         run_group(model, set, prompts.data() + i, g, G, opts, out);

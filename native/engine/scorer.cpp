@@ -499,7 +499,7 @@ TitleScores score_titles(Model &model, const TitleSet &set, const std::string &p
     ScoreStats &st = out.stats;
     // The engine's modes use the fused head; the reference and sequential baselines keep llama.cpp's
     // own logits, as other tools would.
-    HeadScope head(model, opts.mode == ScoreMode::Trie || opts.mode == ScoreMode::Bounded);
+    HeadScope head(model, opts.output_head && (opts.mode == ScoreMode::Trie || opts.mode == ScoreMode::Bounded));
     const PreparedPrompt pp = prepare_prompt(model, set, prompt, opts, st);
     const Tokens &ptoks = pp.tokens;
     const TitleTrie &trie = *pp.trie;

@@ -49,6 +49,9 @@ struct ScoreOptions {
     // Trie mode over several prompts (score_titles_group): prompts whose tries share each
     // llama_decode, each with 256 / cross_batch sequence ids and n_batch / cross_batch tokens of it.
     int32_t cross_batch = 1;
+    // The engine's modes use the model's fused output head when it has one; false: llama.cpp's logits
+    // for this call (benchmarks show the difference).
+    bool output_head = true;
 };
 
 struct ScoreStats {

@@ -45,9 +45,10 @@ function work(stats: readonly EngineStats[]): ModeWork {
   };
 }
 
-function scoreMode(mode: ScoreMode): EngineBenchMode['run'] {
+function scoreMode(mode: ScoreMode, outputHead = true): EngineBenchMode['run'] {
   // reusePrefix off: every iteration pays for its whole prompt, as a worker's first transition would.
-  return async (model, set, signal) => work([(await model.scoreTitles(BENCH_PROMPT, set, { mode, reusePrefix: false, ...(signal ? { signal } : {}) })).stats]);
+  return async (model, set, signal) =>
+    work([(await model.scoreTitles(BENCH_PROMPT, set, { mode, reusePrefix: false, outputHead, ...(signal ? { signal } : {}) })).stats]);
 }
 
 /**
@@ -83,6 +84,12 @@ export const ENGINE_BENCH_MODES: readonly EngineBenchMode[] = [
   { name: 'reference', description: 'every title evaluated from an empty cache with its prompt', reference: true, run: scoreMode('reference') },
   { name: 'sequential', description: 'prompt evaluated once, the titles one by one after it', reference: false, run: scoreMode('sequential') },
   { name: 'trie', description: 'the engine: internal trie nodes in batched chunks', reference: false, run: scoreMode('trie') },
+  {
+    name: 'trie, llama.cpp logits',
+    description: "the engine without its fused output head: llama.cpp's logits and a log-sum-exp per row",
+    reference: false,
+    run: scoreMode('trie', false),
+  },
   {
     name: 'sequential, worker',
     description: "per transition of a worker's resume, prompt cells kept between transitions, titles one by one",
@@ -162,6 +169,12 @@ export interface EngineBenchResult {
   rows: EngineBenchRow[];
   allLogitsTokensPerSecond: number;
   efficiency: number;
+  /**
+   * The fused output head (ModelOptions.outputHead): "fused" or why it is off; the all-logits rate
+   * through it, measured in every yardstick sample (null when off); the trie's efficiency against
+   * that rate; the trie's speed-up over itself with llama.cpp's logits.
+   */
+  head: { status: string; allLogitsTokensPerSecond: number | null; efficiency: number | null; overLlamaLogits: number };
   /** The worker rows: trie per transition vs titles one by one, and the trie's efficiency there. */
   worker: { overSequential: number; efficiency: number; evaluatedTokens: number; newLineTokens: number; internalNodes: number };
   /** Cross-transition batching: per-transition speed-up over the worker trie row (above 1: faster) and efficiency. */
@@ -292,6 +305,9 @@ export async function runEngineBench(o: EngineBenchOptions): Promise<EngineBench
     const adjacent = new Map<string, number[]>(modes.map((m) => [m.name, []]));
     let tokens = 0;
     let ms = 0;
+    const fused = model.info.outputHead === 'fused';
+    let headTokens = 0;
+    let headMs = 0;
     const yardstick = async (): Promise<number> => {
       if (o.signal?.aborted) throw new CancelledError();
       let t = 0;
@@ -303,6 +319,12 @@ export async function runEngineBench(o: EngineBenchOptions): Promise<EngineBench
       }
       tokens += t;
       ms += m;
+      if (fused) {
+        // The same work through the fused head: the rate the engine's own output layer allows.
+        const tp = await model.throughput(n, { allLogits: true, withLogsumexp: true, head: true });
+        headTokens += tp.tokens;
+        headMs += tp.msDecode + tp.msLogsumexp;
+      }
       tick();
       return (t / m) * 1000;
     };
@@ -351,6 +373,12 @@ export async function runEngineBench(o: EngineBenchOptions): Promise<EngineBench
       rows,
       allLogitsTokensPerSecond,
       efficiency: eff(trie),
+      head: {
+        status: model.info.outputHead,
+        allLogitsTokensPerSecond: fused ? (headTokens / headMs) * 1000 : null,
+        efficiency: fused ? trie.tokensPerSecond / ((headTokens / headMs) * 1000) : null,
+        overLlamaLogits: by('trie, llama.cpp logits')!.msPerPrompt / trie.msPerPrompt,
+      },
       worker: {
         overSequential: by('sequential, worker')!.msPerPrompt / by('trie, worker')!.msPerPrompt,
         efficiency: eff(by('trie, worker')!),
@@ -402,6 +430,10 @@ export function formatEngineBench(r: EngineBenchResult): string {
       `trie efficiency ${r.efficiency.toFixed(2)} (against the rate measured beside it)`,
     `trie speed-up: ${r.speedup.overSequential.toFixed(2)}x over sequential` +
       (r.speedup.overReference !== null ? `, ${r.speedup.overReference.toFixed(1)}x over the per-title reference` : ''),
+    `fused output head: ${r.head.status}; trie ${r.head.overLlamaLogits.toFixed(2)}x over itself with llama.cpp's logits` +
+      (r.head.allLogitsTokensPerSecond !== null && r.head.efficiency !== null
+        ? `; all-logits rate through the head ${r.head.allLogitsTokensPerSecond.toFixed(0)} tokens/s over the run, trie efficiency ${r.head.efficiency.toFixed(2)} against it`
+        : ''),
     `ceiling at the all-logits rate (efficiency 1): ${r.ceiling.overSequential.toFixed(2)}x over sequential` +
       (r.ceiling.overReference !== null ? `, ${r.ceiling.overReference.toFixed(1)}x over the per-title reference` : ''),
     `per worker transition: trie ${r.worker.overSequential.toFixed(2)}x over sequential, efficiency ${r.worker.efficiency.toFixed(2)} ` +

@@ -84,6 +84,11 @@ export interface ScoreOptions {
    * that small decode rides along with the previous prompt's trie). On CPUs it measures as a wash.
    */
   crossBatch?: number;
+  /**
+   * Use the model's fused output head in this call (default true; see ModelOptions.outputHead). false
+   * scores with llama.cpp's logits, as benchmarks do to show the head's share of the speed.
+   */
+  outputHead?: boolean;
 }
 
 export type EngineStats = NativeStats;
@@ -316,6 +321,7 @@ export class Model {
             ...(opts.target !== undefined ? { target: opts.target } : {}),
             ...(opts.boundedBatch !== undefined ? { boundedBatch: opts.boundedBatch } : {}),
             ...(opts.crossBatch !== undefined ? { crossBatch: opts.crossBatch } : {}),
+            ...(opts.outputHead !== undefined ? { outputHead: opts.outputHead } : {}),
           },
           cancel.flag,
         ),

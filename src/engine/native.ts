@@ -80,6 +80,7 @@ export interface NativeModel {
       target?: number;
       boundedBatch?: number;
       crossBatch?: number;
+      outputHead?: boolean;
     },
     cancel?: Int32Array,
   ): Promise<{ logProbs: Float64Array; logTotal: number; logTotalUpper: number; stats: NativeStats }[]>;

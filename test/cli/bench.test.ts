@@ -80,6 +80,14 @@ describe('labor-llm bench', () => {
     expect(res.ceiling.overSequential).toBeCloseTo(sequential.msPerPrompt / ((trie.evaluatedTokens / trie.adjacentAllLogitsTokensPerSecond) * 1000), 9);
     expect(res.speedup.overSequential / res.ceiling.overSequential).toBeCloseTo(res.efficiency, 9);
     expect(res.ceiling.overReference).toBeNull();
+    // The fused head: on for this CPU build; the trie row without it evaluates the same tokens.
+    const plain = res.rows.find((x) => x.mode === 'trie, llama.cpp logits')!;
+    expect(plain.evaluatedTokens).toBe(trie.evaluatedTokens);
+    expect(plain.decodeCalls).toBe(trie.decodeCalls);
+    expect(res.head.status).toBe('fused');
+    expect(res.head.overLlamaLogits).toBeCloseTo(plain.msPerPrompt / trie.msPerPrompt, 9);
+    expect(res.head.allLogitsTokensPerSecond).toBeGreaterThan(0);
+    expect(res.head.efficiency).toBeCloseTo(trie.tokensPerSecond / res.head.allLogitsTokensPerSecond!, 9);
   });
 
   it('prints the table on stdout, progress per model on stderr, and writes --out', async () => {
