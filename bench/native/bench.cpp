@@ -69,6 +69,7 @@ struct Args {
     int iterations = 5;
     int flash_attention = 0;  // -1 auto, 0 off, 1 on
     bool kv_f32 = true;
+    int output_head = -1;     // -1 auto, 0 off, 1 on (ModelOptions::fused_head)
     bool mmap = true;
     bool reference = true;
     bool bounded = false;
@@ -114,6 +115,7 @@ engine
   --context-size N           KV cells (default 4096)
   --flash-attn on|off|auto   (default off: exact on CPU)
   --kv-cache f32|f16         KV cache precision (default f32, as the TypeScript Model)
+  --output-head auto|on|off  the fused output head (default auto: llama f32/f16 output layers on CPU)
   --no-mmap                  read the model into memory instead of mapping it
 
 benchmark
@@ -187,6 +189,12 @@ Args parse_args(int argc, char **argv) {
             else if (v == "off") a.flash_attention = 0;
             else if (v == "auto") a.flash_attention = -1;
             else throw UsageError("--flash-attn: expected on, off or auto, got \"" + v + "\"");
+        } else if (flag == "--output-head") {
+            const std::string v = value();
+            if (v == "on") a.output_head = 1;
+            else if (v == "off") a.output_head = 0;
+            else if (v == "auto") a.output_head = -1;
+            else throw UsageError("--output-head: expected auto, on or off, got \"" + v + "\"");
         } else if (flag == "--kv-cache") {
             const std::string v = value();
             if (v != "f32" && v != "f16") throw UsageError("--kv-cache: expected f32 or f16, got \"" + v + "\"");
@@ -353,6 +361,14 @@ struct Row {
     int64_t internal_nodes = 0;
     bool bounded_fallback = false;  // the bounded search ran out of sequences and finished as the full trie
     double tokens_per_second = 0;
+    double adjacent_all_logits_tps = 0;  // the yardstick measured right before and after this mode's runs (mean)
+};
+
+// One row of the table: a scoring mode, with or without the fused output head.
+struct BenchMode {
+    labor::ScoreMode mode;
+    bool head;
+    std::string name;
 };
 
 const char *mode_name(labor::ScoreMode m) {
@@ -365,36 +381,28 @@ const char *mode_name(labor::ScoreMode m) {
     return "?";
 }
 
-labor::TitleScores score(labor::Model &model, const labor::TitleSet &set, labor::ScoreMode mode) {
+labor::TitleScores score(labor::Model &model, const labor::TitleSet &set, labor::ScoreMode mode, bool head = true) {
     labor::ScoreOptions o;
     o.mode = mode;
+    o.output_head = head;
     // Every call pays for its prompt, as a fresh transition would (as bench/engine.ts does).
     o.reuse_prefix = false;
     return labor::score_titles(model, set, kPrompt, o);
 }
 
-Row time_mode(labor::Model &model, const labor::TitleSet &set, labor::ScoreMode mode, int iterations) {
-    Row r;
-    r.mode = mode_name(mode);
-    double total = 0, best = INFINITY;
-    labor::ScoreStats last;
-    for (int i = 0; i < iterations; ++i) {
-        const auto t0 = Clock::now();
-        const labor::TitleScores s = score(model, set, mode);
-        const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-        total += ms;
-        best = std::min(best, ms);
-        last = s.stats;
-    }
-    r.ms_per_prompt = total / iterations;
-    r.ms_min = best;
-    r.evaluated_tokens = last.evaluated_tokens;
-    r.decode_calls = last.decode_calls;
-    r.evaluated_nodes = last.evaluated_nodes;
-    r.internal_nodes = last.internal_nodes;
-    r.bounded_fallback = last.bounded_fallback;
-    r.tokens_per_second = (double)r.evaluated_tokens / r.ms_per_prompt * 1000.0;
-    return r;
+// One timed run of a mode, added to its row.
+void time_once(labor::Model &model, const labor::TitleSet &set, const BenchMode &m, Row &r) {
+    const auto t0 = Clock::now();
+    const labor::TitleScores s = score(model, set, m.mode, m.head);
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    r.mode = m.name;
+    r.ms_per_prompt += ms;  // a sum until the end of the rounds
+    r.ms_min = r.ms_min == 0 ? ms : std::min(r.ms_min, ms);
+    r.evaluated_tokens = s.stats.evaluated_tokens;
+    r.decode_calls = s.stats.decode_calls;
+    r.evaluated_nodes = s.stats.evaluated_nodes;
+    r.internal_nodes = s.stats.internal_nodes;
+    r.bounded_fallback = s.stats.bounded_fallback;
 }
 
 struct Check {
@@ -450,6 +458,7 @@ int run(const Args &a) {
     mo.flash_attention = a.flash_attention;
     mo.use_mmap = a.mmap;
     mo.kv_f32 = a.kv_f32;
+    mo.fused_head = a.output_head;
     const auto t_load = Clock::now();
     labor::Model model(mo);
     const double load_s = std::chrono::duration<double>(Clock::now() - t_load).count();
@@ -493,27 +502,58 @@ int run(const Args &a) {
     }
 
     std::vector<Row> rows;
-    double all_logits_tps = NAN;
+    double all_logits_tps = NAN, head_tps = NAN;
     if (a.iterations > 0) {
-        std::vector<labor::ScoreMode> modes;
-        if (a.reference) modes.push_back(labor::ScoreMode::Reference);
-        modes.push_back(labor::ScoreMode::Sequential);
-        modes.push_back(labor::ScoreMode::Trie);
-        if (a.bounded) modes.push_back(labor::ScoreMode::Bounded);
-        for (auto m : modes) rows.push_back(time_mode(model, set, m, a.iterations));
+        std::vector<BenchMode> modes;
+        if (a.reference) modes.push_back({labor::ScoreMode::Reference, true, "reference"});
+        modes.push_back({labor::ScoreMode::Sequential, true, "sequential"});
+        modes.push_back({labor::ScoreMode::Trie, true, "trie"});
+        if (model.head()) modes.push_back({labor::ScoreMode::Trie, false, "trie, llama.cpp logits"});
+        if (a.bounded) modes.push_back({labor::ScoreMode::Bounded, true, "bounded"});
+        rows.assign(modes.size(), Row{});
 
         // The yardstick: batched decode of 512 random tokens with logits for every token plus the
-        // engine's full-vocabulary log-sum-exp per token. Mean of 3 after a warm-up.
+        // engine's full-vocabulary log-sum-exp per token (3 runs a sample), and once more through the
+        // fused head where the model has one. Rounds: the yardstick, then each mode followed by the
+        // yardstick; a mode's efficiency is against the samples on either side of it, since a shared
+        // host's speed drifts within a minute.
         const int32_t n = (int32_t)std::min<uint32_t>(512, model.n_ctx());
         labor::measure_throughput(model, n, true, true);
-        int64_t tokens = 0;
-        double ms = 0;
-        for (int i = 0; i < 3; ++i) {
-            const labor::Throughput tp = labor::measure_throughput(model, n, true, true);
-            tokens += tp.tokens;
-            ms += tp.ms_decode + tp.ms_logsumexp;
+        int64_t tokens = 0, head_tokens = 0;
+        double ms = 0, head_ms = 0;
+        auto yardstick = [&]() {
+            int64_t t = 0;
+            double m = 0;
+            for (int i = 0; i < 3; ++i) {
+                const labor::Throughput tp = labor::measure_throughput(model, n, true, true);
+                t += tp.tokens;
+                m += tp.ms_decode + tp.ms_logsumexp;
+            }
+            tokens += t;
+            ms += m;
+            if (model.head()) {
+                const labor::Throughput tp = labor::measure_throughput(model, n, true, true, true);
+                head_tokens += tp.tokens;
+                head_ms += tp.ms_decode + tp.ms_logsumexp;
+            }
+            return (double)t / m * 1000.0;
+        };
+        for (int it = 0; it < a.iterations; ++it) {
+            double before = yardstick();
+            for (size_t k = 0; k < modes.size(); ++k) {
+                time_once(model, set, modes[k], rows[k]);
+                const double after = yardstick();
+                rows[k].adjacent_all_logits_tps += before + after;
+                before = after;
+            }
+        }
+        for (Row &r : rows) {
+            r.ms_per_prompt /= a.iterations;
+            r.adjacent_all_logits_tps /= 2.0 * a.iterations;
+            r.tokens_per_second = (double)r.evaluated_tokens / r.ms_per_prompt * 1000.0;
         }
         all_logits_tps = (double)tokens / ms * 1000.0;
+        if (model.head()) head_tps = (double)head_tokens / head_ms * 1000.0;
     }
 
     auto by = [&](const std::string &m) -> const Row * {
@@ -525,7 +565,9 @@ int run(const Args &a) {
     const Row *seq_row = by("sequential");
     const Row *ref_row = by("reference");
     const Row *bnd_row = by("bounded");
-    const double efficiency = trie_row ? trie_row->tokens_per_second / all_logits_tps : NAN;
+    const Row *plain_row = by("trie, llama.cpp logits");
+    const double efficiency = trie_row ? trie_row->tokens_per_second / trie_row->adjacent_all_logits_tps : NAN;
+    const double head_efficiency = trie_row ? trie_row->tokens_per_second / head_tps : NAN;
     const double over_seq = trie_row && seq_row ? seq_row->ms_per_prompt / trie_row->ms_per_prompt : NAN;
     const double over_ref = trie_row && ref_row ? ref_row->ms_per_prompt / trie_row->ms_per_prompt : NAN;
 
@@ -534,13 +576,21 @@ int run(const Args &a) {
                 label.c_str(), params / 1e6, vocab_type.c_str(), set.size(), taxonomy.c_str(), (long long)title_tokens,
                 trie.nodes().size() - 1, trie.internal_count(), (long long)prompt_tokens);
     if (!rows.empty()) {
-        std::printf("\n| mode | ms per prompt | evaluated tokens | decode calls | evaluated tokens/s |\n");
-        std::printf("| --- | ---: | ---: | ---: | ---: |\n");
+        std::printf("\n| mode | ms per prompt | evaluated tokens | decode calls | evaluated tokens/s | all-logits tokens/s beside it | efficiency |\n");
+        std::printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         for (const Row &r : rows)
-            std::printf("| %s | %.1f | %lld | %lld | %.0f |\n", r.mode.c_str(), r.ms_per_prompt, (long long)r.evaluated_tokens,
-                        (long long)r.decode_calls, r.tokens_per_second);
-        std::printf("\nall-logits prompt processing (decode + log-sum-exp): %.0f tokens/s; trie efficiency %.2f\n", all_logits_tps,
-                    efficiency);
+            std::printf("| %s | %.1f | %lld | %lld | %.0f | %.0f | %.2f |\n", r.mode.c_str(), r.ms_per_prompt, (long long)r.evaluated_tokens,
+                        (long long)r.decode_calls, r.tokens_per_second, r.adjacent_all_logits_tps,
+                        r.tokens_per_second / r.adjacent_all_logits_tps);
+        std::printf("\nall-logits prompt processing (decode + log-sum-exp): %.0f tokens/s over the run; trie efficiency %.2f "
+                    "(against the rate measured beside it)\n",
+                    all_logits_tps, efficiency);
+        std::printf("fused output head: %s", model.head_status().c_str());
+        if (model.head() && plain_row)
+            std::printf("; trie %.2fx over itself with llama.cpp's logits; all-logits rate through the head %.0f tokens/s, trie "
+                        "efficiency %.2f against it",
+                        plain_row->ms_per_prompt / trie_row->ms_per_prompt, head_tps, head_efficiency);
+        std::printf("\n");
         std::printf("trie speed-up: %.2fx over sequential", over_seq);
         if (ref_row) std::printf(", %.1fx over the per-title reference", over_ref);
         std::printf("\n");
@@ -618,9 +668,11 @@ int run(const Args &a) {
               << ", \"msMin\": " << num(r.ms_min) << ", \"evaluatedTokens\": " << r.evaluated_tokens << ", \"decodeCalls\": "
               << r.decode_calls << ", \"evaluatedNodes\": " << r.evaluated_nodes
               << ", \"boundedFallback\": " << (r.bounded_fallback ? "true" : "false") << ", \"tokensPerSecond\": " << num(r.tokens_per_second)
-              << "}";
+              << ", \"adjacentAllLogitsTokensPerSecond\": " << num(r.adjacent_all_logits_tps) << "}";
         }
         j << "\n  ],\n  \"allLogitsTokensPerSecond\": " << num(all_logits_tps) << ", \"efficiency\": " << num(efficiency) << ",\n";
+        j << "  \"head\": {\"status\": \"" << json_escape(model.head_status()) << "\", \"allLogitsTokensPerSecond\": " << num(head_tps)
+          << ", \"efficiency\": " << num(head_efficiency) << "},\n";
         j << "  \"speedup\": {\"overSequential\": " << num(over_seq) << ", \"overReference\": " << num(over_ref) << "},\n";
         j << "  \"check\": ";
         if (check.ran)

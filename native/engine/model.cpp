@@ -249,7 +249,12 @@ bool Model::eval_callback(ggml_tensor *t, bool ask, void *self) {
     if (t->type != GGML_TYPE_F32 || t->ne[0] != d || t->ne[1] != m.capture_rows_ || t->ne[2] != 1 || t->ne[3] != 1 ||
         !ggml_is_contiguous(t))
         return true;
-    m.hidden_.resize((size_t)m.capture_rows_ * d);
+    // No exception may unwind through ggml and llama_decode: on failure the graph just finishes.
+    try {
+        m.hidden_.resize((size_t)m.capture_rows_ * d);
+    } catch (...) {
+        return true;
+    }
     ggml_backend_tensor_get(t, m.hidden_.data(), 0, m.hidden_.size() * sizeof(float));
     if (m.head_->rounds_input_to_f16())
         for (float &x : m.hidden_) x = ggml_fp16_to_fp32(ggml_fp32_to_fp16(x));

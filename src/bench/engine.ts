@@ -172,9 +172,16 @@ export interface EngineBenchResult {
   /**
    * The fused output head (ModelOptions.outputHead): "fused" or why it is off; the all-logits rate
    * through it, measured in every yardstick sample (null when off); the trie's efficiency against
-   * that rate; the trie's speed-up over itself with llama.cpp's logits.
+   * that rate; the trie's speed-up over itself with llama.cpp's logits; the ceiling over sequential
+   * at the head's rate (an exact method evaluating the trie's tokens at that rate).
    */
-  head: { status: string; allLogitsTokensPerSecond: number | null; efficiency: number | null; overLlamaLogits: number };
+  head: {
+    status: string;
+    allLogitsTokensPerSecond: number | null;
+    efficiency: number | null;
+    overLlamaLogits: number;
+    ceilingOverSequential: number | null;
+  };
   /** The worker rows: trie per transition vs titles one by one, and the trie's efficiency there. */
   worker: { overSequential: number; efficiency: number; evaluatedTokens: number; newLineTokens: number; internalNodes: number };
   /** Cross-transition batching: per-transition speed-up over the worker trie row (above 1: faster) and efficiency. */
@@ -378,6 +385,7 @@ export async function runEngineBench(o: EngineBenchOptions): Promise<EngineBench
         allLogitsTokensPerSecond: fused ? (headTokens / headMs) * 1000 : null,
         efficiency: fused ? trie.tokensPerSecond / ((headTokens / headMs) * 1000) : null,
         overLlamaLogits: by('trie, llama.cpp logits')!.msPerPrompt / trie.msPerPrompt,
+        ceilingOverSequential: fused ? by('sequential')!.msPerPrompt / ((trie.evaluatedTokens / ((headTokens / headMs) * 1000)) * 1000) : null,
       },
       worker: {
         overSequential: by('sequential, worker')!.msPerPrompt / by('trie, worker')!.msPerPrompt,
@@ -432,7 +440,8 @@ export function formatEngineBench(r: EngineBenchResult): string {
       (r.speedup.overReference !== null ? `, ${r.speedup.overReference.toFixed(1)}x over the per-title reference` : ''),
     `fused output head: ${r.head.status}; trie ${r.head.overLlamaLogits.toFixed(2)}x over itself with llama.cpp's logits` +
       (r.head.allLogitsTokensPerSecond !== null && r.head.efficiency !== null
-        ? `; all-logits rate through the head ${r.head.allLogitsTokensPerSecond.toFixed(0)} tokens/s over the run, trie efficiency ${r.head.efficiency.toFixed(2)} against it`
+        ? `; all-logits rate through the head ${r.head.allLogitsTokensPerSecond.toFixed(0)} tokens/s over the run, trie efficiency ${r.head.efficiency.toFixed(2)} against it` +
+          `, ceiling at that rate ${r.head.ceilingOverSequential!.toFixed(2)}x over sequential`
         : ''),
     `ceiling at the all-logits rate (efficiency 1): ${r.ceiling.overSequential.toFixed(2)}x over sequential` +
       (r.ceiling.overReference !== null ? `, ${r.ceiling.overReference.toFixed(1)}x over the per-title reference` : ''),

@@ -88,6 +88,7 @@ describe('labor-llm bench', () => {
     expect(res.head.overLlamaLogits).toBeCloseTo(plain.msPerPrompt / trie.msPerPrompt, 9);
     expect(res.head.allLogitsTokensPerSecond).toBeGreaterThan(0);
     expect(res.head.efficiency).toBeCloseTo(trie.tokensPerSecond / res.head.allLogitsTokensPerSecond!, 9);
+    expect(res.head.ceilingOverSequential).toBeCloseTo(sequential.msPerPrompt / ((trie.evaluatedTokens / res.head.allLogitsTokensPerSecond!) * 1000), 9);
   });
 
   it('prints the table on stdout, progress per model on stderr, and writes --out', async () => {
