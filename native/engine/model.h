@@ -70,6 +70,7 @@ class Model {
   public:
     static constexpr int kMaxSeq = 256;  // LLAMA_MAX_SEQ of the pinned llama.cpp
     static constexpr size_t kHeadAutoBytes = (size_t)512 << 20;  // "auto" head: output matrix up to 512 MiB in f32
+    static constexpr double kHeadAutoShare = 0.25;               // and at least this share of the weights
 
     explicit Model(const ModelOptions &opts);
 
