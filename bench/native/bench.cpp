@@ -141,6 +141,14 @@ int to_int(const std::string &flag, const std::string &v) {
     return (int)x;
 }
 
+// on / off / auto as the engine's settings take them: 1 / 0 / -1.
+int to_on_off_auto(const std::string &flag, const std::string &v) {
+    if (v == "on") return 1;
+    if (v == "off") return 0;
+    if (v == "auto") return -1;
+    throw UsageError(flag + ": expected on, off or auto, got \"" + v + "\"");
+}
+
 int64_t to_positive(const std::string &flag, const std::string &v) {
     const int x = to_int(flag, v);
     if (x < 1) throw UsageError(flag + ": must be at least 1, got " + v);
@@ -183,19 +191,9 @@ Args parse_args(int argc, char **argv) {
         else if (flag == "--iterations") {
             a.iterations = to_int(flag, value());
             if (a.iterations < 0) throw UsageError("--iterations: must be 0 or more");
-        } else if (flag == "--flash-attn") {
-            const std::string v = value();
-            if (v == "on") a.flash_attention = 1;
-            else if (v == "off") a.flash_attention = 0;
-            else if (v == "auto") a.flash_attention = -1;
-            else throw UsageError("--flash-attn: expected on, off or auto, got \"" + v + "\"");
-        } else if (flag == "--output-head") {
-            const std::string v = value();
-            if (v == "on") a.output_head = 1;
-            else if (v == "off") a.output_head = 0;
-            else if (v == "auto") a.output_head = -1;
-            else throw UsageError("--output-head: expected auto, on or off, got \"" + v + "\"");
-        } else if (flag == "--kv-cache") {
+        } else if (flag == "--flash-attn") a.flash_attention = to_on_off_auto(flag, value());
+        else if (flag == "--output-head") a.output_head = to_on_off_auto(flag, value());
+        else if (flag == "--kv-cache") {
             const std::string v = value();
             if (v != "f32" && v != "f16") throw UsageError("--kv-cache: expected f32 or f16, got \"" + v + "\"");
             a.kv_f32 = v == "f32";
@@ -370,16 +368,6 @@ struct BenchMode {
     bool head;
     std::string name;
 };
-
-const char *mode_name(labor::ScoreMode m) {
-    switch (m) {
-        case labor::ScoreMode::Trie: return "trie";
-        case labor::ScoreMode::Sequential: return "sequential";
-        case labor::ScoreMode::Reference: return "reference";
-        case labor::ScoreMode::Bounded: return "bounded";
-    }
-    return "?";
-}
 
 labor::TitleScores score(labor::Model &model, const labor::TitleSet &set, labor::ScoreMode mode, bool head = true) {
     labor::ScoreOptions o;
