@@ -139,6 +139,62 @@ describe('fused output head on other weights', () => {
     await plain.free();
   });
 
+  it('a vocabulary that is not a whole number of 16-entry panels: the last panel is masked, not padded with zeros', async () => {
+    // 32,007 tokens: the 7 extra (control tokens, never in text) get output rows three times those of
+    // common tokens, so dropping them moves the normaliser by ~1e-2 and counting the 9 padding lanes
+    // as logit 0 by ~2e-4: both far above the tolerance.
+    const src = await readGguf(await tinyModel('llama-spm'));
+    const extra = 7;
+    const nEmbd = src.tensors.find((t) => t.name === 'token_embd.weight')!.dims[0]!;
+    const grow = (data: Float32Array, scale: number) => {
+      const out = new Float32Array(data.length + extra * nEmbd);
+      out.set(data);
+      for (let j = 0; j < extra; j++)
+        for (let k = 0; k < nEmbd; k++) out[data.length + j * nEmbd + k] = scale * data[(100 + j) * nEmbd + k]!;
+      return out;
+    };
+    const tensors = await Promise.all(
+      src.tensors.map(async (t) => {
+        const data = (await readTensorData(src, t.name)) as Float32Array;
+        if (t.name === 'token_embd.weight') return { name: t.name, dims: [nEmbd, t.dims[1]! + extra], type: 'f32' as const, data: grow(data, 1) };
+        if (t.name === 'output.weight') return { name: t.name, dims: [nEmbd, t.dims[1]! + extra], type: 'f32' as const, data: grow(data, 3) };
+        return { name: t.name, dims: t.dims, type: 'f32' as const, data };
+      }),
+    );
+    const { gguf } = await import('../../src/gguf/index.js');
+    const meta = src.metadata;
+    const arr = <T,>(k: string) => (meta.get(k) as { value: T[] | ArrayLike<T> }).value;
+    const names = [...arr<string>('tokenizer.ggml.tokens'), ...Array.from({ length: extra }, (_, j) => `<extra_${j}>`)];
+    const scores = Float32Array.from([...Array.from(arr<number>('tokenizer.ggml.scores')), ...new Array<number>(extra).fill(0)]);
+    const types = Int32Array.from([...Array.from(arr<number>('tokenizer.ggml.token_type')), ...new Array<number>(extra).fill(3)]);
+    const metadata = [...meta.entries()].map(([k, v]) =>
+      k === 'tokenizer.ggml.tokens'
+        ? ([k, gguf.strings(names)] as const)
+        : k === 'tokenizer.ggml.scores'
+          ? ([k, gguf.f32s(scores)] as const)
+          : k === 'tokenizer.ggml.token_type'
+            ? ([k, gguf.i32s(types)] as const)
+            : k === 'llama.vocab_size'
+              ? ([k, gguf.u32(names.length)] as const)
+              : ([k, v] as const),
+    );
+    const path = join(dir, 'vocab-32007.gguf');
+    await writeGguf(path, { metadata, tensors });
+    const head = await Model.load(path, { threads: 2, outputHead: 'on' });
+    const plain = await Model.load(path, { threads: 2, outputHead: 'off' });
+    expect(head.info.nVocab).toBe(32007);
+    const hs = await head.titleSet(occTitles());
+    const ps = await plain.titleSet(occTitles());
+    for (const prompt of PROMPTS) {
+      const a = await head.scoreTitles(prompt, hs, { reusePrefix: false });
+      const b = await plain.scoreTitles(prompt, ps, { reusePrefix: false });
+      expect(a.stats.headRows).toBeGreaterThan(0);
+      expect(maxAbsDiff(a.logProbs, b.logProbs)).toBeLessThan(TOL);
+    }
+    await head.free();
+    await plain.free();
+  });
+
   it('"on" where the head cannot apply is an InputError that says why; "auto" falls back to llama.cpp', async () => {
     // Granite is llama's graph with a logit scale: the head does not cover it.
     const src = await readGguf(await tinyModel('llama-spm'));
