@@ -163,10 +163,14 @@ describe('fused output head on other weights', () => {
     );
     const { gguf } = await import('../../src/gguf/index.js');
     const meta = src.metadata;
-    const arr = <T,>(k: string) => (meta.get(k) as { value: T[] | ArrayLike<T> }).value;
+    const arr = <T,>(k: string): T[] => {
+      const v = meta.get(k);
+      if (v?.type !== 'array') throw new Error(`${k} is not an array`);
+      return Array.from(v.value as unknown as ArrayLike<T>);
+    };
     const names = [...arr<string>('tokenizer.ggml.tokens'), ...Array.from({ length: extra }, (_, j) => `<extra_${j}>`)];
-    const scores = Float32Array.from([...Array.from(arr<number>('tokenizer.ggml.scores')), ...new Array<number>(extra).fill(0)]);
-    const types = Int32Array.from([...Array.from(arr<number>('tokenizer.ggml.token_type')), ...new Array<number>(extra).fill(3)]);
+    const scores = Float32Array.from([...arr<number>('tokenizer.ggml.scores'), ...new Array<number>(extra).fill(0)]);
+    const types = Int32Array.from([...arr<number>('tokenizer.ggml.token_type'), ...new Array<number>(extra).fill(3)]);
     const metadata = [...meta.entries()].map(([k, v]) =>
       k === 'tokenizer.ggml.tokens'
         ? ([k, gguf.strings(names)] as const)
