@@ -8,7 +8,6 @@
 #include <random>
 
 #include "errors.h"
-#include "logsumexp.h"
 
 namespace labor {
 namespace detail {
