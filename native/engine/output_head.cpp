@@ -152,7 +152,14 @@ float OutputHead::logit(const float *h, int32_t token) const {
 }
 
 void OutputHead::logits(const float *h, float *out) const {
-    for (int32_t v = 0; v < V_; ++v) out[v] = logit(h, v);
+    // 16 logits a panel, each summed over k in the same order as logit() and the kernel.
+    for (int32_t p = 0; p < n_panels_; ++p) {
+        const float *w = &panels_[(size_t)p * d_ * kLanes];
+        v16 acc{};
+        for (int32_t k = 0; k < d_; ++k) acc += h[k] * vload(w + (size_t)k * kLanes);
+        const int32_t base = p * kLanes;
+        for (int j = 0; j < kLanes && base + j < V_; ++j) out[base + j] = acc[j];
+    }
 }
 
 void OutputHead::logsumexp(const float *h, int32_t n, double *out, int threads) const {
