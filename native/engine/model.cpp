@@ -215,21 +215,12 @@ void Model::logsumexp_rows(const std::vector<int32_t> &batch_indices, std::vecto
     out.resize(batch_indices.size());
     const int64_t n = (int64_t)batch_indices.size();
     if (n == 0) return;
+    std::vector<const float *> rows((size_t)n);
     if (rows_from_head_) {
-        const int32_t d = head_->n_embd();
-        // Output rows in batch order are already one block; otherwise gather them.
-        bool contiguous = true;
-        for (int64_t k = 0; k < n && contiguous; ++k) contiguous = output_of_.at(batch_indices[k]) == output_of_.at(batch_indices[0]) + k;
-        if (contiguous) {
-            head_->logsumexp(hidden_row(batch_indices[0]), (int32_t)n, out.data(), threads_);
-            return;
-        }
-        std::vector<float> h((size_t)n * d);
-        for (int64_t k = 0; k < n; ++k) std::memcpy(&h[(size_t)k * d], hidden_row(batch_indices[k]), (size_t)d * sizeof(float));
-        head_->logsumexp(h.data(), (int32_t)n, out.data(), threads_);
+        for (int64_t k = 0; k < n; ++k) rows[k] = hidden_row(batch_indices[k]);
+        head_->logsumexp(rows, out.data(), threads_);
         return;
     }
-    std::vector<const float *> rows((size_t)n);
     // llama_get_logits_ith is not guaranteed thread-safe (it may log): fetch pointers first.
     for (int64_t k = 0; k < n; ++k) {
         rows[k] = llama_get_logits_ith(ctx_.get(), batch_indices[k]);
@@ -271,6 +262,13 @@ bool Model::eval_callback(ggml_tensor *t, bool ask, void *self) {
     return m.capture_continue_;
 }
 
+// The graph showed no output norm of the expected shape: llama.cpp's logits from now on.
+void Model::drop_head() {
+    head_status_ = "off: the model's graph has no result_norm of the expected shape";
+    head_enabled_ = false;
+    head_.reset();
+}
+
 // With f16 output weights, ggml's CPU kernels may round the hidden state to f16 before the product
 // (its generic path) or not (kernels that take f32 inputs), depending on the CPU and build. One probe
 // decode with both the hidden state and llama.cpp's logits tells which, so the head does the same.
@@ -288,8 +286,7 @@ void Model::calibrate_head() {
     const float *ref = rc == 0 && captured_ ? llama_get_logits_ith(ctx_.get(), n - 1) : nullptr;
     llama_memory_clear(llama_get_memory(ctx_.get()), false);
     if (!ref) {
-        head_status_ = "off: the model's graph has no result_norm of the expected shape";
-        head_.reset();
+        drop_head();
         return;
     }
     const int32_t d = head_->n_embd();
@@ -328,11 +325,8 @@ void Model::decode(Batch &batch) {
         if (wanted && captured_) {
             rows_from_head_ = true;
         } else if (wanted) {
-            // The graph had no output norm of the expected shape: it ran to the end, so this decode's
-            // logits are complete; the head is not used again for this model.
-            head_status_ = "off: the model's graph has no result_norm of the expected shape";
-            head_enabled_ = false;
-            head_.reset();
+            // The graph ran to the end, so this decode's logits are complete.
+            drop_head();
         }
         return;
     }

@@ -151,6 +151,7 @@ class Model {
     bool capture_continue_ = false;     // observe the output norm but let the graph finish
     static bool eval_callback(ggml_tensor *t, bool ask, void *self);
     void calibrate_head();
+    void drop_head();
 };
 
 // Turns the fused head on (where the model has one) or off for a scope, and back after it.

@@ -7,6 +7,7 @@
 
 #include "ggml.h"
 #include "gguf.h"
+#include "simd.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -15,42 +16,9 @@
 namespace labor {
 namespace {
 
-// 16 floats: one AVX-512 register, two AVX2 ones, four SSE/NEON ones; the compiler splits it.
-typedef float v16 __attribute__((vector_size(64)));
-typedef int32_t i16 __attribute__((vector_size(64)));
-constexpr int kLanes = 16;
+using namespace simd;
 constexpr int kRows = 8;    // hidden rows per register tile
 constexpr int kPanels = 2;  // panels per register tile: 16 accumulators, 2 loads + 8 broadcasts per step
-
-inline v16 select(i16 mask, v16 a, v16 b) { return (v16)(((i16)a & mask) | ((i16)b & ~mask)); }
-inline v16 vmax(v16 a, v16 b) { return select(a > b, a, b); }
-const v16 neg_inf = v16{} - INFINITY;
-
-inline v16 vload(const float *p) {
-    v16 v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
-
-// exp(x) for x <= 0 (arguments are x - max): x = k ln2 + r, |r| <= ln2/2, a degree-6 polynomial
-// for exp(r) (relative error ~2e-7, below the float rounding of the sums); x clamped at -87.
-inline v16 exp_nonpositive(v16 x) {
-    const v16 lo = v16{} - 87.0f;
-    x = select(x < lo, lo, x);
-    const float magic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to the nearest integer
-    const v16 k = (x * 1.44269504088896341f + magic) - magic;
-    v16 r = x - k * 0.693359375f;
-    r = r - k * -2.12194440e-4f;
-    v16 p = v16{} + 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * (r * r) + r + 1.0f;
-    const i16 e = (__builtin_convertvector(k, i16) + 127) << 23;
-    return p * (v16)e;
-}
 
 std::string tensor_type_name(ggml_type t) {
     const char *n = ggml_type_name(t);
@@ -162,13 +130,14 @@ void OutputHead::logits(const float *h, float *out) const {
     }
 }
 
-void OutputHead::logsumexp(const float *h, int32_t n, double *out, int threads) const {
+void OutputHead::logsumexp(const std::vector<const float *> &h, double *out, int threads) const {
+    const int32_t n = (int32_t)h.size();
     if (n <= 0) return;
     const int32_t d = d_;
-    // Rows padded to whole tiles (zeros), so the tile loop never reads past the input.
+    // The rows side by side, padded to whole tiles (zeros), so the tile loop never reads past them.
     const int32_t n_tiles = (n + kRows - 1) / kRows;
     std::vector<float> hp((size_t)n_tiles * kRows * d, 0.0f);
-    std::memcpy(hp.data(), h, (size_t)n * d * sizeof(float));
+    for (int32_t r = 0; r < n; ++r) std::memcpy(&hp[(size_t)r * d], h[r], (size_t)d * sizeof(float));
     // A block of panels (~256 KiB of weights) stays in cache while every row tile passes over it;
     // threads take blocks in turn and keep their own running (max, sum) per row.
     const int32_t per_block = std::max<int32_t>(kPanels, (4096 / std::max<int32_t>(d, 1)) / kPanels * kPanels);

@@ -32,8 +32,8 @@ class OutputHead {
     void set_rounds_input_to_f16(bool on) { f16_input_ = on && f16_weights_; }
     size_t bytes() const { return panels_.size() * sizeof(float); }
 
-    // out[r] = log sum_v exp(W h_r) for the n rows of h (row-major, n x n_embd), on `threads` threads.
-    void logsumexp(const float *h, int32_t n, double *out, int threads) const;
+    // out[r] = log sum_v exp(W h_r) for the hidden states h_r (n_embd floats each), on `threads` threads.
+    void logsumexp(const std::vector<const float *> &h, double *out, int threads) const;
     // One logit, W[token] . h, summed in the same order as logsumexp's kernel.
     float logit(const float *h, int32_t token) const;
     // The whole logits row W h.
