@@ -34,7 +34,7 @@ import {
 } from '../store/types.js';
 import type { Worker } from '../panel/types.js';
 import { packageRoot } from '../taxonomy/package-data.js';
-import { getTemplate, type Template } from '../template/index.js';
+import { getTemplate, ICL_DEFAULT_K, needsExamplePool, type Template } from '../template/index.js';
 import { BASELINE_NAMES, type BaselineName, BaselineScorer, fitBaseline, isBaselineName } from './baseline.js';
 import { type EvalDataset, loadEvalDataset } from './dataset.js';
 import { modelFingerprint } from './fingerprint.js';
@@ -63,7 +63,7 @@ export type ScorerSpec =
       template: string;
       mode: EvalMode;
       engine?: EngineSettings;
-      /** Template `icl`: number of example resumes and seed of their draw. */
+      /** Templates `icl`, `icl-titles`: number of example workers and seed of their draw. */
       icl?: { k?: number; seed?: number };
       /** Hash the whole model file instead of a sample (slow for big models). */
       fullHash?: boolean;
@@ -159,8 +159,8 @@ function checkTopK(k: number): number {
 }
 
 function templateFor(spec: Extract<ScorerSpec, { kind: 'model' }>, ds: EvalDataset): Template {
-  if (spec.template === 'icl' && ds.train.workers.length === 0) {
-    throw new InputError(`template "icl" draws its examples from the training split, which is empty; run "labor-llm data split ${ds.dir} --write"`, {
+  if (needsExamplePool(spec.template) && ds.train.workers.length === 0) {
+    throw new InputError(`template "${spec.template}" draws its examples from the training split, which is empty; run "labor-llm data split ${ds.dir} --write"`, {
       file: ds.dir,
       field: 'split',
     });
@@ -213,7 +213,7 @@ async function runConfigFor(spec: ScorerSpec, topK: number): Promise<JsonObject>
     kind: 'model',
     model: { file: fp.file, size: fp.size, sha256: fp.sha256 },
     template: spec.template,
-    templateOptions: spec.template === 'icl' ? { k: spec.icl?.k ?? 3, seed: spec.icl?.seed ?? 0 } : {},
+    templateOptions: needsExamplePool(spec.template) ? { k: spec.icl?.k ?? ICL_DEFAULT_K, seed: spec.icl?.seed ?? 0 } : {},
     mode: spec.mode,
     topK: spec.mode === 'distribution' ? topK : null,
     engine: { kvCache: engine.kvCache ?? 'f32', flashAttention: engine.flashAttention ?? 'off' },

@@ -8,7 +8,8 @@
  *   SPLIT.ethnicity  one value per line
  *   SPLIT.gender     one value per line
  *   SPLIT.location   one US state code per line (the Census region is derived from it); a Census region
- *                    name (Northeast, Midwest, South, West) is accepted for panels without states
+ *                    name is accepted for panels without states: northeast, northcentral, south, west
+ *                    (what export writes), or Midwest / North Central / north_central, in any case
  *
  * A split is present when its .job file exists; then all six files must exist and have the same number
  * of lines. Optional sidecar files, ignored by the CAREER code, carry what its format cannot:

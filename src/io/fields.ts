@@ -3,7 +3,7 @@
  * formats accept and reject the same spellings with the same messages.
  */
 import { InputError, type SourceLocation } from '../errors.js';
-import { censusRegion, regionOfState } from './regions.js';
+import { censusRegion, REGION_SPELLINGS, regionOfState } from './regions.js';
 
 /** Years are four-digit calendar years; anything else is a typo or a code in the wrong column. */
 const YEAR = /^[0-9]{4}$/;
@@ -30,7 +30,7 @@ export interface PlaceOfResidence {
 
 /**
  * A CAREER `location` value: a US state code (kept, and its Census region derived) or, for panels
- * that only know the region, a Census region name.
+ * that only know the region, a Census region name (stored as the paper spells it: see regions.ts).
  */
 export function parseLocation(text: string, at: () => SourceLocation): PlaceOfResidence {
   const region = regionOfState(text);
@@ -38,7 +38,7 @@ export function parseLocation(text: string, at: () => SourceLocation): PlaceOfRe
   const named = censusRegion(text);
   if (named !== undefined) return { region: named };
   throw new InputError(
-    `location "${text}" is neither a US state code (AL ... WY, DC) nor a Census region (Northeast, Midwest, South, West)`,
+    `location "${text}" is neither a US state code (AL ... WY, DC) nor a Census region (${REGION_SPELLINGS})`,
     at(),
   );
 }
@@ -69,11 +69,12 @@ export function resolveRegion(
   if (derived !== undefined) {
     const named = censusRegion(regionText);
     if (named !== derived) {
-      throw new InputError(`region "${regionText}" contradicts state ${state ?? ''}, which is in the ${derived}`, atRegion());
+      throw new InputError(`region "${regionText}" contradicts state ${state ?? ''}, which is in the ${derived} region`, atRegion());
     }
     return { region: named, state: state as string };
   }
-  // Without a state the region is taken as written (validatePanel only requires it non-empty), so that
-  // panels coded with other region schemes still load; the Census names are what CAREER export expects.
-  return { region: regionText };
+  // Without a state a Census region in any accepted spelling is stored as the paper spells it; anything
+  // else is taken as written (validatePanel only requires it non-empty), so that panels coded with other
+  // region schemes still load (CAREER export needs a Census region or a state).
+  return { region: censusRegion(regionText) ?? regionText };
 }

@@ -10,7 +10,8 @@
  *   birth_year        optional  four digits, or empty / NA when unknown
  *   gender            required
  *   ethnicity         required
- *   region            required unless `state` is given (then derived from it, and checked if both are)
+ *   region            required unless `state` is given (then derived from it, and checked if both are);
+ *                     a Census region in any spelling is stored as the paper spells it (see regions.ts)
  *   state             optional  US state code
  *   split             optional  train | valid | test
  *   true_probability  optional  synthetic panels: the generator's probability of this row's code

@@ -10,7 +10,7 @@
  *                        "source": { free-form: how the panel was made } }
  *   DIR/workers.jsonl  one worker per line, in panel order:
  *                        {"id":"7","dataset":"NLSY79","birthYear":1960,"gender":"female",
- *                         "ethnicity":"hispanic","region":"South","state":"TX","split":"test",
+ *                         "ethnicity":"hispanic","region":"south","state":"TX","split":"test",
  *                         "records":[{"year":1990,"code":"156","education":"college"},
  *                                    {"year":1991,"code":"156","education":"college","trueProbability":0.62}]}
  *                      `state` and `split` are left out when absent, `trueProbability` on real data.

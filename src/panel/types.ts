@@ -24,7 +24,7 @@ export interface Worker {
   birthYear: number | null;
   gender: string;
   ethnicity: string;
-  /** Census region named in templates (Northeast, Midwest, South, West). */
+  /** Census region named in templates, as the paper spells it (northeast, northcentral, south, west; see io/regions.ts). */
   region: string;
   /** US state code when the source has one (CAREER's location files). */
   state?: string;

@@ -54,10 +54,10 @@ const GENDERS: Weighted<string>[] = [
 ];
 
 const REGIONS: Weighted<string>[] = [
-  { value: 'Northeast', weight: 0.18 },
-  { value: 'Midwest', weight: 0.23 },
-  { value: 'South', weight: 0.38 },
-  { value: 'West', weight: 0.21 },
+  { value: 'northeast', weight: 0.18 },
+  { value: 'northcentral', weight: 0.23 },
+  { value: 'south', weight: 0.38 },
+  { value: 'west', weight: 0.21 },
 ];
 
 export const PROFILES: Record<ProfileName, SurveyProfile> = {

@@ -1,8 +1,17 @@
 /**
- * In-context learning (template `icl`): k example resumes from the training split, each rendered by the
- * `resume` template, then the worker's own resume; texts are separated by one blank line:
+ * In-context learning as in the paper (templates `icl` and `icl-titles`; talk lines 218-243): k example
+ * workers from the training split (k = 10 by default, as in the paper), each written in the off-the-shelf
+ * format (off-the-shelf.ts), then the worker's own off-the-shelf text; texts are separated by one blank
+ * line. `icl-titles` puts the list of job titles once, above the first example:
  *
- *   <example resume 1>\n\n<example resume 2>\n\n...<example resume k>\n\n<the worker's resume>
+ *   [title list and a blank line: icl-titles only]
+ *   <example 1's off-the-shelf text>\n
+ *   ...
+ *   <example k's off-the-shelf text>\n
+ *   <the worker's off-the-shelf text>
+ *
+ * The talk says only that example data from other workers is included; the order, the blank line
+ * between texts and the list placed once at the top are ours.
  *
  * The examples for a worker are drawn from the pool with a generator seeded by (seed, worker id), never
  * include the worker itself (same id and dataset) and, by default, come from the worker's own dataset
@@ -13,16 +22,20 @@ import { InputError } from '../errors.js';
 import type { Worker } from '../panel/types.js';
 import { hash32, Prng } from '../synth/prng.js';
 import type { Taxonomy } from '../taxonomy/taxonomy.js';
-import { ResumeTemplate } from './resume.js';
+import { OffTheShelfTemplate, titleListBlock } from './off-the-shelf.js';
 import { allPrompts } from './text-builder.js';
 import type { PredictionPrompt, RenderedWorker, Template, TemplateName } from './types.js';
 
-export const ICL_SEPARATOR = '\n\n';
+/** Appended to each example's text (which ends with its last record's line): one blank line. */
+export const ICL_SEPARATOR = '\n';
+
+/** The paper's number of example workers. */
+export const ICL_DEFAULT_K = 10;
 
 export interface IclOptions {
   /** Workers to draw examples from (the training split). */
   pool: readonly Worker[];
-  /** Number of example resumes (default 3). */
+  /** Number of example workers (default ICL_DEFAULT_K = 10). */
   k?: number;
   /** Seed of the draw (default 0). */
   seed?: number;
@@ -31,9 +44,10 @@ export interface IclOptions {
 }
 
 export class IclTemplate implements Template {
-  readonly name: TemplateName = 'icl';
+  readonly name: TemplateName;
   readonly description: string;
-  private readonly resume: ResumeTemplate;
+  private readonly base: OffTheShelfTemplate;
+  private readonly titleList: string;
   private readonly pool: readonly Worker[];
   private readonly k: number;
   private readonly seed: number;
@@ -44,19 +58,24 @@ export class IclTemplate implements Template {
   constructor(
     private readonly taxonomy: Taxonomy,
     opts: IclOptions,
+    listTitles = false,
   ) {
-    this.k = opts.k ?? 3;
+    this.name = listTitles ? 'icl-titles' : 'icl';
+    this.k = opts.k ?? ICL_DEFAULT_K;
     if (!Number.isInteger(this.k) || this.k < 0) throw new InputError(`icl: k must be a non-negative integer, got ${opts.k}`);
     this.seed = opts.seed ?? 0;
     this.pool = opts.pool;
     this.sameDataset = opts.sameDataset ?? true;
-    this.resume = new ResumeTemplate(taxonomy, true);
+    this.base = new OffTheShelfTemplate(taxonomy, false);
+    this.titleList = listTitles ? titleListBlock(taxonomy) : '';
     for (const w of this.pool) {
       const list = this.byDataset.get(w.dataset) ?? [];
       list.push(w);
       this.byDataset.set(w.dataset, list);
     }
-    this.description = `in-context learning: ${this.k} example resumes from a pool of ${this.pool.length} workers, then the worker's resume`;
+    this.description =
+      `in-context learning: ${listTitles ? 'the list of job titles, then ' : ''}${this.k} example workers from a pool of ${this.pool.length}, ` +
+      "then the worker, all in the paper's off-the-shelf format";
   }
 
   /** The example workers shown before `worker`, in the order they are printed. */
@@ -84,11 +103,11 @@ export class IclTemplate implements Template {
   }
 
   private prefixFor(worker: Worker): string {
-    let s = '';
+    let s = this.titleList;
     for (const w of this.examplesFor(worker)) {
       let text = this.exampleText.get(w);
       if (text === undefined) {
-        text = this.resume.render(w).text;
+        text = this.base.render(w).text;
         this.exampleText.set(w, text);
       }
       s += text + ICL_SEPARATOR;
@@ -98,7 +117,7 @@ export class IclTemplate implements Template {
 
   render(worker: Worker): RenderedWorker {
     const prefix = this.prefixFor(worker);
-    const own = this.resume.render(worker);
+    const own = this.base.render(worker);
     const shift = prefix.length;
     return {
       workerId: worker.id,
@@ -108,11 +127,11 @@ export class IclTemplate implements Template {
   }
 
   prompt(worker: Worker, index: number): string {
-    return this.prefixFor(worker) + this.resume.prompt(worker, index);
+    return this.prefixFor(worker) + this.base.prompt(worker, index);
   }
 
   prompts(worker: Worker): PredictionPrompt[] {
     const prefix = this.prefixFor(worker);
-    return allPrompts(this.taxonomy, worker, (w, i) => prefix + this.resume.prompt(w, i));
+    return allPrompts(this.taxonomy, worker, (w, i) => prefix + this.base.prompt(w, i));
   }
 }

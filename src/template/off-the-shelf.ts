@@ -1,27 +1,64 @@
 /**
- * Prompts for models that were not fine-tuned on resumes (templates `off-the-shelf` and
- * `off-the-shelf-titles`), byte for byte:
+ * The paper's off-the-shelf prompt (template `off-the-shelf`), byte for byte as the authors' talk shows
+ * it (/work/shared/paper, lines 152-159):
  *
- *   Career history of a worker from the NLSY79 survey: a female worker of hispanic ethnicity living in the South region, born in 1960.\n
- *   Each line gives a year, the worker's education that year in parentheses, and the worker's occupation that year.\n
- *   1980 (high school diploma): In education\n
- *   1981 (college): Financial managers\n
+ *   <A worker from the PSID dataset>\n
+ *   The following information is available about the work history of a female black or african american US worker residing in the south region.\n
+ *   The worker was born in 1963.\n
+ *   The worker has the following records of work experience, one entry per line, including year, education level, and the job title:\n
+ *   1984 (some college): Cooks\n
+ *   1985 (some college): Cooks\n
+ *   1987 (some college): Food servers, nonrestaurant\n
+ *   1989 (some college):
  *
- * `off-the-shelf-titles` puts the list of every title of the taxonomy, in taxonomy order, before it:
+ * (the last line is the prompt for the 1989 record). The birth-year line is left out when the birth
+ * year is unknown. There is no end marker: the text stops after the last record's line.
  *
- *   Every occupation below is one of these titles:\n
+ * `off-the-shelf-titles` (the talk's "Prompt 2: include list of job titles in context") puts the list of
+ * every title of the taxonomy, in taxonomy order, before it. The talk does not show that prompt's
+ * wording; this one is ours (TITLE_LIST_INTRO):
+ *
+ *   The following is the list of job titles, one per line. Every job title in the records below is one of them:\n
  *   Chief executives, public administrators, and legislators\n
  *   ...\n
  *   Military occupations\n
  *   \n
- *   Career history of ...
+ *   <A worker from the PSID dataset>\n
+ *   ...
  *
- * There is no end marker: the text stops after the last record's line.
+ * The list comes first so that it is the same text for every worker (an engine evaluates it once per
+ * run, not once per worker) and so that the in-context templates can show it once above all examples.
  */
 import type { Worker } from '../panel/types.js';
 import type { Taxonomy } from '../taxonomy/taxonomy.js';
-import { allPrompts, describeWorker, type LineLayout, promptLines, renderLines } from './text-builder.js';
+import { birthYearLine, headerDatasetName, usWorkerPhrase } from './paper-words.js';
+import { allPrompts, type LineLayout, promptLines, renderLines } from './text-builder.js';
 import type { PredictionPrompt, RenderedWorker, Template, TemplateName } from './types.js';
+
+export const OFF_THE_SHELF_RECORDS_LINE =
+  'The worker has the following records of work experience, one entry per line, including year, education level, and the job title:';
+
+/** Our wording: the talk does not show the title-list prompt. */
+export const TITLE_LIST_INTRO = 'The following is the list of job titles, one per line. Every job title in the records below is one of them:';
+
+/** The title list and the blank line after it, as `off-the-shelf-titles` and `icl-titles` print it. */
+export function titleListBlock(taxonomy: Taxonomy): string {
+  return `${TITLE_LIST_INTRO}\n${taxonomy.titles().join('\n')}\n\n`;
+}
+
+export function offTheShelfLayout(prefix = ''): LineLayout {
+  return {
+    preamble: (w) =>
+      `${prefix}<A worker from the ${headerDatasetName(w.dataset)} dataset>\n` +
+      `The following information is available about the work history of ${usWorkerPhrase(w)}.\n` +
+      `${birthYearLine(w, true)}${OFF_THE_SHELF_RECORDS_LINE}\n`,
+    head: (w, i) => {
+      const rec = w.records[i] as { year: number; education: string };
+      return `${rec.year} (${rec.education}):`;
+    },
+    epilogue: () => '',
+  };
+}
 
 export class OffTheShelfTemplate implements Template {
   readonly name: TemplateName;
@@ -34,21 +71,9 @@ export class OffTheShelfTemplate implements Template {
   ) {
     this.name = listTitles ? 'off-the-shelf-titles' : 'off-the-shelf';
     this.description = listTitles
-      ? 'off-the-shelf prompt preceded by the list of all titles of the taxonomy'
-      : 'off-the-shelf prompt: a short preamble and "YEAR (education): Title" lines';
-    const titleList = listTitles
-      ? `Every occupation below is one of these titles:\n${taxonomy.titles().join('\n')}\n\n`
-      : '';
-    this.layout = {
-      preamble: (w) =>
-        `${titleList}Career history of a worker from the ${w.dataset} survey: ${describeWorker(w, true)}.\n` +
-        "Each line gives a year, the worker's education that year in parentheses, and the worker's occupation that year.\n",
-      head: (w, i) => {
-        const rec = w.records[i] as { year: number; education: string };
-        return `${rec.year} (${rec.education}):`;
-      },
-      epilogue: () => '',
-    };
+      ? "the paper's off-the-shelf prompt preceded by the list of all titles of the taxonomy (list wording ours)"
+      : "the paper's off-the-shelf prompt: header, demographic and birth-year sentences, \"YEAR (education): Title\" lines";
+    this.layout = offTheShelfLayout(listTitles ? titleListBlock(taxonomy) : '');
   }
 
   render(worker: Worker): RenderedWorker {

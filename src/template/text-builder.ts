@@ -64,22 +64,6 @@ export function allPrompts(
   return out;
 }
 
-/** "a" or "an" before a word (by its first letter; good enough for the demographic words we print). */
-export function article(word: string): string {
-  return /^[aeiou]/i.test(word) ? 'an' : 'a';
-}
-
-/**
- * The demographic description shared by all templates, e.g.
- * "a female worker of hispanic ethnicity living in the South region, born in 1960".
- * Values are printed verbatim; the birth year is left out when unknown or not wanted.
- */
-export function describeWorker(worker: Worker, withBirthYear: boolean): string {
-  let s = `${article(worker.gender)} ${worker.gender} worker of ${worker.ethnicity} ethnicity living in the ${worker.region} region`;
-  if (withBirthYear && worker.birthYear !== null) s += `, born in ${worker.birthYear}`;
-  return s;
-}
-
 /** Converts a rendering's UTF-16 offsets to UTF-8 byte offsets (what a tokenizer over bytes needs). */
 export function utf8Spans(rendered: RenderedWorker): RecordSpan[] {
   const bytes = (i: number): number => Buffer.byteLength(rendered.text.slice(0, i), 'utf8');

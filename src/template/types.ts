@@ -53,8 +53,10 @@ export interface Template {
   prompts(worker: Worker): PredictionPrompt[];
 }
 
-export const TEMPLATE_NAMES = ['resume', 'resume-no-birth-year', 'off-the-shelf', 'off-the-shelf-titles', 'icl'] as const;
+export const TEMPLATE_NAMES = ['resume', 'resume-birth-year', 'off-the-shelf', 'off-the-shelf-titles', 'icl', 'icl-titles'] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
+/** The in-context templates: they need a pool of example workers and are not fine-tuning texts. */
+export const ICL_TEMPLATE_NAMES = ['icl', 'icl-titles'] as const satisfies readonly TemplateName[];
 
 /** The text a model is scored on after a prompt, for a given title. */
 export function continuationOf(title: string): string {

@@ -21,9 +21,12 @@ const w: Worker = {
     { year: 2001, code: '9002', education: 'high school diploma' },
   ],
 };
-const text =
+const preamble =
   '<A Resume from the NLSY97 Dataset>\n' +
-  'The following resume is of a male worker of black ethnicity living in the West region, born in 1981.\n' +
+  'The following is the resume of a male black US worker residing in the west region.\n' +
+  'The worker has the following work experience on the resume, one entry per line, including job code, year, education level and a description of the job:\n';
+const text =
+  preamble +
   '2000 to 2001 (high school diploma): In education\n' +
   '2001 to present (high school diploma): Unemployed\n' +
   '<END OF RESUME>';
@@ -31,9 +34,7 @@ const text =
 describe('training examples', () => {
   it('resume mode splits each text before its first record line', () => {
     const [ex] = trainingExamples([w], resume);
-    expect(ex?.prompt).toBe(
-      '<A Resume from the NLSY97 Dataset>\nThe following resume is of a male worker of black ethnicity living in the West region, born in 1981.\n',
-    );
+    expect(ex?.prompt).toBe(preamble);
     expect((ex?.prompt ?? '') + (ex?.completion ?? '')).toBe(text);
   });
 
@@ -50,7 +51,7 @@ describe('training files (byte-exact)', () => {
     const f = formatTrainingFile(examples, 'together');
     expect(f.content).toBe(`${JSON.stringify({ text })}\n${JSON.stringify({ text })}\n`);
     expect(f.content.split('\n')[0]).toBe(
-      '{"text":"<A Resume from the NLSY97 Dataset>\\nThe following resume is of a male worker of black ethnicity living in the West region, born in 1981.\\n2000 to 2001 (high school diploma): In education\\n2001 to present (high school diploma): Unemployed\\n<END OF RESUME>"}',
+      '{"text":"<A Resume from the NLSY97 Dataset>\\nThe following is the resume of a male black US worker residing in the west region.\\nThe worker has the following work experience on the resume, one entry per line, including job code, year, education level and a description of the job:\\n2000 to 2001 (high school diploma): In education\\n2001 to present (high school diploma): Unemployed\\n<END OF RESUME>"}',
     );
     expect(f.report).toEqual({
       format: 'together',

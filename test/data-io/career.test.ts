@@ -27,7 +27,7 @@ describe('CAREER split files', () => {
       ['test-1', 'test'],
     ]);
     const first = panel.workers[0]!;
-    expect(first).toMatchObject({ dataset: 'NLSY79', birthYear: null, gender: 'female', ethnicity: 'white', region: 'Midwest', state: 'MO' });
+    expect(first).toMatchObject({ dataset: 'NLSY79', birthYear: null, gender: 'female', ethnicity: 'white', region: 'northcentral', state: 'MO' });
     expect(first.records).toEqual([
       { year: 1990, code: '4', education: 'college' },
       { year: 1991, code: '4', education: 'college' },
@@ -35,10 +35,10 @@ describe('CAREER split files', () => {
       { year: 1994, code: '9002', education: 'graduate degree' },
       { year: 1995, code: '7', education: 'graduate degree' },
     ]);
-    expect(panel.workers[1]).toMatchObject({ ethnicity: 'black or african american', region: 'West', state: 'CA' });
-    expect(panel.workers[2]).toMatchObject({ region: 'South', state: 'TX' });
+    expect(panel.workers[1]).toMatchObject({ ethnicity: 'black or african american', region: 'west', state: 'CA' });
+    expect(panel.workers[2]).toMatchObject({ region: 'south', state: 'TX' });
     // A region name in the location file: region kept, no state.
-    expect(panel.workers[3]!.region).toBe('South');
+    expect(panel.workers[3]!.region).toBe('south');
     expect(panel.workers[3]!.state).toBeUndefined();
     expect(report).toMatchObject({ workers: 4, records: 11 });
     expect(report.files).toHaveLength(18);
@@ -77,6 +77,19 @@ describe('CAREER split files', () => {
     expect(await readFile(join(out, 'train.education'), 'utf8')).toBe(
       'college college graduate_degree graduate_degree graduate_degree\nhigh_school_diploma associate_degree\n',
     );
+  });
+
+  it('reads region names in the paper\'s, the Census\'s and CAREER\'s spellings and writes the paper\'s', async () => {
+    const spellings = { northcentral: 'northcentral', Midwest: 'northcentral', North_Central: 'northcentral', NORTHEAST: 'northeast', South: 'south', west: 'west' };
+    for (const [written, region] of Object.entries(spellings)) {
+      const dir = await tempDir();
+      await writeFiles(dir, { ...CAREER_SAMPLE, 'test.location': `${written}\n` });
+      const { panel, splits } = await readCareerDir(dir, { taxonomy, dataset: 'NLSY79' });
+      expect(panel.workers[3]!.region, written).toBe(region);
+      const out = join(await tempDir(), 'x');
+      await writeCareerDir(out, panel, splits);
+      expect(await readFile(join(out, 'test.location'), 'utf8')).toBe(`${region}\n`);
+    }
   });
 
   it('writes sidecars for ids, birth years and mixed datasets, and reads them back', async () => {

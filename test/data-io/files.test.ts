@@ -45,17 +45,20 @@ describe('Census regions', () => {
   it('has the 50 states and DC, each in one of the four regions', () => {
     expect(US_STATE_CODES).toHaveLength(51);
     const perRegion = Object.fromEntries(CENSUS_REGIONS.map((r) => [r, US_STATE_CODES.filter((s) => regionOfState(s) === r).length]));
-    expect(perRegion).toEqual({ Northeast: 9, Midwest: 12, South: 17, West: 13 });
+    expect(perRegion).toEqual({ northeast: 9, northcentral: 12, south: 17, west: 13 });
   });
 
   it('maps states case-insensitively and knows nothing else', () => {
-    expect(regionOfState('ny')).toBe('Northeast');
-    expect(regionOfState('DC')).toBe('South');
-    expect(regionOfState('OH')).toBe('Midwest');
-    expect(regionOfState('AK')).toBe('West');
+    expect(regionOfState('ny')).toBe('northeast');
+    expect(regionOfState('DC')).toBe('south');
+    expect(regionOfState('OH')).toBe('northcentral');
+    expect(regionOfState('AK')).toBe('west');
     expect(regionOfState('PR')).toBeUndefined();
-    expect(censusRegion('south')).toBe('South');
+    expect(censusRegion('South')).toBe('south');
+    // The paper's spelling, the Census name and CAREER's spellings of the Midwest.
+    for (const name of ['northcentral', 'Midwest', 'North Central', 'north_central', 'NorthCentral', 'mid-west']) expect(censusRegion(name), name).toBe('northcentral');
     expect(censusRegion('Southwest')).toBeUndefined();
+    expect(censusRegion('north')).toBeUndefined();
   });
 });
 

@@ -47,14 +47,14 @@ export const CAREER_SAMPLE: Readonly<Record<string, string>> = {
   'test.education': 'associate_degree\n',
   'test.ethnicity': 'asian\n',
   'test.gender': 'female\n',
-  'test.location': 'South\n',
+  'test.location': 'south\n',
 };
 
 /** A valid long CSV (default column names): 3 workers, rows of worker "b" not adjacent. */
 export const LONG_SAMPLE =
   'worker_id,dataset,year,code,education,birth_year,gender,ethnicity,region,state,split\n' +
   'a,NLSY79,1990,4,college,1960,female,white,Midwest,MO,train\n' +
-  'b,NLSY79,1991,9002,high school diploma,,male,"black, non-hispanic",South,,test\n' +
+  'b,NLSY79,1991,9002,high school diploma,,male,"black, non-hispanic",south,,test\n' +
   'a,NLSY79,1991,7,college,1960,female,white,Midwest,MO,train\n' +
   'b,NLSY79,1993,13,some college,,male,"black, non-hispanic",South,,test\n' +
   'c,PSID81,2001,905,graduate degree,1975,male,hispanic,West,CA,valid\n';

@@ -22,14 +22,14 @@ describe('long table, CSV', () => {
       birthYear: 1960,
       gender: 'female',
       ethnicity: 'white',
-      region: 'Midwest',
+      region: 'northcentral',
       state: 'MO',
       records: [
         { year: 1990, code: '4', education: 'college' },
         { year: 1991, code: '7', education: 'college' },
       ],
     });
-    expect(panel.workers[1]).toMatchObject({ birthYear: null, ethnicity: 'black, non-hispanic', region: 'South' });
+    expect(panel.workers[1]).toMatchObject({ birthYear: null, ethnicity: 'black, non-hispanic', region: 'south' });
     expect(panel.workers[1]!.state).toBeUndefined();
     expect(Object.fromEntries(splits)).toEqual({ a: 'train', b: 'test', c: 'valid' });
     expect(report).toMatchObject({ workers: 3, records: 5 });
@@ -46,8 +46,8 @@ describe('long table, CSV', () => {
     const again = longCsvText(second.panel, second.splits);
     expect(again).toBe(await readFile(join(dir, 'out.csv'), 'utf8'));
     // Export writes each worker's rows together, quoting only where needed.
-    expect(again.split('\n')[2]).toBe('a,NLSY79,1991,7,college,1960,female,white,Midwest,MO,train');
-    expect(again.split('\n')[3]).toBe('b,NLSY79,1991,9002,high school diploma,,male,"black, non-hispanic",South,,test');
+    expect(again.split('\n')[2]).toBe('a,NLSY79,1991,7,college,1960,female,white,northcentral,MO,train');
+    expect(again.split('\n')[3]).toBe('b,NLSY79,1991,9002,high school diploma,,male,"black, non-hispanic",south,,test');
   });
 
   it('uses configured column names, derives the region from the state and takes the dataset from options', async () => {
@@ -57,7 +57,7 @@ describe('long table, CSV', () => {
     });
     const columns = parseColumnMapping(['worker_id=pid,year=yr', 'code=occ', 'education=educ', 'gender=sex', 'ethnicity=race', 'state=st']);
     const { panel, splits } = await readLongCsv(join(dir, 'p.csv'), { taxonomy, columns, dataset: 'PSID81' });
-    expect(panel.workers[0]).toMatchObject({ id: '1', dataset: 'PSID81', region: 'Northeast', state: 'NY', birthYear: null });
+    expect(panel.workers[0]).toMatchObject({ id: '1', dataset: 'PSID81', region: 'northeast', state: 'NY', birthYear: null });
     expect(panel.workers[0]!.records.map((r) => r.education)).toEqual(['high school diploma', 'college']);
     expect(splits.size).toBe(0);
     // Export under the same names; no split column without splits.

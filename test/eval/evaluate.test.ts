@@ -286,8 +286,8 @@ describe('bad input is refused before anything is written or lost', () => {
     await evaluate(modelOpts(out, { limit: 4, mode: 'perplexity', name: 'm' }));
     const before = await rowsOf(out);
     // Same run name, other template: the run's configuration differs.
-    await expect(evaluate(modelOpts(out, { limit: 4, mode: 'perplexity', name: 'm', template: 'resume-no-birth-year' }))).rejects.toThrow(
-      /run "m" was made with another configuration \(template: store has "resume", now "resume-no-birth-year"\)/,
+    await expect(evaluate(modelOpts(out, { limit: 4, mode: 'perplexity', name: 'm', template: 'resume-birth-year' }))).rejects.toThrow(
+      /run "m" was made with another configuration \(template: store has "resume", now "resume-birth-year"\)/,
     );
     // Another model file under the same name.
     const bpe = await tinyModelPath('llama-spm', 2);
@@ -302,7 +302,7 @@ describe('bad input is refused before anything is written or lost', () => {
     expect((err as Error).message).toMatch(/fingerprint/);
     expect(await rowsOf(out)).toBe(before);
     // A new name is another run in the same store.
-    const r = await evaluate(modelOpts(out, { limit: 4, mode: 'perplexity', name: 'm2', template: 'resume-no-birth-year' }));
+    const r = await evaluate(modelOpts(out, { limit: 4, mode: 'perplexity', name: 'm2', template: 'resume-birth-year' }));
     expect(r.runCreated).toBe(true);
     expect(await rowsOf(out)).toBe(2 * before);
     rmSync(out);

@@ -37,7 +37,7 @@ import type { UnknownCodePolicy } from '../../panel/validate.js';
 import { DEFAULT_FRACTIONS, type SplitFractions } from '../../split/split.js';
 import { PROFILE_NAMES, synthesizePanel } from '../../synth/index.js';
 import { loadTaxonomy, numberTaxonomy, type Taxonomy } from '../../taxonomy/taxonomy.js';
-import { getTemplate, TEMPLATE_NAMES, type Template } from '../../template/index.js';
+import { getTemplate, ICL_DEFAULT_K, needsExamplePool, TEMPLATE_NAMES, type Template } from '../../template/index.js';
 import {
   formatTrainingFile,
   trainingExamples,
@@ -367,8 +367,8 @@ const splitCommand: CommandModule<GlobalOptions, ArgsOf<typeof splitBuilder>> = 
 
 function templateFor(name: string, store: PanelStore, taxonomy: Taxonomy, k: number | undefined, seed: number | undefined): Template {
   const pool = store.panel.workers.filter((w) => store.splits.get(w.id) === 'train');
-  if (name === 'icl' && pool.length === 0) {
-    throw new InputError('template "icl" draws examples from the training split, which is empty: run "data split --write" first');
+  if (needsExamplePool(name) && pool.length === 0) {
+    throw new InputError(`template "${name}" draws examples from the training split, which is empty: run "data split --write" first`);
   }
   return getTemplate(name, { taxonomy, icl: { pool, k, seed } });
 }
@@ -382,8 +382,8 @@ function renderBuilder(y: Argv<GlobalOptions>) {
     .option('limit', { type: 'number', describe: 'at most this many workers' })
     .option('prompts', { type: 'boolean', default: false, describe: 'print the prediction prompt of every transition instead of whole texts' })
     .option('numbered-seed', { type: 'number', describe: 'titles of the numbered taxonomy variant with this seed' })
-    .option('k', { type: 'number', describe: 'icl: number of example resumes (default 3)' })
-    .option('icl-seed', { type: 'number', describe: 'icl: seed of the example draw (default 0)' })
+    .option('k', { type: 'number', describe: `icl, icl-titles: number of example workers (default ${ICL_DEFAULT_K})` })
+    .option('icl-seed', { type: 'number', describe: 'icl, icl-titles: seed of the example draw (default 0)' })
     .option('out', { type: 'string', describe: 'write the texts to this file instead of stdout' })
     .option('force', { type: 'boolean', default: false, describe: 'replace an existing --out file' })
     .example('$0 data render panels/nlsy79 --template resume --split test --limit 2', 'two test resumes')

@@ -10,7 +10,7 @@ import { evaluate, type EvaluateOptions, type ScorerSpec } from '../../eval/eval
 import { EVAL_MODES, type EvalMode } from '../../eval/llm.js';
 import { parseShard } from '../../eval/shard.js';
 import { SPLIT_NAMES, type SplitName } from '../../io/index.js';
-import { TEMPLATE_NAMES } from '../../template/index.js';
+import { ICL_DEFAULT_K, TEMPLATE_NAMES } from '../../template/index.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
 import { createProgress, formatDuration } from '../progress.js';
 
@@ -81,8 +81,8 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
       .option('gpu-layers', { type: 'number', describe: 'layers to offload on a GPU build (-1: all)' })
       .option('kv-cache', { choices: ['f16', 'f32'] as const, default: 'f32' as const, describe: 'KV cache precision' })
       .option('flash-attention', { choices: ['auto', 'on', 'off'] as const, default: 'off' as const })
-      .option('k', { type: 'number', describe: 'template icl: number of example resumes (default 3)' })
-      .option('icl-seed', { type: 'number', describe: 'template icl: seed of the example draw (default 0)' })
+      .option('k', { type: 'number', describe: `templates icl, icl-titles: number of example workers (default ${ICL_DEFAULT_K}, as in the paper)` })
+      .option('icl-seed', { type: 'number', describe: 'templates icl, icl-titles: seed of the example draw (default 0)' })
       .option('full-hash', { type: 'boolean', default: false, describe: 'identify the model by the sha256 of the whole file (slow)' })
       .option('commit-interval', { type: 'number', default: 1000, describe: 'commit finished workers at least every N ms (a kill loses at most that much work)' })
       .check((a) => {

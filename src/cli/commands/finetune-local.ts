@@ -16,13 +16,13 @@ import {
 } from '../../finetune/local/index.js';
 import { PROFILE_NAMES } from '../../synth/index.js';
 import { numberTaxonomy } from '../../taxonomy/taxonomy.js';
-import { getTemplate, TEMPLATE_NAMES } from '../../template/index.js';
+import { getTemplate, needsExamplePool, TEMPLATE_NAMES } from '../../template/index.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
 
 type ArgsOf<B> = B extends (y: Argv<GlobalOptions>) => Argv<infer U> ? U : never;
 
-// `icl` needs a pool of example workers and makes texts of several resumes: not a fine-tuning text.
-const LOCAL_TEMPLATES = TEMPLATE_NAMES.filter((t) => t !== 'icl');
+// The in-context templates need a pool of example workers and make texts of several workers: not fine-tuning texts.
+const LOCAL_TEMPLATES = TEMPLATE_NAMES.filter((t) => !needsExamplePool(t));
 
 function localBuilder(y: Argv<GlobalOptions>) {
   return y
