@@ -1,13 +1,15 @@
 /**
- * Training mixtures of several survey panels, as in the paper:
- * - mixUnion: a subsample of the union of the datasets (e.g. as many workers as one dataset has);
- * - mixBasePlus: all of a base dataset plus P% of the workers of each other dataset.
+ * Training mixtures of several survey panels, as the paper defines them (talk lines 426-455):
+ * - setting 1, mixUnion: a subsample of the union of the datasets' training workers; the paper's rows are
+ *   P = 20, 40, 60, 80, 100% of the union (N = floor(P/100 * union): 7,352 ... 36,762; see unionShare);
+ * - setting 2, mixBasePlus: all of a base dataset plus P% of the BASE's worker count, drawn from the
+ *   other datasets together (N = floor(P/100 * base); the paper's P = 10, 30, 50, 70).
  * Build mixtures from panels that are already split (mix the train parts), so that every worker keeps the
  * split it has in its own dataset.
  *
- * Selection is by hash, not by shuffle: a worker is identified by (dataset, id) and gets u = hash of that
- * key under the seed in [0, 1). mixBasePlus keeps the workers with u < P/100, so a larger P keeps a superset;
- * mixUnion keeps the N workers with the smallest u, so the result does not depend on the input order.
+ * Selection is by hash, not by shuffle: a worker is identified by (dataset, id) and ranked by the hash of
+ * that key under the seed; both settings keep the N workers of lowest rank, so the result does not depend
+ * on the input order and a larger N keeps a superset (the +30% mixture contains the +10% one).
  *
  * Ids in a mixture are rewritten to "DATASET:id" (always, so that workers of different surveys that share
  * an id stay distinct); each worker's `dataset` field is kept, and with it its resume header.
@@ -59,27 +61,46 @@ export function mixUnion(panels: readonly Panel[], opts: UnionOptions): Panel {
   if (!Number.isInteger(n) || n < 0 || n > all.length) {
     throw new InputError(`a union mixture can keep 0..${all.length} workers, asked for ${opts.workers}`);
   }
+  return { taxonomy, workers: renamed(lowestRanked(all, n, opts.seed)) };
+}
+
+/** floor(percent/100 * count), the paper's mixture sizes (e.g. 40% of 36,762 workers is 14,704). */
+export function shareOf(count: number, percent: number): number {
+  if (!Number.isFinite(percent) || percent < 0 || percent > 100) {
+    throw new InputError(`percent must be between 0 and 100, got ${percent}`);
+  }
+  // The epsilon keeps exact products (50% of 8,736) from landing just below an integer in binary.
+  return Math.floor((percent * count) / 100 + 1e-9);
+}
+
+/** The `n` workers of lowest hash rank, in input order. */
+function lowestRanked(workers: readonly Worker[], n: number, seed: number): Worker[] {
   // Rank by (hash, key) so ties between equal hashes are still broken independently of input order.
-  const ranked = all
-    .map((w, i) => ({ i, h: hash32(workerKey(w), opts.seed), key: workerKey(w) }))
+  const ranked = workers
+    .map((w, i) => ({ i, h: hash32(workerKey(w), seed), key: workerKey(w) }))
     .sort((a, b) => a.h - b.h || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const keep = new Set(ranked.slice(0, n).map((r) => r.i));
-  return { taxonomy, workers: renamed(all.filter((_, i) => keep.has(i))) };
+  return workers.filter((_, i) => keep.has(i));
 }
 
 export interface BasePlusOptions {
   seed: number;
-  /** Percentage (0-100) of each other dataset's workers to add. */
+  /** Percentage (0-100) of the base's worker count to add, drawn from the other panels together. */
   percent: number;
 }
 
-/** All workers of `base` plus `percent`% of the workers of each panel in `others`. */
+/**
+ * All workers of `base` plus floor(percent/100 * base size) workers drawn from the union of `others`
+ * (setting 2 of the paper). InputError when the others hold fewer workers than that.
+ */
 export function mixBasePlus(base: Panel, others: readonly Panel[], opts: BasePlusOptions): Panel {
   const taxonomy = commonTaxonomy([base, ...others]);
-  if (!Number.isFinite(opts.percent) || opts.percent < 0 || opts.percent > 100) {
-    throw new InputError(`percent must be between 0 and 100, got ${opts.percent}`);
+  const n = shareOf(base.workers.length, opts.percent);
+  const pool = others.flatMap((p) => p.workers);
+  if (n > pool.length) {
+    throw new InputError(
+      `adding ${opts.percent}% of the base's ${base.workers.length} workers needs ${n} workers from the other panels, which hold ${pool.length}`,
+    );
   }
-  const threshold = opts.percent / 100;
-  const added = others.flatMap((p) => p.workers.filter((w) => hash32(workerKey(w), opts.seed) / 4294967296 < threshold));
-  return { taxonomy, workers: renamed([...base.workers, ...added]) };
+  return { taxonomy, workers: renamed([...base.workers, ...lowestRanked(pool, n, opts.seed)]) };
 }

@@ -33,3 +33,34 @@ export function randomizeDemographics(panel: Panel, opts: RandomizeOptions): Pan
   }
   return { taxonomy: panel.taxonomy, workers };
 }
+
+/**
+ * randomizeDemographics within groups of workers: each group (e.g. the test workers of one survey) is
+ * permuted on its own, so values never move between groups, and workers whose group is undefined keep
+ * their traits. Worker order is kept. Each group's permutation is seeded by (seed, group name).
+ */
+export function randomizeDemographicsWithin(
+  panel: Panel,
+  groupOf: (worker: Worker) => string | undefined,
+  opts: RandomizeOptions,
+): Panel {
+  const members = new Map<string, number[]>();
+  panel.workers.forEach((w, i) => {
+    const g = groupOf(w);
+    if (g === undefined) return;
+    const list = members.get(g) ?? [];
+    list.push(i);
+    members.set(g, list);
+  });
+  const workers = [...panel.workers];
+  for (const [group, indices] of members) {
+    const part = randomizeDemographics(
+      { taxonomy: panel.taxonomy, workers: indices.map((i) => panel.workers[i] as Worker) },
+      { ...opts, seed: hash32(group, opts.seed) },
+    );
+    indices.forEach((i, k) => {
+      workers[i] = part.workers[k] as Worker;
+    });
+  }
+  return { taxonomy: panel.taxonomy, workers };
+}

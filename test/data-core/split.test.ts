@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import type { Panel, Worker } from '../../src/panel/types.js';
-import { mixBasePlus, mixUnion, randomizeDemographics, splitOf, splitPanel } from '../../src/split/index.js';
+import { mixBasePlus, mixUnion, randomizeDemographics, shareOf, splitOf, splitPanel } from '../../src/split/index.js';
 import { synthesizePanel } from '../../src/synth/index.js';
 
 const nlsy79 = synthesizePanel({ profile: 'nlsy79', workers: 2000, seed: 1 }).panel;
@@ -58,20 +58,62 @@ describe('mixtures', () => {
     expect(() => mixUnion([nlsy79], { seed: 1, workers: 5000 })).toThrow(/0\.\.2000 workers/);
   });
 
-  it('mixBasePlus keeps the base and about P% of the others, nested in P', () => {
-    const m10 = mixBasePlus(nlsy79, [nlsy97], { seed: 2, percent: 10 });
-    const m30 = mixBasePlus(nlsy79, [nlsy97], { seed: 2, percent: 30 });
-    const added = (p: Panel) => p.workers.filter((w) => w.dataset === 'NLSY97').map((w) => w.id);
-    expect(m10.workers.filter((w) => w.dataset === 'NLSY79')).toHaveLength(2000);
-    expect(added(m10).length).toBeGreaterThan(70);
-    expect(added(m10).length).toBeLessThan(130);
-    expect(added(m30).length).toBeGreaterThan(250);
-    expect(added(m30).length).toBeLessThan(350);
+  it('mixBasePlus keeps the base and adds P% of the base\'s worker count from the others together, nested in P', () => {
+    const psid = synthesizePanel({ profile: 'psid81', workers: 300, seed: 2 }).panel;
+    const m10 = mixBasePlus(nlsy97, [nlsy79, psid], { seed: 2, percent: 10 });
+    const m30 = mixBasePlus(nlsy97, [nlsy79, psid], { seed: 2, percent: 30 });
+    const added = (p: Panel) => p.workers.filter((w) => w.dataset !== 'NLSY97').map((w) => w.id);
+    expect(m10.workers.filter((w) => w.dataset === 'NLSY97')).toHaveLength(1000);
+    // 10% and 30% of the base's 1,000 workers, drawn from the union of the other panels.
+    expect(added(m10)).toHaveLength(100);
+    expect(added(m30)).toHaveLength(300);
+    expect(new Set(added(m30)).size).toBe(300);
     const in30 = new Set(added(m30));
     expect(added(m10).every((id) => in30.has(id))).toBe(true);
-    expect(mixBasePlus(nlsy79, [nlsy97], { seed: 2, percent: 0 }).workers).toHaveLength(2000);
-    expect(mixBasePlus(nlsy79, [nlsy97], { seed: 2, percent: 100 }).workers).toHaveLength(3000);
+    // Independent of the order of the other panels.
+    expect(new Set(added(mixBasePlus(nlsy97, [psid, nlsy79], { seed: 2, percent: 30 })))).toEqual(in30);
+    expect(new Set(added(mixBasePlus(nlsy97, [nlsy79, psid], { seed: 3, percent: 30 })))).not.toEqual(in30);
+    expect(mixBasePlus(nlsy97, [nlsy79], { seed: 2, percent: 0 }).workers).toHaveLength(1000);
+    expect(mixBasePlus(nlsy97, [nlsy79], { seed: 2, percent: 100 }).workers).toHaveLength(2000);
+    expect(() => mixBasePlus(nlsy79, [nlsy97], { seed: 2, percent: 60 })).toThrow(/needs 1200 workers from the other panels, which hold 1000/);
     expect(() => mixBasePlus(nlsy79, [nlsy97], { seed: 2, percent: 101 })).toThrow(/between 0 and 100/);
+  });
+
+  it("gives the worker counts of the talk's mixture tables (lines 435-455)", () => {
+    // Training workers of the three surveys (the table's "Base Train # Workers").
+    const sized = (dataset: string, n: number): Panel => ({
+      taxonomy: 'occ1990dd',
+      workers: Array.from({ length: n }, (_, i) => ({ id: String(i), dataset, birthYear: null, gender: 'male', ethnicity: 'white', region: 'south', records: [{ year: 2000, code: '4', education: 'college' }] })),
+    });
+    const psid = sized('PSID81', 21_739);
+    const nlsy79t = sized('NLSY79', 8_735);
+    const nlsy97t = sized('NLSY97', 6_288);
+    // Setting 1: P% of the union (the table's N).
+    const union = 21_739 + 8_735 + 6_288;
+    const setting1 = { 20: 7_352, 40: 14_704, 60: 22_057, 80: 29_409, 100: 36_762 };
+    for (const [percent, n] of Object.entries(setting1)) {
+      expect(shareOf(union, Number(percent))).toBe(n);
+      expect(mixUnion([psid, nlsy79t, nlsy97t], { seed: 1, workers: shareOf(union, Number(percent)) }).workers).toHaveLength(n);
+    }
+    // Setting 2: the base plus P% of the base's worker count from the other two surveys together.
+    for (const percent of [10, 30, 50, 70]) {
+      for (const [base, others] of [
+        [psid, [nlsy79t, nlsy97t]],
+        [nlsy79t, [psid, nlsy97t]],
+        [nlsy97t, [psid, nlsy79t]],
+      ] as const) {
+        const want = base.workers.length + Math.floor((percent * base.workers.length) / 100);
+        // PSID +70% needs 15,217 workers; the NLSY training splits hold 15,023 (see docs/data.md).
+        if (base === psid && percent === 70) {
+          expect(() => mixBasePlus(base, others, { seed: 1, percent })).toThrow(/needs 15217 workers from the other panels, which hold 15023/);
+          continue;
+        }
+        const m = mixBasePlus(base, others, { seed: 1, percent });
+        expect(m.workers).toHaveLength(want);
+        expect(m.workers.filter((w) => w.dataset === base.workers[0]!.dataset)).toHaveLength(base.workers.length);
+      }
+    }
+    expect(mixBasePlus(psid, [nlsy79t, nlsy97t], { seed: 1, percent: 10 }).workers).toHaveLength(21_739 + 2_173);
   });
 
   it('keeps colliding ids of different datasets apart and refuses different taxonomies', () => {

@@ -8,6 +8,8 @@
  *   data split    assign / show train-valid-test membership
  *   data render   the texts a template makes of a panel's workers
  *   data training fine-tuning files (Together, OpenAI chat, plain text) with sizes and token counts
+ *   data mix      the paper's training mixtures of several panels (data-mix.ts)
+ *   data randomize  the paper's demographic randomization (data-mix.ts)
  *
  * Outputs are written under a temporary name and renamed when complete, so a failed command leaves no
  * output that looks finished.
@@ -44,28 +46,9 @@ import {
   TRAINING_FORMATS,
   type TrainingFormat,
 } from '../../training/index.js';
+import { type ArgsOf, integer, oneOf } from '../args.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
-
-/** The argument type a builder produces. */
-type ArgsOf<B> = B extends (y: Argv<GlobalOptions>) => Argv<infer U> ? U : never;
-
-/**
- * yargs reports a bad `choices` value through main's .fail() but still runs the handler, so
- * handlers re-check their choices here.
- */
-function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw new InputError(`--${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
-  }
-  return value as T;
-}
-
-function integer(name: string, value: unknown, min = Number.MIN_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new InputError(`--${name} must be an integer${min > Number.MIN_SAFE_INTEGER ? ` >= ${min}` : ''}, got ${String(value)}`);
-  }
-  return value;
-}
+import { mixCommand, randomizeCommand } from './data-mix.js';
 
 /** "70,10,20" or "0.7,0.1,0.2" -> fractions summing to 1. */
 export function parseFractions(text: string): SplitFractions {
@@ -481,7 +464,7 @@ const trainingCommand: CommandModule<GlobalOptions, ArgsOf<typeof trainingBuilde
 
 export const dataCommand: CommandModule<object, GlobalOptions> = {
   command: 'data <command>',
-  describe: 'panels in and out: import, export, synth, split, render, training',
+  describe: 'panels in and out: import, export, synth, split, render, training, mix, randomize',
   // --json and --quiet are declared globally in src/cli/main.ts.
   builder: (y: Argv<object>) =>
     (y as Argv<GlobalOptions>)
@@ -491,7 +474,9 @@ export const dataCommand: CommandModule<object, GlobalOptions> = {
       .command(splitCommand)
       .command(renderCommand)
       .command(trainingCommand)
-      .demandCommand(1, 'name a data subcommand: import, export, synth, split, render or training')
+      .command(mixCommand)
+      .command(randomizeCommand)
+      .demandCommand(1, 'name a data subcommand: import, export, synth, split, render, training, mix or randomize')
       .example('$0 data synth --profile nlsy79 --workers 200 --seed 1 --out panels/s', 'a synthetic panel')
       .example('$0 data render panels/s --template resume --limit 1', 'its first resume'),
   handler: () => undefined,
