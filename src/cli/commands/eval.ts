@@ -5,9 +5,11 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { InputError } from '../../errors.js';
-import { BASELINE_NAMES, type BaselineName } from '../../eval/baseline.js';
-import { evaluate, type EvaluateOptions, type ScorerSpec } from '../../eval/evaluate.js';
+import { BASELINE_NAMES, type BaselineName, BaselineScorer } from '../../eval/baseline.js';
+import { evaluate, type EvaluateOptions } from '../../eval/evaluate.js';
 import { EVAL_MODES, type EvalMode } from '../../eval/llm.js';
+import { type EngineSettings, ModelScorer, type ModelScorerOptions } from '../../eval/model-scorer.js';
+import type { Scorer } from '../../eval/scorer.js';
 import { parseShard } from '../../eval/shard.js';
 import { SPLIT_NAMES, type SplitName } from '../../io/index.js';
 import { ICL_DEFAULT_K, TEMPLATE_NAMES } from '../../template/index.js';
@@ -53,6 +55,35 @@ function choice<T extends string>(name: string, value: string, allowed: readonly
   return value as T;
 }
 
+/** The Scorer the flags ask for: a baseline (--baseline) or a model behind a template (--model). */
+function scorerFromArgs(args: EvalArgs): Scorer {
+  if (args.baseline !== undefined) return new BaselineScorer(choice('baseline', args.baseline, BASELINE_NAMES) as BaselineName);
+  const engine: EngineSettings = { kvCache: args.kvCache, flashAttention: args.flashAttention };
+  if (args.threads !== undefined) engine.threads = args.threads;
+  if (args.contextSize !== undefined) engine.contextSize = args.contextSize;
+  if (args.batchSize !== undefined) engine.batchSize = args.batchSize;
+  if (args.crossBatch !== undefined) {
+    if (!Number.isInteger(args.crossBatch) || args.crossBatch < 1 || args.crossBatch > 16) {
+      throw new InputError(`--cross-batch must be an integer in [1, 16], got ${args.crossBatch}`, { file: '(command line)', field: 'cross-batch' });
+    }
+    engine.crossBatch = args.crossBatch;
+  }
+  if (args.gpuLayers !== undefined) engine.gpuLayers = args.gpuLayers;
+  const options: ModelScorerOptions = {
+    model: args.model!,
+    template: args.template,
+    mode: choice('mode', args.mode, EVAL_MODES) as EvalMode,
+    engine,
+    fullHash: args.fullHash,
+  };
+  if (args.k !== undefined || args.iclSeed !== undefined) {
+    options.icl = {};
+    if (args.k !== undefined) options.icl.k = args.k;
+    if (args.iclSeed !== undefined) options.icl.seed = args.iclSeed;
+  }
+  return new ModelScorer(options);
+}
+
 export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
   command: 'eval',
   describe: 'score every test transition with a model or a baseline into a results store (resumable, shardable)',
@@ -95,42 +126,10 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
       .example('$0 eval --model ft.gguf --data panel/ --shard 3/8 --out r3.duckdb', 'one job of a Slurm array; then labor-llm merge') as unknown as Argv<EvalArgs>, // yargs adds the camelCase keys at run time; its types do not
   handler: async (args) => {
     const split = choice('split', args.split, SPLIT_NAMES) as SplitName;
-    let scorer: ScorerSpec;
-    if (args.baseline !== undefined) {
-      scorer = { kind: 'baseline', baseline: choice('baseline', args.baseline, BASELINE_NAMES) as BaselineName };
-    } else {
-      const engine: NonNullable<Extract<ScorerSpec, { kind: 'model' }>['engine']> = {
-        kvCache: args.kvCache,
-        flashAttention: args.flashAttention,
-      };
-      if (args.threads !== undefined) engine.threads = args.threads;
-      if (args.contextSize !== undefined) engine.contextSize = args.contextSize;
-      if (args.batchSize !== undefined) engine.batchSize = args.batchSize;
-      if (args.crossBatch !== undefined) {
-        if (!Number.isInteger(args.crossBatch) || args.crossBatch < 1 || args.crossBatch > 16) {
-          throw new InputError(`--cross-batch must be an integer in [1, 16], got ${args.crossBatch}`, { file: '(command line)', field: 'cross-batch' });
-        }
-        engine.crossBatch = args.crossBatch;
-      }
-      if (args.gpuLayers !== undefined) engine.gpuLayers = args.gpuLayers;
-      scorer = {
-        kind: 'model',
-        model: args.model!,
-        template: args.template,
-        mode: choice('mode', args.mode, EVAL_MODES) as EvalMode,
-        engine,
-        fullHash: args.fullHash,
-      };
-      if (args.k !== undefined || args.iclSeed !== undefined) {
-        scorer.icl = {};
-        if (args.k !== undefined) scorer.icl.k = args.k;
-        if (args.iclSeed !== undefined) scorer.icl.seed = args.iclSeed;
-      }
-    }
     const opts: EvaluateOptions = {
       data: args.data,
       out: args.out ?? defaultStorePath(args.shard),
-      scorer,
+      scorer: scorerFromArgs(args),
       split,
       topK: args.topK,
       commitIntervalMs: args.commitInterval,
