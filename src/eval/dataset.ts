@@ -1,13 +1,16 @@
 /**
  * Which workers an evaluation scores: the panel store's workers of one split (in panel order), the
- * first `limit` of them, and of those the ones in this shard. The selection before sharding defines
- * the evaluation (DatasetIdentity); sharding only decides which part of it one process does.
+ * first `limit` of them, with `sample` only the records of a seeded random sample of their records
+ * (sample.ts; workers without a sampled record are left out), and of those the ones in this shard. The
+ * selection before sharding defines the evaluation (DatasetIdentity); sharding only decides which part
+ * of it one process does.
  */
 import { InputError } from '../errors.js';
 import { type PanelStore, readPanelDir, SPLIT_NAMES, type SplitName } from '../io/index.js';
 import type { Panel, Worker } from '../panel/types.js';
 import type { DatasetIdentity, StoredWorker } from '../store/types.js';
 import { panelFingerprint } from './fingerprint.js';
+import { type RecordSample, sampleRecords, type SampleSpec } from './sample.js';
 import { shardOfWorker, type ShardSpec } from './shard.js';
 
 export interface EvalDataset {
@@ -21,6 +24,8 @@ export interface EvalDataset {
   workers: Worker[];
   /** The stored form of this shard's workers (ord = position in `selection`). */
   storedWorkers: StoredWorker[];
+  /** With --sample: the records scored; evaluate() keeps only their rows. */
+  sample: RecordSample | null;
   /** Training and validation panels (baselines fit on them, `icl` draws examples from train). */
   train: Panel;
   valid: Panel;
@@ -30,6 +35,8 @@ export interface SelectOptions {
   split?: SplitName;
   shard: ShardSpec;
   limit?: number | undefined;
+  /** Score only a seeded random sample of the records (sample.ts). */
+  sample?: SampleSpec | undefined;
 }
 
 function splitPanel(store: PanelStore, split: SplitName): Panel {
@@ -59,15 +66,25 @@ export function selectWorkers(dir: string, store: PanelStore, opts: SelectOption
       { file: dir, field: 'split' },
     );
   }
-  const selection = opts.limit !== undefined ? all.slice(0, opts.limit) : all;
+  const limited = opts.limit !== undefined ? all.slice(0, opts.limit) : all;
   const transitions = (w: Worker): number => Math.max(0, w.records.length - 1);
+  const sample = opts.sample === undefined ? null : sampleRecords(limited, opts.sample);
+  // The records a scorer scores are a worker's last transitions(w); with a sample, those of them in it.
+  const scored = (w: Worker): number => {
+    if (!sample) return transitions(w);
+    let n = 0;
+    for (let i = w.records.length - transitions(w); i < w.records.length; i++) if (sample.has(w, i)) n++;
+    return n;
+  };
+  const selection = sample ? limited.filter((w) => scored(w) > 0) : limited;
   const identity: DatasetIdentity = {
     fingerprint: panelFingerprint(store),
     taxonomy: store.taxonomy.name,
     split,
     limit: opts.limit ?? null,
+    ...(sample ? { sample: { fraction: sample.fraction, seed: sample.seed } } : {}),
     workers: selection.length,
-    transitions: selection.reduce((s, w) => s + transitions(w), 0),
+    transitions: selection.reduce((s, w) => s + scored(w), 0),
   };
   const storedWorkers: StoredWorker[] = [];
   const workers: Worker[] = [];
@@ -84,7 +101,7 @@ export function selectWorkers(dir: string, store: PanelStore, opts: SelectOption
       region: w.region,
       birthYear: w.birthYear,
       shard,
-      transitions: transitions(w),
+      transitions: scored(w),
     });
   });
   return {
@@ -95,6 +112,7 @@ export function selectWorkers(dir: string, store: PanelStore, opts: SelectOption
     selection,
     workers,
     storedWorkers,
+    sample,
     train: splitPanel(store, 'train'),
     valid: splitPanel(store, 'valid'),
   };

@@ -35,6 +35,7 @@ import { packageVersion } from '../taxonomy/package-data.js';
 import { type EvalDataset, loadEvalDataset } from './dataset.js';
 import type { ScoringStats } from './llm.js';
 import type { Scorer, ScorerContext } from './scorer.js';
+import { sampledResults, type SampleSpec } from './sample.js';
 import { formatShard, parseShard, type ShardSpec, UNSHARDED } from './shard.js';
 
 export { packageVersion } from '../taxonomy/package-data.js';
@@ -52,6 +53,8 @@ export interface EvaluateOptions {
   shard?: ShardSpec | string;
   /** Only the first N workers of the split. Part of the evaluation's identity. */
   limit?: number;
+  /** Only a seeded random sample of the records (`--sample`, sample.ts). Part of the evaluation's identity. */
+  sample?: SampleSpec;
   /** Codes kept per transition with their probabilities (default 10). */
   topK?: number;
   /** Run name in the store (default: the scorer's defaultRunName: the model file's name without .gguf, the baseline's name). */
@@ -153,7 +156,7 @@ export async function evaluate(opts: EvaluateOptions, hooks: EvaluateHooks = {})
   const out = resolve(opts.out);
   const log = hooks.onLog ?? (() => undefined);
 
-  const ds = await loadEvalDataset(opts.data, { split: opts.split, shard, limit: opts.limit });
+  const ds = await loadEvalDataset(opts.data, { split: opts.split, shard, limit: opts.limit, sample: opts.sample });
   const ctx: ScorerContext = { dataset: ds, topK, notInLaborForce: notInLaborForceCodes(ds.store.taxonomy), log };
   const runName = opts.name ?? scorer.defaultRunName;
   if (runName.trim() === '') throw new InputError('the run name is empty', { file: '(command line)', field: 'name' });
@@ -294,7 +297,8 @@ async function scoreRemaining(
   try {
     for (const w of todo) {
       if (hooks.signal?.aborted) throw new CancelledError('evaluation cancelled');
-      const results = await scorer.scoreWorker(w, hooks.signal);
+      const all = await scorer.scoreWorker(w, hooks.signal);
+      const results = ds.sample ? sampledResults(ds.sample, w, all) : all;
       pending.push({ workerId: w.id, results });
       pendingRows += results.length;
       scoredTransitions += results.length;

@@ -11,9 +11,11 @@ import type { Worker } from '../panel/types.js';
 import type { JsonObject, StoredResult } from '../store/types.js';
 import { packageVersion } from '../taxonomy/package-data.js';
 import { getTemplate, ICL_DEFAULT_K, needsExamplePool, type Template } from '../template/index.js';
+import { checkPromptContext } from './context-check.js';
 import type { EvalDataset } from './dataset.js';
 import { modelFingerprint } from './fingerprint.js';
 import { checkTitlesExpressible, EVAL_MODES, type EvalMode, LlmScorer, type ScoringStats } from './llm.js';
+import { sampledPrompts } from './sample.js';
 import type { RunIdentity, Scorer, ScorerContext, ScorerFacts } from './scorer.js';
 
 /** Engine settings. kvCache and flashAttention change the numbers and are part of a run's identity; the
@@ -89,12 +91,14 @@ export class ModelScorer implements Scorer {
     this.model = model;
     try {
       checkTitlesExpressible(model, taxonomy.titles());
+      checkPromptContext(model, template, ctx.dataset.workers, taxonomy.titles(), ctx.log);
       const titleSet = await model.titleSet(taxonomy.titles());
       this.scorer = new LlmScorer({
         model,
         titleSet,
         taxonomy,
-        template,
+        // With --sample, distribution mode scores the sampled records' prompts only.
+        template: ctx.dataset.sample ? sampledPrompts(template, ctx.dataset.sample) : template,
         mode: o.mode,
         topK: ctx.topK,
         notInLaborForce: ctx.notInLaborForce,

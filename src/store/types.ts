@@ -25,6 +25,8 @@ export interface DatasetIdentity {
   split: string;
   /** First N workers of the split, or null for all of them. */
   limit: number | null;
+  /** `eval --sample`: only a seeded random sample of the records (src/eval/sample.ts); absent otherwise. */
+  sample?: { fraction: number; seed: number };
   /** Workers and transitions of the whole selection (all shards). */
   workers: number;
   transitions: number;

@@ -37,6 +37,8 @@ interface EvalArgs extends GlobalOptions {
   flashAttention: 'auto' | 'on' | 'off';
   k: number | undefined;
   iclSeed: number | undefined;
+  sample: number | undefined;
+  sampleSeed: number;
   fullHash: boolean;
   commitInterval: number;
 }
@@ -115,6 +117,11 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
       .option('k', { type: 'number', describe: `templates icl, icl-titles: number of example workers (default ${ICL_DEFAULT_K}, as in the paper)` })
       .option('icl-seed', { type: 'number', describe: 'templates icl, icl-titles: seed of the example draw (default 0)' })
       .option('full-hash', { type: 'boolean', default: false, describe: 'identify the model by the sha256 of the whole file (slow)' })
+      .option('sample', {
+        type: 'number',
+        describe: "score only this share of the records, a seeded random sample shared by every run of the panel and seed (the paper's ICL tables: 0.1)",
+      })
+      .option('sample-seed', { type: 'number', default: 0, describe: 'seed of the --sample draw' })
       .option('commit-interval', { type: 'number', default: 1000, describe: 'commit finished workers at least every N ms (a kill loses at most that much work)' })
       .check((a) => {
         if (a.model === undefined && a.baseline === undefined) throw new Error('give --model FILE or --baseline NAME');
@@ -123,6 +130,7 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
       .example('$0 eval --model ft.gguf --data panel/ --template resume --mode distribution --out results.duckdb', 'every title of every test transition')
       .example('$0 eval --model ft.gguf --data panel/ --mode perplexity --out results.duckdb --name ft-ppl', 'the true titles only (fast)')
       .example('$0 eval --baseline empirical --data panel/ --out results.duckdb', 'a baseline on the same transitions, into the same store')
+      .example('$0 eval --model llama-3.1-8b.gguf --data panel/ --template icl-titles --sample 0.1 --out icl.duckdb', "the paper's ICL row: 10 examples and the title list, on a 10% sample")
       .example('$0 eval --model ft.gguf --data panel/ --shard 3/8 --out r3.duckdb', 'one job of a Slurm array; then labor-llm merge') as unknown as Argv<EvalArgs>, // yargs adds the camelCase keys at run time; its types do not
   handler: async (args) => {
     const split = choice('split', args.split, SPLIT_NAMES) as SplitName;
@@ -137,6 +145,7 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
     if (args.shard !== undefined) opts.shard = args.shard;
     if (args.limit !== undefined) opts.limit = args.limit;
     if (args.name !== undefined) opts.name = args.name;
+    if (args.sample !== undefined) opts.sample = { fraction: args.sample, seed: args.sampleSeed };
 
     const progress = createProgress(args);
     let step: ReturnType<typeof progress.step> | undefined;
