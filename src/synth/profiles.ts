@@ -7,6 +7,10 @@
  *   PSID81  31,056 workers, 313,622 worker-years, 1981-1997 annual then 1999-2021 biennial, born 1919-2003
  *   NLSY79  12,479 workers, 259,778 worker-years, 1979-1994 annual then 1996-2018 biennial, born 1957-1964
  *   NLSY97   8,984 workers, 148,795 worker-years, 1997-2011 annual then 2013-2021 biennial, born 1980-1984
+ * Demographic values are written as the paper's templates write them (the talk's examples: "a female
+ * black or african american US worker residing in the south region", "a male white US worker residing
+ * in the northcentral region"); the NLSY's third category (non-black non-hispanic) is written "white"
+ * as in the talk's NLSY79 example.
  * A synthetic worker is observed in a contiguous run of interview rounds whose length is uniform on
  * [minRounds, maxRounds]; those bounds are chosen so that the expected worker-years per worker match the
  * survey's (within 1%).
@@ -74,7 +78,7 @@ export const PROFILES: Record<ProfileName, SurveyProfile> = {
     genders: GENDERS,
     ethnicities: [
       { value: 'white', weight: 0.56 },
-      { value: 'black', weight: 0.35 },
+      { value: 'black or african american', weight: 0.35 },
       { value: 'hispanic', weight: 0.05 },
       { value: 'other', weight: 0.04 },
     ],
@@ -93,8 +97,8 @@ export const PROFILES: Record<ProfileName, SurveyProfile> = {
     genders: GENDERS,
     ethnicities: [
       { value: 'hispanic', weight: 0.19 },
-      { value: 'black', weight: 0.25 },
-      { value: 'non-black non-hispanic', weight: 0.56 },
+      { value: 'black or african american', weight: 0.25 },
+      { value: 'white', weight: 0.56 },
     ],
     regions: REGIONS,
   },
@@ -111,8 +115,8 @@ export const PROFILES: Record<ProfileName, SurveyProfile> = {
     genders: GENDERS,
     ethnicities: [
       { value: 'hispanic', weight: 0.21 },
-      { value: 'black', weight: 0.26 },
-      { value: 'non-black non-hispanic', weight: 0.53 },
+      { value: 'black or african american', weight: 0.26 },
+      { value: 'white', weight: 0.53 },
     ],
     regions: REGIONS,
   },
