@@ -5,36 +5,14 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import yargs from 'yargs';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { dataCommand } from '../../src/cli/commands/data.js';
-import { main } from '../../src/cli/main.js';
 import { readPanelDir, writePanelDir } from '../../src/io/panel-store.js';
 import { getTemplate } from '../../src/template/index.js';
+import { captureCli } from '../helpers/cli.js';
 import { CAREER_SAMPLE, LONG_SAMPLE, tempDir, writeFiles } from './helpers.js';
 
-let stdout = '';
-let stderr = '';
-beforeEach(() => {
-  stdout = '';
-  stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-});
-
-async function run(...argv: string[]): Promise<number> {
-  stdout = '';
-  stderr = '';
-  return main(argv);
-}
+const { out: io, run } = captureCli();
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
@@ -55,7 +33,7 @@ describe('data import', () => {
     await writeFiles(join(base, 'career'), CAREER_SAMPLE);
     const code = await run('data', 'import', join(base, 'career'), '--format', 'career', '--dataset', 'NLSY79', '--out', join(base, 'store'), '--json');
     expect(code).toBe(0);
-    const result = JSON.parse(stdout);
+    const result = JSON.parse(io.stdout);
     expect(result).toMatchObject({ command: 'data import', format: 'career', workers: 4, records: 11, splits: { train: 2, valid: 1, test: 1 }, splitsAssigned: 0 });
     const store = await readPanelDir(join(base, 'store'));
     expect(store.panel.workers.map((w) => w.id)).toEqual(['train-1', 'train-2', 'valid-1', 'test-1']);
@@ -68,7 +46,7 @@ describe('data import', () => {
     await writeFiles(base, { 'p.csv': csv });
     const code = await run('data', 'import', join(base, 'p.csv'), '--column', 'worker_id=pid', '--split-seed', '9', '--out', join(base, 's'), '--json');
     expect(code).toBe(0);
-    const result = JSON.parse(stdout);
+    const result = JSON.parse(io.stdout);
     expect(result).toMatchObject({ format: 'csv', workers: 3, splitsAssigned: 3, splitSeed: 9 });
     const store = await readPanelDir(join(base, 's'));
     expect(store.splits.size).toBe(3);
@@ -79,16 +57,16 @@ describe('data import', () => {
     await writeFiles(join(base, 'career'), { ...CAREER_SAMPLE, 'train.year': '1990 19x1 1992 1994 1995\n2001 2002\n' });
     const code = await run('data', 'import', join(base, 'career'), '--dataset', 'X', '--out', join(base, 'store'));
     expect(code).toBe(2);
-    expect(stderr).toContain(`${join(base, 'career', 'train.year')}:1:6`);
-    expect(stderr).toMatch(/not a four-digit year/);
-    expect(stdout).toBe('');
+    expect(io.stderr).toContain(`${join(base, 'career', 'train.year')}:1:6`);
+    expect(io.stderr).toMatch(/not a four-digit year/);
+    expect(io.stdout).toBe('');
     expect((await readdir(base)).sort()).toEqual(['career']);
   });
 
   it('fails with exit code 3 for an input that does not exist', async () => {
     const base = await tempDir();
     expect(await run('data', 'import', join(base, 'nope.csv'), '--out', join(base, 's'))).toBe(3);
-    expect(stderr).toMatch(/nope\.csv: no such file/);
+    expect(io.stderr).toMatch(/nope\.csv: no such file/);
     expect(await readdir(base)).toEqual([]);
   });
 
@@ -106,7 +84,7 @@ describe('data import', () => {
     expect(await run('data', 'import', join(base, 'p.csv'), '--out', join(base, 's'))).toBe(0);
     const before = await readFile(join(base, 's', 'workers.jsonl'), 'utf8');
     expect(await run('data', 'import', join(base, 'p.csv'), '--out', join(base, 's'), '--dataset', 'Y')).toBe(2);
-    expect(stderr).toMatch(/already exists/);
+    expect(io.stderr).toMatch(/already exists/);
     expect(await readFile(join(base, 's', 'workers.jsonl'), 'utf8')).toBe(before);
     expect(await run('data', 'import', join(base, 'p.csv'), '--out', join(base, 's'), '--force')).toBe(0);
     expect((await readdir(base)).sort()).toEqual(['p.csv', 's']);
@@ -119,7 +97,7 @@ describe('data synth, export, split', () => {
     const a = join(base, 'a');
     const b = join(base, 'b');
     expect(await run('data', 'synth', '--profile', 'nlsy79', '--workers', '25', '--seed', '2', '--out', a, '--json')).toBe(0);
-    const result = JSON.parse(stdout);
+    const result = JSON.parse(io.stdout);
     expect(await run('data', 'synth', '--profile', 'nlsy79', '--workers', '25', '--seed', '2', '--out', b, '--json')).toBe(0);
     expect(await readFile(join(a, 'workers.jsonl'))).toEqual(await readFile(join(b, 'workers.jsonl')));
     expect(result).toMatchObject({ command: 'data synth', profile: 'nlsy79', workers: 25 });
@@ -136,7 +114,7 @@ describe('data synth, export, split', () => {
     const base = await tempDir();
     const store = await synthStore(base);
     expect(await run('data', 'export', store, '--format', 'career', '--out', join(base, 'c1'), '--json')).toBe(0);
-    expect(JSON.parse(stdout)).toMatchObject({ format: 'career', datasetFiles: false, datasets: ['PSID81'] });
+    expect(JSON.parse(io.stdout)).toMatchObject({ format: 'career', datasetFiles: false, datasets: ['PSID81'] });
     expect(await run('data', 'import', join(base, 'c1'), '--dataset', 'PSID81', '--out', join(base, 's2'), '--quiet')).toBe(0);
     expect(await run('data', 'export', join(base, 's2'), '--format', 'career', '--out', join(base, 'c2'), '--quiet')).toBe(0);
     const names = (await readdir(join(base, 'c1'))).sort();
@@ -150,7 +128,7 @@ describe('data synth, export, split', () => {
     const original = await readPanelDir(store);
     for (const file of ['t.csv', 't.parquet']) {
       expect(await run('data', 'export', store, '--format', 'long', '--out', join(base, file), '--json')).toBe(0);
-      expect(JSON.parse(stdout)).toMatchObject({ table: file.endsWith('csv') ? 'csv' : 'parquet', rows: original.meta.records });
+      expect(JSON.parse(io.stdout)).toMatchObject({ table: file.endsWith('csv') ? 'csv' : 'parquet', rows: original.meta.records });
       expect(await run('data', 'import', join(base, file), '--out', join(base, `s-${file}`), '--quiet')).toBe(0);
       const back = await readPanelDir(join(base, `s-${file}`));
       expect(back.panel).toEqual(original.panel);
@@ -165,11 +143,11 @@ describe('data synth, export, split', () => {
     const partial = new Map([...splits].slice(0, 10));
     await writePanelDir(join(base, 'partial'), { panel, taxonomy, splits: partial });
     expect(await run('data', 'export', join(base, 'partial'), '--format', 'career', '--out', join(base, 'c'))).toBe(2);
-    expect(stderr).toMatch(/20 workers have no split.*data split/);
+    expect(io.stderr).toMatch(/20 workers have no split.*data split/);
     expect(await exists(join(base, 'c'))).toBe(false);
 
     expect(await run('data', 'split', join(base, 'partial'), '--write', '--json')).toBe(0);
-    const result = JSON.parse(stdout);
+    const result = JSON.parse(io.stdout);
     expect(result).toMatchObject({ assigned: 20, before: { unassigned: 20 }, after: { unassigned: 0 }, written: true });
     const after = await readPanelDir(join(base, 'partial'));
     // The 10 workers that had a split keep it.
@@ -182,7 +160,7 @@ describe('data synth, export, split', () => {
     const store = await synthStore(base);
     const before = await readFile(join(store, 'workers.jsonl'));
     expect(await run('data', 'split', store, '--reassign', '--seed', '99', '--fractions', '50,25,25', '--list', '--json')).toBe(0);
-    const result = JSON.parse(stdout);
+    const result = JSON.parse(io.stdout);
     expect(Object.keys(result.membership)).toHaveLength(30);
     expect(result.after.train + result.after.valid + result.after.test).toBe(30);
     expect(result.fractions).toEqual({ train: 0.5, valid: 0.25, test: 0.25 });
@@ -198,20 +176,20 @@ describe('data render and training', () => {
     const store = await synthStore(base, 8);
     const { panel, taxonomy, splits } = await readPanelDir(store);
     expect(await run('data', 'render', store, '--template', 'resume', '--split', 'test', '--json')).toBe(0);
-    const result = JSON.parse(stdout);
+    const result = JSON.parse(io.stdout);
     const template = getTemplate('resume', { taxonomy });
     const test = panel.workers.filter((w) => splits.get(w.id) === 'test');
     expect(result.items).toEqual(test.map((w) => ({ workerId: w.id, text: template.render(w).text })));
 
     expect(await run('data', 'render', store, '--prompts', '--worker', (panel.workers[0] as { id: string }).id, '--json')).toBe(0);
-    const prompts = JSON.parse(stdout).items as { text: string; index: number }[];
+    const prompts = JSON.parse(io.stdout).items as { text: string; index: number }[];
     const full = template.render(panel.workers[0] as (typeof panel.workers)[0]).text;
     expect(prompts).toHaveLength((panel.workers[0] as { records: unknown[] }).records.length - 1);
     for (const p of prompts) expect(full.startsWith(p.text)).toBe(true);
 
     expect(await run('data', 'render', store, '--limit', '2', '--out', join(base, 'r.txt'), '--json')).toBe(0);
     const text = await readFile(join(base, 'r.txt'), 'utf8');
-    expect(JSON.parse(stdout)).toMatchObject({ texts: 2, bytes: Buffer.byteLength(text) });
+    expect(JSON.parse(io.stdout)).toMatchObject({ texts: 2, bytes: Buffer.byteLength(text) });
     const first2 = panel.workers.slice(0, 2).map((w) => template.render(w).text);
     expect(text).toBe(first2.map((t) => (t.endsWith('\n') ? t : `${t}\n`)).join('\n'));
   });
@@ -220,7 +198,7 @@ describe('data render and training', () => {
     const base = await tempDir();
     const store = await synthStore(base, 5);
     expect(await run('data', 'render', store, '--worker', 'nobody')).toBe(2);
-    expect(stderr).toMatch(/no worker with id "nobody"/);
+    expect(io.stderr).toMatch(/no worker with id "nobody"/);
   });
 
   it('training writes the file and reports its real size', async () => {
@@ -229,7 +207,7 @@ describe('data render and training', () => {
     const { panel, splits } = await readPanelDir(store);
     const out = join(base, 'train.jsonl');
     expect(await run('data', 'training', store, '--format', 'openai', '--out', out, '--json')).toBe(0);
-    const result = JSON.parse(stdout);
+    const result = JSON.parse(io.stdout);
     const content = await readFile(out, 'utf8');
     const lines = content.trimEnd().split('\n').map((l) => JSON.parse(l));
     const trainCount = panel.workers.filter((w) => splits.get(w.id) === 'train').length;
@@ -239,7 +217,7 @@ describe('data render and training', () => {
 
     expect(await run('data', 'training', store, '--format', 'text', '--mode', 'transitions', '--split', 'all', '--out', join(base, 't.txt'), '--json')).toBe(0);
     const transitions = panel.workers.reduce((n, w) => n + w.records.length - 1, 0);
-    expect(JSON.parse(stdout).examples).toBe(transitions);
+    expect(JSON.parse(io.stdout).examples).toBe(transitions);
   });
 });
 

@@ -4,33 +4,13 @@
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { describe, expect, it } from 'vitest';
+import { captureCli } from '../helpers/cli.js';
 import { type PanelStore, readPanelDir } from '../../src/io/panel-store.js';
 import type { Worker } from '../../src/panel/types.js';
 import { CAREER_SAMPLE, tempDir, writeFiles } from './helpers.js';
 
-let stdout = '';
-let stderr = '';
-beforeEach(() => {
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-});
-
-async function run(...argv: string[]): Promise<number> {
-  stdout = '';
-  stderr = '';
-  return main(argv);
-}
+const { out: io, run } = captureCli();
 
 const inSplit = (s: PanelStore, split: string) => s.panel.workers.filter((w) => s.splits.get(w.id) === split);
 
@@ -53,7 +33,7 @@ describe('data mix', () => {
     const trainTotal = all.reduce((a, s) => a + inSplit(s, 'train').length, 0);
     const out = join(base, 'mix40');
     expect(await run('data', 'mix', '--union', dirs.psid81!, dirs.nlsy79!, dirs.nlsy97!, '--percent', '40', '--seed', '1', '--out', out, '--json')).toBe(0);
-    const result = JSON.parse(stdout);
+    const result = JSON.parse(io.stdout);
     const mixed = await readPanelDir(out);
     expect(inSplit(mixed, 'train')).toHaveLength(Math.floor(0.4 * trainTotal));
     expect(result).toMatchObject({ command: 'data mix', setting: 1, percent: 40, added: 0 });
@@ -77,7 +57,7 @@ describe('data mix', () => {
     const baseTrain = inSplit(read.nlsy97!, 'train').length;
     const out = join(base, 'plus30');
     expect(await run('data', 'mix', '--base', dirs.nlsy97!, '--add', dirs.psid81!, dirs.nlsy79!, '--percent', '30', '--out', out, '--json')).toBe(0);
-    const result = JSON.parse(stdout);
+    const result = JSON.parse(io.stdout);
     const mixed = await readPanelDir(out);
     const added = Math.floor(0.3 * baseTrain);
     expect(result).toMatchObject({ setting: 2, added });
@@ -101,14 +81,14 @@ describe('data mix', () => {
     // 100% of PSID's ~140 training workers needs more than NLSY97's ~56.
     expect(await run('data', 'mix', '--base', dirs.psid81!, '--add', dirs.nlsy97!, '--percent', '100', '--out', out)).toBe(2);
     const need = inSplit(read.psid81!, 'train').length;
-    expect(stderr).toContain(`needs ${need} workers from the other panels, which hold ${inSplit(read.nlsy97!, 'train').length}`);
+    expect(io.stderr).toContain(`needs ${need} workers from the other panels, which hold ${inSplit(read.nlsy97!, 'train').length}`);
     await expect(stat(out)).rejects.toThrow();
     // Drawing from all of the other panel's workers (--from-splits all) is allowed when it is enough.
     expect(await run('data', 'mix', '--base', dirs.nlsy97!, '--add', dirs.nlsy79!, '--percent', '100', '--from-splits', 'all', '--out', out, '--quiet')).toBe(0);
     expect(await run('data', 'mix', '--union', dirs.nlsy97!, '--percent', '10', '--out', join(base, 'one'))).toBe(2);
-    expect(stderr).toMatch(/at least two panel stores/);
+    expect(io.stderr).toMatch(/at least two panel stores/);
     expect(await run('data', 'mix', '--union', dirs.nlsy97!, dirs.nlsy79!, '--percent', '120', '--out', join(base, 'bad'))).toBe(2);
-    expect(stderr).toMatch(/between 0 and 100/);
+    expect(io.stderr).toMatch(/between 0 and 100/);
   });
 });
 
@@ -121,7 +101,7 @@ describe('data randomize', () => {
     const before = await readPanelDir(mix);
     const out = join(base, 'gender');
     expect(await run('data', 'randomize', mix, '--fields', 'gender,ethnicity', '--seed', '2', '--out', out, '--json')).toBe(0);
-    const result = JSON.parse(stdout);
+    const result = JSON.parse(io.stdout);
     const after = await readPanelDir(out);
     expect(result).toMatchObject({ command: 'data randomize', fields: ['gender', 'ethnicity'], split: 'test', permuted: inSplit(before, 'test').length });
     expect(result.changed).toBeGreaterThan(0);
@@ -141,7 +121,7 @@ describe('data randomize', () => {
       }
     }
     expect(await run('data', 'randomize', mix, '--fields', 'gender,age', '--out', join(base, 'x'))).toBe(2);
-    expect(stderr).toMatch(/--fields must be one of gender, ethnicity, region, got "age"/);
+    expect(io.stderr).toMatch(/--fields must be one of gender, ethnicity, region, got "age"/);
     expect(read.psid81).toBeDefined();
   });
 });

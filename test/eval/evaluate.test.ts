@@ -17,7 +17,7 @@ import { ResultsStore } from '../../src/store/results-store.js';
 import type { StoredResult } from '../../src/store/types.js';
 import { getTemplate } from '../../src/template/index.js';
 import { tinyModelPath } from '../helpers/models.js';
-import { lowercasingModelPath, type PanelFixture, removeTempDirs, smallTaxonomy, tempDir, writeSyntheticPanel } from './fixtures.js';
+import { lowercasingModelPath, type PanelFixture, readRun, removeTempDirs, smallTaxonomy, tempDir, writeSyntheticPanel } from './fixtures.js';
 
 afterAll(removeTempDirs);
 
@@ -39,15 +39,6 @@ function modelOpts(out: string, extra: Partial<EvaluateOptions> & { template?: s
     scorer: new ModelScorer({ model: model ?? spm, template: template ?? 'resume', mode: mode ?? 'distribution', engine: ENGINE }),
     ...rest,
   };
-}
-
-async function readRun(path: string, run: string): Promise<StoredResult[]> {
-  const s = await ResultsStore.open(path, { readOnly: true });
-  try {
-    return await s.results(run);
-  } finally {
-    await s.close();
-  }
 }
 
 describe('distributionResult', () => {

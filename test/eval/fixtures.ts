@@ -11,6 +11,8 @@ import { initTensor, loadTokenizer, tinyLlamaShape, writeLlamaModel } from '../.
 import { completeSplits, writePanelDir } from '../../src/io/index.js';
 import type { Panel } from '../../src/panel/types.js';
 import { synthesizePanel } from '../../src/synth/index.js';
+import { ResultsStore } from '../../src/store/results-store.js';
+import type { StoredResult } from '../../src/store/types.js';
 import { packageRoot } from '../../src/taxonomy/package-data.js';
 import { loadTaxonomy, Taxonomy } from '../../src/taxonomy/taxonomy.js';
 import { testModelsDir } from '../helpers/models.js';
@@ -86,4 +88,14 @@ export async function lowercasingModelPath(): Promise<string> {
   await writeLlamaModel({ out: tmp, shape: { ...shape, nVocab: tokenizer.nVocab }, tokenizer, type: 'f32', weights: (s) => initTensor(s, 1) });
   renameSync(tmp, out);
   return out;
+}
+
+/** The stored rows of one run of a results store, in worker and record order. */
+export async function readRun(path: string, run: string): Promise<StoredResult[]> {
+  const s = await ResultsStore.open(path, { readOnly: true });
+  try {
+    return await s.results(run);
+  } finally {
+    await s.close();
+  }
 }

@@ -4,18 +4,17 @@
  * check of prompts against the model's context.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captureCli } from '../helpers/cli.js';
 import { InputError } from '../../src/errors.js';
 import { BaselineScorer } from '../../src/eval/baseline.js';
 import { evaluate } from '../../src/eval/evaluate.js';
 import { ModelScorer } from '../../src/eval/model-scorer.js';
 import { sampleRecords } from '../../src/eval/sample.js';
 import type { Worker } from '../../src/panel/types.js';
-import { ResultsStore } from '../../src/store/results-store.js';
 import type { StoredResult } from '../../src/store/types.js';
 import { tinyModelPath } from '../helpers/models.js';
-import { type PanelFixture, removeTempDirs, tempDir, writeSyntheticPanel } from './fixtures.js';
+import { type PanelFixture, readRun, removeTempDirs, tempDir, writeSyntheticPanel } from './fixtures.js';
 
 afterAll(removeTempDirs);
 
@@ -27,15 +26,6 @@ beforeAll(async () => {
 });
 
 const ENGINE = { threads: 2, kvCache: 'f32', flashAttention: 'off' } as const;
-
-async function rows(path: string, run: string): Promise<StoredResult[]> {
-  const s = await ResultsStore.open(path, { readOnly: true });
-  try {
-    return await s.results(run);
-  } finally {
-    await s.close();
-  }
-}
 
 const keys = (rs: readonly StoredResult[]) => rs.map((r) => `${r.workerId}#${r.index}`);
 
@@ -92,13 +82,13 @@ describe('evaluate --sample', () => {
     await evaluate({ ...base, limit: undefined, name: 'ppl', scorer: new ModelScorer({ model: spm, template: 'resume', mode: 'perplexity', engine: ENGINE }) });
     await evaluate({ ...base, name: 'ots', scorer: new ModelScorer({ model: spm, template: 'off-the-shelf-titles', mode: 'distribution', engine: ENGINE }) });
     expect(e.complete).toBe(true);
-    const ref = keys(await rows(out, 'empirical'));
-    for (const run of ['uniform', 'ppl', 'ots']) expect(keys(await rows(out, run)), run).toEqual(ref);
+    const ref = keys(await readRun(out, 'empirical'));
+    for (const run of ['uniform', 'ppl', 'ots']) expect(keys(await readRun(out, run)), run).toEqual(ref);
 
     // They are the sampled records among those every run scores, and the store counts exactly them.
     const full = join(dir, 'full.duckdb');
     await evaluate({ data: fx.dir, out: full, name: 'empirical', scorer: new BaselineScorer('empirical') });
-    const all = await rows(full, 'empirical');
+    const all = await readRun(full, 'empirical');
     const test = fx.panel.workers.filter((w) => all.some((r) => r.workerId === w.id));
     const s = sampleRecords(test, sample);
     const byId = new Map(test.map((w) => [w.id, w]));
@@ -108,7 +98,7 @@ describe('evaluate --sample', () => {
     expect(ref).toEqual(keys(want));
     expect(e.transitions.total).toBe(want.length);
     // Same records, same numbers as the unsampled run.
-    const sampledRows = await rows(out, 'empirical');
+    const sampledRows = await readRun(out, 'empirical');
     sampledRows.forEach((r, i) => expect(r.logProb).toBe(want[i]!.logProb));
 
     // A sampled store is another evaluation than an unsampled or otherwise sampled one.
@@ -118,24 +108,17 @@ describe('evaluate --sample', () => {
 });
 
 describe('eval --sample through the CLI', () => {
+  const { out, run } = captureCli();
   it('passes --sample and --sample-seed on, and names the flag when the fraction is bad', async () => {
     const dir = await tempDir();
-    let stdout = '';
-    let stderr = '';
-    const out = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
-    const err = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
-    try {
-      const argv = ['eval', '--baseline', 'empirical', '--data', fx.dir, '--sample', '0.25', '--sample-seed', '7', '--json', '--quiet'];
-      expect(await main([...argv, '--out', join(dir, 'cli.duckdb')])).toBe(0);
-      const lib = await evaluate({ data: fx.dir, out: join(dir, 'lib.duckdb'), sample: { fraction: 0.25, seed: 7 }, scorer: new BaselineScorer('empirical') });
-      expect(JSON.parse(stdout).transitions.total).toBe(lib.transitions.total);
-      expect(keys(await rows(join(dir, 'cli.duckdb'), 'empirical'))).toEqual(keys(await rows(join(dir, 'lib.duckdb'), 'empirical')));
-      expect(await main(['eval', '--baseline', 'empirical', '--data', fx.dir, '--sample', '10', '--out', join(dir, 'bad.duckdb')])).toBe(2);
-      expect(stderr).toMatch(/--sample must be a fraction in \(0, 1\] \(0\.1 for the paper's 10%\), got 10/);
-    } finally {
-      out.mockRestore();
-      err.mockRestore();
-    }
+    const argv = ['eval', '--baseline', 'empirical', '--data', fx.dir, '--sample', '0.25', '--sample-seed', '7', '--json', '--quiet'];
+    expect(await run(...argv, '--out', join(dir, 'cli.duckdb'))).toBe(0);
+    const cli = JSON.parse(out.stdout);
+    const lib = await evaluate({ data: fx.dir, out: join(dir, 'lib.duckdb'), sample: { fraction: 0.25, seed: 7 }, scorer: new BaselineScorer('empirical') });
+    expect(cli.transitions.total).toBe(lib.transitions.total);
+    expect(keys(await readRun(join(dir, 'cli.duckdb'), 'empirical'))).toEqual(keys(await readRun(join(dir, 'lib.duckdb'), 'empirical')));
+    expect(await run('eval', '--baseline', 'empirical', '--data', fx.dir, '--sample', '10', '--out', join(dir, 'bad.duckdb'))).toBe(2);
+    expect(out.stderr).toMatch(/--sample must be a fraction in \(0, 1\] \(0\.1 for the paper's 10%\), got 10/);
   });
 });
 
