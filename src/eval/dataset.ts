@@ -67,15 +67,11 @@ export function selectWorkers(dir: string, store: PanelStore, opts: SelectOption
     );
   }
   const limited = opts.limit !== undefined ? all.slice(0, opts.limit) : all;
-  const transitions = (w: Worker): number => Math.max(0, w.records.length - 1);
+  // Every record is scored, the first one included (the paper's t = 1..T).
+  const transitions = (w: Worker): number => w.records.length;
   const sample = opts.sample === undefined ? null : sampleRecords(limited, opts.sample);
-  // The records a scorer scores are a worker's last transitions(w); with a sample, those of them in it.
-  const scored = (w: Worker): number => {
-    if (!sample) return transitions(w);
-    let n = 0;
-    for (let i = w.records.length - transitions(w); i < w.records.length; i++) if (sample.has(w, i)) n++;
-    return n;
-  };
+  // With a sample, a worker's records in it.
+  const scored = (w: Worker): number => (sample ? w.records.reduce((n, _, i) => n + (sample.has(w, i) ? 1 : 0), 0) : transitions(w));
   const selection = sample ? limited.filter((w) => scored(w) > 0) : limited;
   const identity: DatasetIdentity = {
     fingerprint: panelFingerprint(store),

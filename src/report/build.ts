@@ -156,6 +156,7 @@ function collectRuns(stores: LoadedStore[], opts: ReportOptions, notes: string[]
       if (r.workersDone < r.workersTotal) data.run.complete = false;
       const p = prefix(s);
       for (const row of r.results) {
+        if (opts.transitionsOnly && row.index === 0) continue;
         const t = toTransitionResult(row, p + row.workerId);
         const k = keyOf(t);
         const prev = seen.get(k);
@@ -262,6 +263,7 @@ export async function buildReport(storePaths: readonly string[], opts: ReportOpt
   const variant: LogProbVariant = opts.variant ?? 'normalized';
   const allowPartial = opts.allowPartial ?? false;
   const bins = opts.bins ?? 10;
+  const transitionsOnly = opts.transitionsOnly ?? false;
   if (!Number.isInteger(B) || B < 2) throw new InputError(`--bootstrap must be an integer >= 2, got ${B}`, { file: '(command line)', field: 'bootstrap' });
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
     throw new InputError(`--seed must be an integer in [0, 2^32), got ${seed}`, { file: '(command line)', field: 'seed' });
@@ -444,7 +446,7 @@ export async function buildReport(storePaths: readonly string[], opts: ReportOpt
   return {
     format: REPORT_FORMAT,
     version: REPORT_VERSION,
-    options: { B, seed, level, variant, reference, allowPartial },
+    options: { B, seed, level, variant, reference, allowPartial, transitionsOnly },
     stores: reportStores,
     runs: runs.map((d) => d.run),
     datasets,

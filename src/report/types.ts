@@ -30,6 +30,9 @@ export interface ReportOptions {
   allowPartial?: boolean;
   /** Calibration bins of the binary tasks (default 10). */
   bins?: number;
+  /** Only records 2..T of each worker (the transitions), leaving out the first record (default false:
+   * every record, t = 1..T, as the paper's perplexity). */
+  transitionsOnly?: boolean;
 }
 
 export interface ReportStore {
@@ -105,7 +108,16 @@ export interface BinaryCell {
 export interface Report {
   format: typeof REPORT_FORMAT;
   version: typeof REPORT_VERSION;
-  options: { B: number; seed: number; level: number; variant: LogProbVariant; reference: string | null; allowPartial: boolean };
+  options: {
+    B: number;
+    seed: number;
+    level: number;
+    variant: LogProbVariant;
+    reference: string | null;
+    allowPartial: boolean;
+    /** Records 2..T only (true) or every record 1..T (false). */
+    transitionsOnly: boolean;
+  };
   stores: ReportStore[];
   runs: ReportRun[];
   /** Column order. */

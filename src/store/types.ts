@@ -15,7 +15,11 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 export type JsonObject = { [key: string]: JsonValue };
 
 export const STORE_FORMAT = 'labor-llm-results';
-export const STORE_VERSION = 1;
+/**
+ * 2: every record is scored, the first one included (from = null), as the paper's perplexity over
+ * t = 1..T; version 1 stores held transitions only (records 1..T) and are refused, never mixed.
+ */
+export const STORE_VERSION = 2;
 
 /** The evaluated transitions: equal identities mean the same workers with the same records. */
 export interface DatasetIdentity {
@@ -27,7 +31,9 @@ export interface DatasetIdentity {
   limit: number | null;
   /** `eval --sample`: only a seeded random sample of the records (src/eval/sample.ts); absent otherwise. */
   sample?: { fraction: number; seed: number };
-  /** Workers and transitions of the whole selection (all shards). */
+  /** Workers and scored records of the whole selection (all shards); `transitions` counts every record,
+   * the first of each worker included (t = 1..T), the name kept from version 1. With `sample`, the
+   * sampled records only. */
   workers: number;
   transitions: number;
 }
@@ -68,6 +74,7 @@ export interface StoredWorker {
   region: string;
   birthYear: number | null;
   shard: number;
+  /** Scored records of the worker (all of them, the first included). */
   transitions: number;
 }
 
@@ -93,7 +100,8 @@ export interface StoredResult {
   index: number;
   dataset: string;
   year: number;
-  from: string;
+  /** The previous record's code; null for the first record. */
+  from: string | null;
   to: string;
   logProb: number | null;
   rawLogProb: number | null;

@@ -121,11 +121,15 @@ describe('buildReport', () => {
     expect(report.accuracy.some((a) => a.run === 'llm-ppl')).toBe(false);
 
     const same = report.binary.find((b) => b.run === 'empirical' && b.dataset === ALL_DATASETS && b.task === 'sameOccupation')!;
-    expect(same.n).toBe(emp.length);
-    expect(same.rate).toBeCloseTo(emp.filter((r) => r.from === r.to).length / emp.length, 12);
-    expect(same.brier).toBeCloseTo(emp.reduce((a, r) => a + (r.pSame! - (r.from === r.to ? 1 : 0)) ** 2, 0) / emp.length, 12);
+    // A first record has no previous state: the binary tasks are about transitions.
+    const moves = emp.filter((r) => r.from !== null);
+    expect(moves.length).toBeLessThan(emp.length);
+    expect(emp.filter((r) => r.index === 0).every((r) => r.pSame === null)).toBe(true);
+    expect(same.n).toBe(moves.length);
+    expect(same.rate).toBeCloseTo(moves.filter((r) => r.from === r.to).length / moves.length, 12);
+    expect(same.brier).toBeCloseTo(moves.reduce((a, r) => a + (r.pSame! - (r.from === r.to ? 1 : 0)) ** 2, 0) / moves.length, 12);
     const stay = report.binary.find((b) => b.run === 'empirical' && b.dataset === ALL_DATASETS && b.task === 'laborForce')!;
-    const fromLf = emp.filter((r) => !['9001', '9002', '9003'].includes(r.from));
+    const fromLf = moves.filter((r) => !['9001', '9002', '9003'].includes(r.from!));
     expect(stay.among).toBe('previousInLaborForce');
     expect(stay.n).toBe(fromLf.length);
   });
@@ -136,6 +140,18 @@ describe('buildReport', () => {
     // Both modes store the same raw log-probs: the difference is float noise.
     expect(Math.abs(d.difference.estimate)).toBeLessThan(1e-3 * cellOf(report, 'llm', ALL_DATASETS)!.perplexity.estimate);
     expect(cellOf(report, 'llm-ppl', 'NLSY79')).toBeDefined();
+  });
+
+  it('covers every record by default, records 2..T with transitionsOnly', async () => {
+    const all = await buildReport([store], { B, seed, reference: 'empirical' });
+    const moves = await buildReport([store], { B, seed, reference: 'empirical', transitionsOnly: true });
+    const rows = await rowsOf(store, 'empirical');
+    const later = rows.filter((r) => r.index > 0);
+    expect(all.runs.find((r) => r.name === 'empirical')!.transitions).toBe(rows.length);
+    expect(moves.runs.find((r) => r.name === 'empirical')!.transitions).toBe(later.length);
+    expect(later.length).toBeLessThan(rows.length);
+    expect(moves.options.transitionsOnly).toBe(true);
+    expectClose(cellOf(moves, 'empirical', ALL_DATASETS)!.perplexity.estimate, bootstrapPerplexity(asResults(later), { B, seed }).estimate);
   });
 
   it('combines stores of different panels by run name, one column per dataset', async () => {

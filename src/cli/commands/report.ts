@@ -23,6 +23,7 @@ interface ReportArgs extends GlobalOptions {
   variant: 'normalized' | 'raw';
   runs: string | undefined;
   allowPartial: boolean;
+  transitionsOnly: boolean;
   out: string | undefined;
   export: string | undefined;
 }
@@ -50,6 +51,11 @@ export const reportCommand: CommandModule<GlobalOptions, ReportArgs> = {
       })
       .option('runs', { type: 'string', describe: 'comma-separated run names to report, in this order (default: all)' })
       .option('allow-partial', { type: 'boolean', default: false, describe: 'report incomplete runs (differences on common transitions)' })
+      .option('transitions-only', {
+        type: 'boolean',
+        default: false,
+        describe: "only records 2..T of each worker (default: every record 1..T, the first included, as the paper's perplexity)",
+      })
       .option('out', { type: 'string', describe: 'write the report to this file instead of stdout' })
       .option('export', { type: 'string', describe: 'also write every result row to this .parquet or .csv file' })
       .example('$0 report results.duckdb', 'Markdown tables of every run in the store')
@@ -69,7 +75,13 @@ export const reportCommand: CommandModule<GlobalOptions, ReportArgs> = {
         throw new InputError(`--samples must be an integer >= 0, got ${args.samples}`, { file: '(command line)', field: 'samples' });
       }
     }
-    const opts: ReportOptions = { B: args.bootstrap, seed: args.seed, variant: args.variant, allowPartial: args.allowPartial };
+    const opts: ReportOptions = {
+      B: args.bootstrap,
+      seed: args.seed,
+      variant: args.variant,
+      allowPartial: args.allowPartial,
+      transitionsOnly: args.transitionsOnly,
+    };
     if (args.reference !== undefined) opts.reference = args.reference;
     if (args.runs !== undefined) opts.runs = args.runs.split(',').map((s) => s.trim()).filter((s) => s !== '');
     const report = await buildReport(args.stores, opts);
