@@ -4,8 +4,8 @@
  * - longer than the engine's context (--context-size): the engine cannot score it, so InputError now
  *   rather than hours into a run, naming the worker, the length and the size to ask for;
  * - longer than the context the model was trained on: scored, but the model has never seen positions
- *   that far and its numbers mean little; a warning says so (the paper ran its in-context experiments
- *   with Llama-2-7B-32k for this reason).
+ *   that far and its numbers mean little; a warning says so (the paper's in-context table includes
+ *   Llama-2-7B-32k, a long-context model).
  * The check tokenizes the texts of the workers with the longest texts (by characters), which are the
  * longest in tokens up to tokenizer differences between texts of about the same length.
  */
@@ -62,7 +62,7 @@ export function checkPromptContext(
     warn(
       `WARNING: template "${template.name}": prompts run to ${need} tokens (worker "${workerId}"), more than the ` +
         `${nCtxTrain} tokens of context the model was trained on; its probabilities past that point are not reliable. ` +
-        'Use a long-context model (the paper used Llama-2-7B-32k) or fewer in-context examples (--k).',
+        'Use a long-context model (such as the paper\'s Llama-2-7B-32k) or fewer in-context examples (--k).',
     );
   }
   return report;

@@ -26,7 +26,7 @@ const REGION_OF_STATE: ReadonlyMap<string, CensusRegion> = new Map(
 /** Every state code that has a Census region (50 states and DC), sorted. */
 export const US_STATE_CODES: readonly string[] = [...REGION_OF_STATE.keys()].sort();
 
-/** The spellings import accepts, for messages: "northeast, northcentral (or Midwest, North Central), south, west". */
+/** The spellings import accepts, for error messages. */
 export const REGION_SPELLINGS = 'northeast, northcentral (or midwest, north central), south, west, in any case';
 
 /** Region names after lower-casing and dropping spaces, underscores and hyphens. */

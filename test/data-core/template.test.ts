@@ -101,6 +101,12 @@ describe("the talk's examples, byte for byte", () => {
     const t = getTemplate('off-the-shelf', { taxonomy: talkTaxonomy });
     expect(t.prompt(talkPsidWorker, 3)).toBe(TALK_OFF_THE_SHELF_PROMPT);
     expect(t.render(talkPsidWorker).text).toBe(`${TALK_OFF_THE_SHELF_PROMPT} Food servers, nonrestaurant\n`);
+    // The first record's prompt: the preamble (through the records line) and its line head.
+    const preamble = TALK_OFF_THE_SHELF_PROMPT.slice(0, TALK_OFF_THE_SHELF_PROMPT.indexOf('1984'));
+    expect(t.prompt(talkPsidWorker, 0)).toBe(`${preamble}1984 (some college):`);
+    expect(getTemplate('resume', { taxonomy: talkTaxonomy }).prompt(talkNlsyWorker, 0)).toBe(
+      `${TALK_RESUME.slice(0, TALK_RESUME.indexOf('1988'))}1988 to 1989 (graduate degree):`,
+    );
   });
 
   it('writes demographic words in lower case and regions as the paper spells them', () => {
@@ -232,6 +238,7 @@ describe('in-context learning (byte-exact)', () => {
     const icl = getTemplate('icl-titles', { taxonomy, icl: { pool: [ana, bo], k: 2, seed: 1 } });
     expect(icl.render(ana).text).toBe(`${titleListBlock(taxonomy)}${ots.render(bo).text}\n${ots.render(ana).text}`);
     expect(icl.prompt(ana, 2)).toBe(`${titleListBlock(taxonomy)}${ots.render(bo).text}\n${ots.prompt(ana, 2)}`);
+    expect(icl.prompt(ana, 0)).toBe(`${titleListBlock(taxonomy)}${ots.render(bo).text}\n${ots.prompt(ana, 0)}`);
     expect(icl.render(ana).text.split(TITLE_LIST_INTRO)).toHaveLength(2);
   });
 
