@@ -119,6 +119,8 @@ describe('eval --sample through the CLI', () => {
     expect(keys(await readRun(join(dir, 'cli.duckdb'), 'empirical'))).toEqual(keys(await readRun(join(dir, 'lib.duckdb'), 'empirical')));
     expect(await run('eval', '--baseline', 'empirical', '--data', fx.dir, '--sample', '10', '--out', join(dir, 'bad.duckdb'))).toBe(2);
     expect(out.stderr).toMatch(/--sample must be a fraction in \(0, 1\] \(0\.1 for the paper's 10%\), got 10/);
+    expect(await run('eval', '--baseline', 'empirical', '--data', fx.dir, '--sample-seed', '3', '--out', join(dir, 'bad.duckdb'))).toBe(2);
+    expect(out.stderr).toMatch(/--sample-seed needs --sample FRACTION/);
   });
 });
 

@@ -38,7 +38,7 @@ interface EvalArgs extends GlobalOptions {
   k: number | undefined;
   iclSeed: number | undefined;
   sample: number | undefined;
-  sampleSeed: number;
+  sampleSeed: number | undefined;
   fullHash: boolean;
   commitInterval: number;
 }
@@ -121,7 +121,7 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
         type: 'number',
         describe: "score only this share of the records, a seeded random sample shared by every run of the panel and seed (the paper's ICL tables: 0.1)",
       })
-      .option('sample-seed', { type: 'number', default: 0, describe: 'seed of the --sample draw' })
+      .option('sample-seed', { type: 'number', describe: 'seed of the --sample draw (default 0)' })
       .option('commit-interval', { type: 'number', default: 1000, describe: 'commit finished workers at least every N ms (a kill loses at most that much work)' })
       .check((a) => {
         if (a.model === undefined && a.baseline === undefined) throw new Error('give --model FILE or --baseline NAME');
@@ -145,7 +145,10 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
     if (args.shard !== undefined) opts.shard = args.shard;
     if (args.limit !== undefined) opts.limit = args.limit;
     if (args.name !== undefined) opts.name = args.name;
-    if (args.sample !== undefined) opts.sample = { fraction: args.sample, seed: args.sampleSeed };
+    if (args.sample !== undefined) opts.sample = { fraction: args.sample, seed: args.sampleSeed ?? 0 };
+    else if (args.sampleSeed !== undefined) {
+      throw new InputError('--sample-seed needs --sample FRACTION (e.g. --sample 0.1)', { file: '(command line)', field: 'sample-seed' });
+    }
 
     const progress = createProgress(args);
     let step: ReturnType<typeof progress.step> | undefined;
