@@ -21,6 +21,7 @@ import { finetuneLocal, type LocalFinetuneResult } from '../finetune/local/index
 import { writeTinyLlama } from '../gguf/index.js';
 import { completeSplits, writePanelDir } from '../io/index.js';
 import { buildReport } from '../report/build.js';
+import type { RunKind } from '../store/types.js';
 import { sampleWorkersFromStores, writeHtmlReport } from '../report/html/index.js';
 import { renderMarkdown } from '../report/markdown.js';
 import type { Report } from '../report/types.js';
@@ -67,7 +68,7 @@ export const DEMO_RUNS = ['tiny-finetuned', 'tiny-untrained', 'oracle', 'empiric
 
 export interface DemoRunSummary {
   run: string;
-  kind: 'model' | 'baseline';
+  kind: RunKind;
   perplexity: number;
   se: number;
   transitions: number;

@@ -135,7 +135,7 @@ function collectRuns(stores: LoadedStore[], opts: ReportOptions, notes: string[]
           stores: [],
           template: typeof cfg.template === 'string' ? cfg.template : null,
           mode: typeof cfg.mode === 'string' ? cfg.mode : null,
-          scorer: r.kind === 'baseline' ? String(cfg.baseline) : String(model?.file ?? r.name),
+          scorer: r.kind === 'baseline' ? String(cfg.baseline) : String(model?.file ?? (cfg.file as { name?: string } | undefined)?.name ?? r.name),
           config: r.config,
           workers: 0,
           workersTotal: 0,
