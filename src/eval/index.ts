@@ -7,3 +7,4 @@ export * from './shard.js';
 export * from './llm.js';
 export * from './model-scorer.js';
 export * from './baseline.js';
+export * from './imported-scorer.js';

@@ -78,7 +78,8 @@ export interface StoredWorker {
   transitions: number;
 }
 
-export type RunKind = 'model' | 'baseline';
+/** model: an LLM; baseline: a fitted baseline; imported: an outside model's log-probs (eval --import-scores). */
+export type RunKind = 'model' | 'baseline' | 'imported';
 
 /** A run: its name in the store, the configuration that must match to append to it, and free-form info. */
 export interface RunRecord {

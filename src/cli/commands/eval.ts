@@ -7,6 +7,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { InputError } from '../../errors.js';
 import { BASELINE_NAMES, type BaselineName, BaselineScorer } from '../../eval/baseline.js';
 import { evaluate, type EvaluateOptions } from '../../eval/evaluate.js';
+import { ImportedScorer } from '../../eval/imported-scorer.js';
 import { EVAL_MODES, type EvalMode } from '../../eval/llm.js';
 import { type EngineSettings, ModelScorer, type ModelScorerOptions } from '../../eval/model-scorer.js';
 import type { Scorer } from '../../eval/scorer.js';
@@ -19,6 +20,7 @@ import { createProgress, formatDuration } from '../progress.js';
 interface EvalArgs extends GlobalOptions {
   model: string | undefined;
   baseline: string | undefined;
+  importScores: string | undefined;
   data: string;
   template: string;
   mode: string;
@@ -59,6 +61,7 @@ function choice<T extends string>(name: string, value: string, allowed: readonly
 
 /** The Scorer the flags ask for: a baseline (--baseline) or a model behind a template (--model). */
 function scorerFromArgs(args: EvalArgs): Scorer {
+  if (args.importScores !== undefined) return new ImportedScorer(args.importScores);
   if (args.baseline !== undefined) return new BaselineScorer(choice('baseline', args.baseline, BASELINE_NAMES) as BaselineName);
   const engine: EngineSettings = { kvCache: args.kvCache, flashAttention: args.flashAttention };
   if (args.threads !== undefined) engine.threads = args.threads;
@@ -88,12 +91,17 @@ function scorerFromArgs(args: EvalArgs): Scorer {
 
 export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
   command: 'eval',
-  describe: 'score every test transition with a model or a baseline into a results store (resumable, shardable)',
+  describe: "score every test record with a model or a baseline, or import an outside model's scores, into a results store (resumable, shardable)",
   builder: (y: Argv<GlobalOptions>) =>
     y
       .option('model', { type: 'string', describe: 'GGUF model file (or use --baseline)' })
       .option('baseline', { type: 'string', choices: BASELINE_NAMES, describe: 'score a baseline fitted on the train split instead of a model' })
-      .conflicts('model', 'baseline')
+      .option('import-scores', {
+        type: 'string',
+        describe: "store an outside model's per-record log-probs (CSV or Parquet: worker_id, year, log_prob, optional code) as a run",
+      })
+      .conflicts('model', ['baseline', 'import-scores'])
+      .conflicts('baseline', 'import-scores')
       .option('data', { type: 'string', demandOption: true, describe: 'panel store folder (labor-llm data import / synth --out)' })
       .option('template', { type: 'string', default: 'resume', describe: `prompt template: ${TEMPLATE_NAMES.join(', ')}` })
       .option('mode', {
@@ -124,13 +132,16 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
       .option('sample-seed', { type: 'number', describe: 'seed of the --sample draw (default 0)' })
       .option('commit-interval', { type: 'number', default: 1000, describe: 'commit finished workers at least every N ms (a kill loses at most that much work)' })
       .check((a) => {
-        if (a.model === undefined && a.baseline === undefined) throw new Error('give --model FILE or --baseline NAME');
+        if (a.model === undefined && a.baseline === undefined && a.importScores === undefined) {
+          throw new Error('give --model FILE, --baseline NAME or --import-scores FILE');
+        }
         return true;
       })
       .example('$0 eval --model ft.gguf --data panel/ --template resume --mode distribution --out results.duckdb', 'every title of every test transition')
       .example('$0 eval --model ft.gguf --data panel/ --mode perplexity --out results.duckdb --name ft-ppl', 'the true titles only (fast)')
       .example('$0 eval --baseline empirical --data panel/ --out results.duckdb', 'a baseline on the same transitions, into the same store')
-      .example('$0 eval --model llama-3.1-8b.gguf --data panel/ --template icl-titles --sample 0.1 --out icl.duckdb', "the paper's ICL row: 10 examples and the title list, on a 10% sample")
+      .example('$0 eval --model llama-3.1-8b.gguf --data panel/ --template icl-titles --sample 0.1 --context-size 8192 --out icl.duckdb', "the paper's ICL row: 10 examples and the title list, on a 10% sample")
+      .example('$0 eval --import-scores career.csv --data panel/ --out results.duckdb --name CAREER', "an outside model's log-probs as a run")
       .example('$0 eval --model ft.gguf --data panel/ --shard 3/8 --out r3.duckdb', 'one job of a Slurm array; then labor-llm merge') as unknown as Argv<EvalArgs>, // yargs adds the camelCase keys at run time; its types do not
   handler: async (args) => {
     const split = choice('split', args.split, SPLIT_NAMES) as SplitName;

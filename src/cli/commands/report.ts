@@ -34,7 +34,7 @@ export const reportCommand: CommandModule<GlobalOptions, ReportArgs> = {
   builder: (y: Argv<GlobalOptions>) =>
     y
       .positional('stores', { type: 'string', array: true, demandOption: true, describe: 'results stores (eval --out)' })
-      .option('reference', { type: 'string', describe: 'run the differences are taken against (default: the first LLM run)' })
+      .option('reference', { type: 'string', describe: 'run the differences are taken against, written reference minus run as the paper (default: the first baseline run)' })
       .option('format', {
         choices: ['md', 'json', 'html'] as const,
         default: 'md' as const,
@@ -45,9 +45,9 @@ export const reportCommand: CommandModule<GlobalOptions, ReportArgs> = {
       .option('bootstrap', { type: 'number', default: 1000, describe: 'worker-level bootstrap draws B' })
       .option('seed', { type: 'number', default: 0, describe: 'bootstrap seed' })
       .option('variant', {
-        choices: ['normalized', 'raw'] as const,
-        default: 'normalized' as const,
-        describe: 'log-probs normalized over the titles, or raw (perplexity-mode runs have raw only)',
+        choices: ['raw', 'normalized'] as const,
+        default: 'raw' as const,
+        describe: "the leading perplexity and the differences: raw (the paper's: product of the title's token probabilities) or normalized over the titles; the other is shown beside it",
       })
       .option('runs', { type: 'string', describe: 'comma-separated run names to report, in this order (default: all)' })
       .option('allow-partial', { type: 'boolean', default: false, describe: 'report incomplete runs (differences on common transitions)' })
