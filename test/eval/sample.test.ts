@@ -3,12 +3,14 @@
  * seed (so rows compare record by record), of the exact size the paper's ICL tables use; and the
  * check of prompts against the model's context.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureCli } from '../helpers/cli.js';
 import { InputError } from '../../src/errors.js';
 import { BaselineScorer } from '../../src/eval/baseline.js';
 import { evaluate } from '../../src/eval/evaluate.js';
+import { ImportedScorer } from '../../src/eval/imported-scorer.js';
 import { ModelScorer } from '../../src/eval/model-scorer.js';
 import { sampleRecords } from '../../src/eval/sample.js';
 import type { Worker } from '../../src/panel/types.js';
@@ -100,6 +102,12 @@ describe('evaluate --sample', () => {
     // Same records, same numbers as the unsampled run.
     const sampledRows = await readRun(out, 'empirical');
     sampledRows.forEach((r, i) => expect(r.logProb).toBe(want[i]!.logProb));
+
+    // An outside model's scores of every record (CAREER's, say) come in on the same sample.
+    const csv = join(dir, 'outside.csv');
+    writeFileSync(csv, `worker_id,year,log_prob\n${all.map((r) => `${r.workerId},${r.year},${r.logProb}`).join('\n')}\n`);
+    await evaluate({ ...base, name: 'outside', scorer: new ImportedScorer(csv) });
+    expect(keys(await readRun(out, 'outside'))).toEqual(ref);
 
     // A sampled store is another evaluation than an unsampled or otherwise sampled one.
     await expect(evaluate({ data: fx.dir, out, name: 'x', scorer: new BaselineScorer('uniform') })).rejects.toThrow(/another evaluation \(sample: store has \{"fraction":0.25,"seed":7\}, now \(absent\)/);
