@@ -1,7 +1,7 @@
 /**
  * Training mixtures of several survey panels, as the paper defines them (talk lines 426-455):
  * - setting 1, mixUnion: a subsample of the union of the datasets' training workers; the paper's rows are
- *   P = 20, 40, 60, 80, 100% of the union (N = floor(P/100 * union): 7,352 ... 36,762; see unionShare);
+ *   P = 20, 40, 60, 80, 100% of the union (N = floor(P/100 * union): 7,352 ... 36,762; see shareOf);
  * - setting 2, mixBasePlus: all of a base dataset plus P% of the BASE's worker count, drawn from the
  *   other datasets together (N = floor(P/100 * base); the paper's P = 10, 30, 50, 70).
  * Build mixtures from panels that are already split (mix the train parts), so that every worker keeps the
