@@ -88,7 +88,7 @@ describe('a local fine-tune of a tiny model on a synthetic panel', () => {
       epochs: 2,
       learningRate: 2e-3,
       seed: 1,
-      threads: 2,
+      threads: 1,
       onProgress: (p) => events.push(p),
     });
   });
@@ -178,7 +178,7 @@ describe('one optimizer step', () => {
     const tokens = m.tokenize(trainTexts[0]!, { addSpecial: true }).length;
     await m.free();
     const stepOut = join(dir, 'one-step.gguf');
-    const r = await finetuneLocal({ model, out: stepOut, trainTexts, validTexts: texts.validTexts, contextLength: tokens - 1, epochs: 1, seed: 1, threads: 2 });
+    const r = await finetuneLocal({ model, out: stepOut, trainTexts, validTexts: texts.validTexts, contextLength: tokens - 1, epochs: 1, seed: 1, threads: 1 });
     expect(r.trainWindows).toBe(1);
     const a = await tensorBytes(model);
     const b = await tensorBytes(stepOut);
@@ -281,7 +281,7 @@ describe('bad input', () => {
       out,
       ...texts,
       epochs: 3,
-      threads: 2,
+      threads: 1,
       signal: ac.signal,
       onProgress: (p) => {
         if (p.phase === 'train' && ++windows === 2) ac.abort();
