@@ -17,7 +17,10 @@
 
 #include "errors.h"
 #include "gguf.h"
+#include "ggml-cpu.h"
+#include "ggml-opt.h"
 #include "llama.h"
+#include "lm_train_graph.h"
 #include "log.h"
 #include "model.h"
 
@@ -30,16 +33,24 @@ struct GgufDeleter {
 struct GgmlContextDeleter {
     void operator()(ggml_context *c) const { ggml_free(c); }
 };
-struct DatasetDeleter {
-    void operator()(ggml_opt_dataset *d) const { ggml_opt_dataset_free(d); }
-};
 struct ResultDeleter {
     void operator()(ggml_opt_result *r) const { ggml_opt_result_free(r); }
 };
+struct BackendDeleter {
+    void operator()(ggml_backend *b) const { ggml_backend_free(b); }
+};
+struct SchedDeleter {
+    void operator()(ggml_backend_sched *s) const { ggml_backend_sched_free(s); }
+};
+struct OptDeleter {
+    void operator()(ggml_opt_context *o) const { ggml_opt_free(o); }
+};
 using GgufPtr = std::unique_ptr<gguf_context, GgufDeleter>;
 using GgmlContextPtr = std::unique_ptr<ggml_context, GgmlContextDeleter>;
-using DatasetPtr = std::unique_ptr<ggml_opt_dataset, DatasetDeleter>;
 using ResultPtr = std::unique_ptr<ggml_opt_result, ResultDeleter>;
+using BackendPtr = std::unique_ptr<ggml_backend, BackendDeleter>;
+using SchedPtr = std::unique_ptr<ggml_backend_sched, SchedDeleter>;
+using OptPtr = std::unique_ptr<ggml_opt_context, OptDeleter>;
 
 // A file removed when the handle goes out of scope, unless released (renamed into place).
 class TempFile {
@@ -67,29 +78,10 @@ void rename_into_place(const std::string &from, const std::string &to) {
         fail(ErrorKind::Input, "cannot move the checkpoint to " + to + ": " + std::strerror(errno));
 }
 
-bool ends_with(const std::string &s, const char *suffix) {
-    const size_t n = std::strlen(suffix);
-    return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
-}
-
-// Whether the pinned llama.cpp updates a tensor: llama_set_param skips the token embeddings and
-// rope_freqs, and the K and V projections get no gradient, because attention reads K and V back
-// from the KV cache, a buffer the backward pass does not go through (upstream llama.cpp PR #28520).
-bool trained_by_llama_cpp(const std::string &name) {
-    if (name == "token_embd.weight" || name == "rope_freqs.weight") return false;
-    for (const char *kv : {".attn_k.weight", ".attn_k.bias", ".attn_v.weight", ".attn_v.bias"})
-        if (ends_with(name, kv)) return false;
-    return true;
-}
-
-struct ModelFacts {
-    int64_t trainable_params = 0;
-};
-
 // Decides from the GGUF header alone whether llama.cpp can train the file, so that nothing reaches a
 // backward pass that would abort the process (f16/quantized weights have no OUT_PROD backward on
 // CPU; mixture-of-experts and other architectures use ops without a backward pass).
-ModelFacts inspect_trainable(const std::string &path) {
+void inspect_trainable(const std::string &path) {
     struct stat st {};
     if (stat(path.c_str(), &st) != 0) fail(ErrorKind::Model, "model file not found: " + path);
     if (!S_ISREG(st.st_mode)) fail(ErrorKind::Model, "model path is not a file: " + path);
@@ -118,7 +110,6 @@ ModelFacts inspect_trainable(const std::string &path) {
     if (experts >= 0 && gguf_get_kv_type(g.get(), experts) == GGUF_TYPE_UINT32 && gguf_get_val_u32(g.get(), experts) > 0) {
         fail(ErrorKind::Model, path + " is a mixture-of-experts model: llama.cpp cannot train expert layers");
     }
-    ModelFacts facts;
     const int64_t n = gguf_get_n_tensors(g.get());
     if (n == 0) fail(ErrorKind::Model, path + " has no tensors");
     for (int64_t i = 0; i < n; ++i) {
@@ -129,9 +120,7 @@ ModelFacts inspect_trainable(const std::string &path) {
                                        "; local fine-tuning needs f32 weights throughout (write the model with "
                                        "--outtype f32, or writeTinyLlama type 'f32')");
         }
-        if (trained_by_llama_cpp(name)) facts.trainable_params += (int64_t)(gguf_get_tensor_size(g.get(), i) / sizeof(float));
     }
-    return facts;
 }
 
 std::vector<llama_token> tokenize_with_bos(const llama_vocab *vocab, const std::string &text) {
@@ -154,10 +143,7 @@ std::vector<llama_token> token_stream(const llama_vocab *vocab, const std::vecto
     return stream;
 }
 
-struct StopState {
-    const StopFn *stop;
-};
-bool abort_requested(void *data) { return (*static_cast<StopState *>(data)->stop)(); }
+bool abort_requested(void *data) { return (*static_cast<const StopFn *>(data))(); }
 
 void check_options(const TrainOptions &o) {
     auto bad = [](const std::string &msg) { fail(ErrorKind::Input, msg); };
@@ -165,10 +151,10 @@ void check_options(const TrainOptions &o) {
     if (o.train_texts.empty()) bad("there are no training texts");
     if (o.valid_texts.empty()) bad("there are no validation texts (the best checkpoint is chosen by validation loss)");
     if (o.epochs < 1 || o.epochs > 100000) bad("epochs must be between 1 and 100000, got " + std::to_string(o.epochs));
-    // llama.cpp rounds every context up to a multiple of 256 tokens, and llama_opt_epoch takes the
-    // window length from the context: only multiples of 256 give windows of the length asked for.
-    if (o.context_length < 256 || o.context_length > 32768 || o.context_length % 256 != 0)
-        bad("the context length must be a multiple of 256 tokens between 256 and 32768, got " + std::to_string(o.context_length));
+    // The attention scores of a window are a [length x length x heads] matrix, kept for the backward pass.
+    if (o.context_length < kMinContext || o.context_length > kMaxContext)
+        bad("the context length must be between " + std::to_string(kMinContext) + " and " + std::to_string(kMaxContext) +
+            " tokens, got " + std::to_string(o.context_length));
     // ggml_opt_eval asserts these (aborting the process): check them here.
     if (!(std::isfinite(o.learning_rate) && o.learning_rate > 0 && o.learning_rate <= 1))
         bad("the learning rate must be in (0, 1], got " + std::to_string(o.learning_rate));
@@ -189,50 +175,6 @@ void probe_output(const TrainOptions &o) {
     FILE *f = std::fopen(probe.path().c_str(), "wb");
     if (!f) fail(ErrorKind::Input, "cannot write next to the output " + o.out_path + ": " + std::strerror(errno));
     std::fclose(f);
-}
-
-// The trained weights under the original file's metadata. llama_model_save_to_file rebuilds the
-// metadata from the loaded model, which loses keys (and llama_opt_init has set context_length to the
-// training window), so its tensors are copied into a GGUF that keeps every original key and the
-// original tensor order. The file appears at `dest` by rename only once it is complete.
-void write_checkpoint(llama_model *model, const std::string &original, const std::string &dest) {
-    TempFile raw(temp_path(dest, "raw"));
-    TempFile merged(temp_path(dest, "gguf"));
-    take_recent_log_errors();
-    llama_model_save_to_file(model, raw.path().c_str());
-
-    ggml_context *tensors_ctx = nullptr;
-    gguf_init_params load{};
-    load.no_alloc = false;
-    load.ctx = &tensors_ctx;
-    GgufPtr saved(gguf_init_from_file(raw.path().c_str(), load));
-    GgmlContextPtr tensors(tensors_ctx);
-    if (!saved) {
-        std::string why = take_recent_log_errors();
-        fail(ErrorKind::Engine, "could not write the checkpoint (disk full?)" + (why.empty() ? "" : ": " + why));
-    }
-    gguf_init_params meta{};
-    meta.no_alloc = true;
-    meta.ctx = nullptr;
-    GgufPtr orig(gguf_init_from_file(original.c_str(), meta));
-    if (!orig) fail(ErrorKind::Model, "the model file " + original + " changed during training: cannot read it back");
-
-    GgufPtr out(gguf_init_empty());
-    gguf_set_kv(out.get(), orig.get());
-    const int64_t n = gguf_get_n_tensors(orig.get());
-    for (int64_t i = 0; i < n; ++i) {
-        const char *name = gguf_get_tensor_name(orig.get(), i);
-        ggml_tensor *t = ggml_get_tensor(tensors.get(), name);
-        if (t == nullptr)
-            fail(ErrorKind::Engine, std::string("the trained model has no tensor ") + name + " (llama.cpp did not load it)");
-        if (t->type != gguf_get_tensor_type(orig.get(), i) || ggml_nbytes(t) != gguf_get_tensor_size(orig.get(), i))
-            fail(ErrorKind::Engine, std::string("the trained tensor ") + name + " differs in type or size from the original");
-        gguf_add_tensor(out.get(), t);
-    }
-    if (!gguf_write_to_file(out.get(), merged.path().c_str(), false))
-        fail(ErrorKind::Engine, "could not write the checkpoint " + merged.path() + ": " + std::strerror(errno));
-    rename_into_place(merged.path(), dest);
-    merged.release();
 }
 
 double result_loss(ggml_opt_result_t r) {
@@ -260,6 +202,59 @@ void shuffle(std::vector<int64_t> &v, std::mt19937_64 &rng) {
     }
 }
 
+// One training or validation step: a freshly built graph over one window (ggml_opt's dynamic mode,
+// as llama.cpp uses it: the graph's size is ours, not GGML_DEFAULT_GRAPH_SIZE).
+class StepGraph {
+  public:
+    StepGraph(const LmTrainModel &model, int32_t n_ctx) : model_(model), n_ctx_(n_ctx) {
+        const int64_t layers = model.hparams().n_layer;
+        // Forward ~30 nodes a layer; the backward and optimizer graphs a few times that.
+        graph_size_ = (size_t)(2048 + 512 * layers);
+        meta_.resize(2 * graph_size_ * ggml_tensor_overhead() + 3 * ggml_graph_overhead_custom(graph_size_, true));
+        labels_.assign((size_t)n_ctx * (size_t)model.hparams().n_vocab, 0.0f);
+        positions_.resize((size_t)n_ctx);
+        for (int32_t i = 0; i < n_ctx; ++i) positions_[(size_t)i] = i;
+    }
+
+    // Runs the window stream[start .. start + n_ctx] (inputs) -> [start + 1 .. start + n_ctx + 1] (labels).
+    void run(ggml_opt_context_t opt, ggml_opt_result_t result, const std::vector<llama_token> &stream, int64_t start, bool training) {
+        ggml_init_params ip{};
+        ip.mem_size = meta_.size();
+        ip.mem_buffer = meta_.data();
+        ip.no_alloc = true;
+        GgmlContextPtr ctx(ggml_init(ip));
+        if (!ctx) fail(ErrorKind::Engine, "could not create the training graph");
+        ggml_tensor *tokens = ggml_new_tensor_2d(ctx.get(), GGML_TYPE_I32, n_ctx_, 1);
+        ggml_set_input(tokens);
+        ggml_tensor *positions = ggml_new_tensor_1d(ctx.get(), GGML_TYPE_I32, n_ctx_);
+        ggml_set_input(positions);
+        ggml_tensor *logits = model_.build_logits(ctx.get(), tokens, positions);
+        ggml_cgraph *gf = ggml_new_graph_custom(ctx.get(), graph_size_, true);
+        ggml_build_forward_expand(gf, logits);
+        ggml_opt_prepare_alloc(opt, ctx.get(), gf, tokens, logits);
+        ggml_opt_alloc(opt, training);
+        ggml_backend_tensor_set(tokens, stream.data() + start, 0, sizeof(llama_token) * (size_t)n_ctx_);
+        ggml_backend_tensor_set(positions, positions_.data(), 0, sizeof(int32_t) * (size_t)n_ctx_);
+        // One-hot labels (ggml's cross-entropy takes target distributions): set this window's ones,
+        // upload, clear them again.
+        const size_t V = (size_t)model_.hparams().n_vocab;
+        for (int32_t i = 0; i < n_ctx_; ++i) labels_[(size_t)i * V + (size_t)stream[(size_t)(start + 1 + i)]] = 1.0f;
+        ggml_backend_tensor_set(ggml_opt_labels(opt), labels_.data(), 0, labels_.size() * sizeof(float));
+        for (int32_t i = 0; i < n_ctx_; ++i) labels_[(size_t)i * V + (size_t)stream[(size_t)(start + 1 + i)]] = 0.0f;
+        ggml_opt_eval(opt, result);
+    }
+
+    size_t graph_size() const { return graph_size_; }
+
+  private:
+    const LmTrainModel &model_;
+    int32_t n_ctx_;
+    size_t graph_size_;
+    std::vector<uint8_t> meta_;
+    std::vector<float> labels_;
+    std::vector<int32_t> positions_;
+};
+
 }  // namespace
 
 std::vector<int64_t> plan_windows(int64_t stream_tokens, int32_t n_ctx) {
@@ -283,28 +278,25 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
     install_log_handler();
     take_recent_log_errors();
     check_options(opts);
-    const ModelFacts facts = inspect_trainable(opts.model_path);
+    inspect_trainable(opts.model_path);
     probe_output(opts);
     check_stop();
 
     TrainResult res;
     res.out_path = opts.out_path;
-    res.trainable_params = facts.trainable_params;
     res.threads = opts.threads > 0 ? opts.threads : (int)std::max(1u, std::thread::hardware_concurrency());
     const int32_t n_ctx = opts.context_length;
     res.context_length = n_ctx;
 
-    // Weights must be writable in memory: no mmap, no repacked buffers.
+    // The tokenizer is llama.cpp's (the same one that scores the model later); the weights are ours.
     llama_model_params mp = llama_model_default_params();
-    mp.n_gpu_layers = opts.gpu_layers;
-    mp.load_mode = LLAMA_LOAD_MODE_NONE;
-    mp.use_extra_bufts = false;
-    std::unique_ptr<llama_model, ModelDeleter> model(llama_model_load_from_file(opts.model_path.c_str(), mp));
-    if (!model) {
+    mp.vocab_only = true;
+    std::unique_ptr<llama_model, ModelDeleter> vocab_model(llama_model_load_from_file(opts.model_path.c_str(), mp));
+    if (!vocab_model) {
         std::string why = take_recent_log_errors();
         fail(ErrorKind::Model, "llama.cpp could not load " + opts.model_path + (why.empty() ? "" : ": " + why));
     }
-    const llama_vocab *vocab = llama_model_get_vocab(model.get());
+    const llama_vocab *vocab = llama_model_get_vocab(vocab_model.get());
 
     const std::vector<llama_token> train_stream = token_stream(vocab, opts.train_texts, "training", stop);
     const std::vector<llama_token> valid_stream = token_stream(vocab, opts.valid_texts, "validation", stop);
@@ -324,46 +316,26 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
     res.train_windows = (int64_t)train_windows.size();
     res.valid_windows = (int64_t)valid_windows.size();
 
-    StopState stop_state{&stop};
-    llama_context_params cp = llama_context_default_params();
-    cp.n_ctx = (uint32_t)n_ctx;
-    // One window per llama_opt_epoch step: llama_opt_init asserts n_ctx % n_batch == 0 and
-    // n_batch % n_ubatch == 0; n_batch = n_ubatch = n_ctx makes both hold and gives one optimizer
-    // step per window with exact gradients (no truncation at a micro-batch boundary).
-    cp.n_batch = (uint32_t)n_ctx;
-    cp.n_ubatch = (uint32_t)n_ctx;
-    cp.n_seq_max = 1;
-    cp.n_threads = res.threads;
-    cp.n_threads_batch = res.threads;
-    cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;  // FLASH_ATTN_EXT has no backward pass
-    cp.type_k = GGML_TYPE_F32;                             // OUT_PROD has no f16 backward on CPU
-    cp.type_v = GGML_TYPE_F32;
-    cp.no_perf = true;
-    cp.abort_callback = abort_requested;
-    cp.abort_callback_data = &stop_state;
-    std::unique_ptr<llama_context, ContextDeleter> ctx(llama_init_from_model(model.get(), cp));
-    if (!ctx) {
-        std::string why = take_recent_log_errors();
-        fail(ErrorKind::Model, "llama.cpp could not create a training context for " + opts.model_path + (why.empty() ? "" : ": " + why));
+    // Backends: the CPU, and before it a GPU when one is asked for and the build has one (ggml_opt
+    // keeps its optimizer state on the first backend; the weights live there too).
+    std::vector<BackendPtr> backends;
+    if (opts.gpu_layers != 0) {
+        if (ggml_backend_dev_t gpu = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_GPU)) backends.emplace_back(ggml_backend_dev_init(gpu, nullptr));
     }
-    if ((int32_t)llama_n_ctx(ctx.get()) != n_ctx || (int32_t)llama_n_batch(ctx.get()) != n_ctx ||
-        (int32_t)llama_n_ubatch(ctx.get()) != n_ctx) {
-        fail(ErrorKind::Engine, "llama.cpp changed the training context size to " + std::to_string(llama_n_ctx(ctx.get())));
-    }
+    BackendPtr cpu(ggml_backend_init_by_type(GGML_BACKEND_DEVICE_TYPE_CPU, nullptr));
+    if (!cpu) fail(ErrorKind::Engine, "could not start ggml's CPU backend");
+    ggml_backend_cpu_set_n_threads(cpu.get(), res.threads);
+    ggml_backend_cpu_set_abort_callback(cpu.get(), abort_requested, const_cast<StopFn *>(&stop));
+    backends.push_back(std::move(cpu));
+    std::vector<ggml_backend_t> raw;
+    for (auto &b : backends) raw.push_back(b.get());
 
-    // ggml_opt computes through the context's scheduler directly, and the CPU backend's thread count
-    // is only set by llama_decode: one decode of a single token sets it to ours.
-    {
-        Batch warm(1, 1);
-        warm.add(train_stream[0], 0, 0, 0, true);
-        int32_t rc = llama_decode(ctx.get(), warm.get());
-        check_stop();
-        if (rc != 0) {
-            std::string why = take_recent_log_errors();
-            fail(ErrorKind::Engine, "llama_decode failed with code " + std::to_string(rc) + (why.empty() ? "" : ": " + why));
-        }
-        llama_memory_clear(llama_get_memory(ctx.get()), true);
-    }
+    LmTrainModel model(opts.model_path, raw[0]);
+    res.trainable_params = model.parameter_count();
+    check_stop();
+    StepGraph step(model, n_ctx);
+    SchedPtr sched(ggml_backend_sched_new(raw.data(), nullptr, (int)raw.size(), step.graph_size(), false, true));
+    if (!sched) fail(ErrorKind::Engine, "could not create the training scheduler");
 
     ggml_opt_optimizer_params pars = ggml_opt_get_default_optimizer_params(nullptr);
     pars.adamw.alpha = (float)opts.learning_rate;
@@ -371,39 +343,23 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
     pars.adamw.beta2 = (float)opts.beta2;
     pars.adamw.eps = (float)opts.eps;
     pars.adamw.wd = (float)opts.weight_decay;
-    llama_opt_params lp{};
-    lp.n_ctx_train = 0;  // the context's n_ctx
-    lp.param_filter = llama_opt_param_filter_all;
-    lp.param_filter_ud = nullptr;
-    lp.get_opt_pars = ggml_opt_get_constant_optimizer_params;
-    lp.get_opt_pars_ud = &pars;
-    lp.optimizer_type = GGML_OPT_OPTIMIZER_TYPE_ADAMW;
-    llama_opt_init(ctx.get(), model.get(), lp);
+    ggml_opt_params op = ggml_opt_default_params(sched.get(), GGML_OPT_LOSS_TYPE_CROSS_ENTROPY);
+    op.build_type = GGML_OPT_BUILD_TYPE_OPT;
+    op.opt_period = 1;
+    op.get_opt_pars = ggml_opt_get_constant_optimizer_params;
+    op.get_opt_pars_ud = &pars;
+    op.optimizer = GGML_OPT_OPTIMIZER_TYPE_ADAMW;
+    OptPtr opt(ggml_opt_init(op));
+    if (!opt) fail(ErrorKind::Engine, "could not create the optimizer");
 
-    // A one-window dataset, refilled for every step: the order and the train/validation split stay
-    // ours, and cancellation is checked between windows (and inside one by the abort callback).
-    DatasetPtr dataset(ggml_opt_dataset_init(GGML_TYPE_I32, GGML_TYPE_I32, n_ctx, n_ctx, 1, 1));
-    if (!dataset) fail(ErrorKind::Engine, "could not allocate the training dataset");
-    auto *data = static_cast<llama_token *>(ggml_opt_dataset_data(dataset.get())->data);
-    auto *labels = static_cast<llama_token *>(ggml_opt_dataset_labels(dataset.get())->data);
     ResultPtr train_result(ggml_opt_result_init());
     ResultPtr valid_result(ggml_opt_result_init());
 
     int32_t epoch = 0;
     auto run_window = [&](const std::vector<llama_token> &stream, int64_t start, bool training) {
-        std::memcpy(data, stream.data() + start, sizeof(llama_token) * n_ctx);
-        std::memcpy(labels, stream.data() + start + 1, sizeof(llama_token) * n_ctx);
         ggml_opt_result_t r = training ? train_result.get() : valid_result.get();
-        int64_t before = 0, after = 0;
-        ggml_opt_result_ndata(r, &before);
-        llama_opt_epoch(ctx.get(), dataset.get(), training ? r : nullptr, training ? nullptr : r, training ? 1 : 0, nullptr, nullptr);
-        check_stop();
-        ggml_opt_result_ndata(r, &after);
-        // llama_opt_epoch reports a failed batch only in the log and returns: notice it here.
-        if (after == before) {
-            std::string why = take_recent_log_errors();
-            fail(ErrorKind::Engine, "llama.cpp could not evaluate a training window" + (why.empty() ? "" : ": " + why));
-        }
+        step.run(opt.get(), r, stream, start, training);
+        check_stop();  // an aborted graph leaves a meaningless loss: stop before reading it
         const double loss = result_loss(r);
         if (!std::isfinite(loss)) {
             fail(ErrorKind::Engine, std::string("the ") + (training ? "training" : "validation") + " loss is not finite at epoch " +
@@ -465,7 +421,11 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
         s.val_accuracy = result_accuracy(valid_result.get());
         s.improved = s.val_loss < best_loss;
         if (s.improved) {
-            write_checkpoint(model.get(), opts.model_path, best.path());
+            // Written complete under a temporary name, then renamed over the previous best.
+            TempFile staged(temp_path(opts.out_path, "gguf"));
+            model.save(opts.model_path, staged.path());
+            rename_into_place(staged.path(), best.path());
+            staged.release();
             best_loss = s.val_loss;
             res.best_epoch = epoch;
             res.best_val_loss = s.val_loss;

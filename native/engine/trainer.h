@@ -1,32 +1,28 @@
-// Local fine-tuning with llama.cpp's training API (llama_opt_init / llama_opt_epoch): full-parameter
-// AdamW on packed windows of the training texts, validation loss every epoch, the best epoch's
-// weights written as a GGUF. Plain C++ over llama.cpp, like the rest of the engine core.
+// Local fine-tuning: full-parameter AdamW over every weight of a small llama GGUF, the token
+// embeddings and the attention's K and V projections included, on packed windows of the training
+// texts; validation loss every epoch; the best epoch's weights written as a GGUF. The training graph
+// is ours (lm_train_graph.h) over ggml's optimizer (ggml-opt), not llama.cpp's llama_opt_*, whose
+// attention gives K and V no gradient and which leaves the token embeddings frozen.
 //
-// Data: every text is tokenized with BOS (the model's special-token rule) and the token lists are
-// concatenated into one stream, training texts and validation texts separately. The stream is cut
-// into windows of n_ctx inputs and the n_ctx next tokens as labels (n_ctx + 1 tokens), starting at
-// 0, n_ctx, 2 n_ctx, ...; when the stream does not end on a window boundary, one more window is
-// aligned with the stream's end, so every token after the first is a label at least once (the few
-// tokens of that last overlap count twice). Windows cross text boundaries: a text attends to the
-// end of the one before it, as in any packed language-model training; the BOS that starts each
-// text marks the boundary. One window is one optimizer step (llama.cpp runs one sequence per
-// window; n_batch = n_ubatch = n_ctx).
+// Data: every text is tokenized with BOS (llama.cpp's tokenizer of the model, the model's special-
+// token rule) and the token lists are concatenated into one stream, training texts and validation
+// texts separately. The stream is cut into windows of n_ctx inputs and the n_ctx next tokens as
+// labels (n_ctx + 1 tokens), starting at 0, n_ctx, 2 n_ctx, ...; when the stream does not end on a
+// window boundary, one more window is aligned with the stream's end, so every token after the first
+// is a label at least once (the few tokens of that last overlap count twice). Windows cross text
+// boundaries: a text attends to the end of the one before it, as in any packed language-model
+// training; the BOS that starts each text marks the boundary. One window is one optimizer step.
 //
-// Loss: llama.cpp's cross-entropy, the mean negative log-likelihood in nats per label token of a
-// window; an epoch's train (or validation) loss is the mean over its windows.
+// Loss: ggml's cross-entropy, the mean negative log-likelihood in nats per label token of a window;
+// an epoch's train (or validation) loss is the mean over its windows.
 //
 // Determinism: training windows are visited in an order drawn from a seeded mt19937_64 each epoch
-// (our own Fisher-Yates, not std::shuffle, whose algorithm is the library's); ggml_opt's own RNG
-// (used only by ggml_opt_dataset_shuffle) is never used; nothing else is random. With one thread
-// the same inputs and seed give bit-identical weights.
+// (our own Fisher-Yates, not std::shuffle, whose algorithm is the library's); nothing else is random.
+// With one thread the same inputs and seed give bit-identical weights.
 //
-// What trains: every weight tensor except the token embeddings (llama_set_param skips
-// token_embd.weight and rope_freqs.weight) and the attention's K and V projections: in the pinned
-// llama.cpp, attention reads K and V back from the KV cache, and no gradient flows through that
-// buffer, so attn_k / attn_v never change (a known upstream limitation, llama.cpp PR #28520; the
-// Q, output, FFN, norm and output-head weights do train). Models must be llama
-// architecture with f32 weights throughout; anything else is refused before loading, because the
-// backward pass of other types and architectures can abort the process inside ggml.
+// What trains: every tensor of the file but rope_freqs.weight (RoPE frequency factors, constants).
+// Models must be llama architecture with f32 weights throughout and no tensors outside the llama
+// layout (biases, experts); anything else is refused before training.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -35,13 +31,18 @@
 
 namespace labor {
 
+// Window lengths the trainer takes: the attention scores of a window, [n_ctx x n_ctx x heads] floats,
+// are kept for the backward pass.
+constexpr int kMinContext = 16;
+constexpr int kMaxContext = 4096;
+
 struct TrainOptions {
     std::string model_path;
     std::string out_path;  // the best checkpoint, written once the run has finished
     std::vector<std::string> train_texts;
     std::vector<std::string> valid_texts;
     int epochs = 3;
-    int context_length = 256;  // tokens per window (n_ctx): a multiple of 256, as llama.cpp pads contexts
+    int context_length = 256;  // tokens per window (n_ctx), kMinContext..kMaxContext
     double learning_rate = 1e-3;
     double weight_decay = 0.0;  // AdamW's decoupled decay, in [0, 1]
     double beta1 = 0.9;
@@ -49,7 +50,7 @@ struct TrainOptions {
     double eps = 1e-8;
     uint64_t seed = 0;
     int threads = 0;     // 0: all hardware threads
-    int gpu_layers = 0;  // layers offloaded on a GPU build (-1: all)
+    int gpu_layers = 0;  // non-zero: train on the build's GPU (if it has one), weights and all
 };
 
 struct TrainProgress {
@@ -84,7 +85,7 @@ struct TrainResult {
     int64_t train_tokens = 0, valid_tokens = 0;
     int64_t train_windows = 0, valid_windows = 0;
     int32_t context_length = 0;
-    int64_t trainable_params = 0;  // elements of the tensors training changes (see above)
+    int64_t trainable_params = 0;  // elements of the tensors training changes (all but rope_freqs)
     int32_t threads = 0;
     double seconds = 0;
     std::string out_path;

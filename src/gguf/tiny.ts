@@ -8,7 +8,7 @@ import { gguf } from './metadata.js';
 import { hashName, Xoshiro128 } from './prng.js';
 import { checkLlamaShape, writeLlamaModel, type LlamaShape, type LlamaTensorSpec } from './llama.js';
 import type { WritableTensorType } from './types.js';
-import { loadTokenizer, type VocabName } from './vocab.js';
+import { loadTokenizer, type Tokenizer, type VocabName } from './vocab.js';
 import type { GgufWriteResult } from './writer.js';
 
 /**
@@ -38,7 +38,8 @@ const PRESETS: Record<TinyPreset, PresetShape> = {
 };
 
 export interface TinyLlamaOptions {
-  vocab: VocabName;
+  /** A vocabulary file of the pinned llama.cpp by name, or a tokenizer of one's own (e.g. `learnBpe`). */
+  vocab: VocabName | Tokenizer;
   seed: number;
   out: string;
   preset?: TinyPreset;
@@ -67,10 +68,15 @@ export interface TinyLlamaOptions {
 export interface TinyLlamaResult extends GgufWriteResult {
   shape: LlamaShape;
   type: WritableTensorType;
-  vocab: VocabName;
+  /** The vocabulary's name; 'learned' for a tokenizer passed in. */
+  vocab: VocabName | 'learned';
   seed: number;
   preset: TinyPreset;
   seconds: number;
+}
+
+function tokenizerOf(vocab: VocabName | Tokenizer): Promise<Tokenizer> {
+  return typeof vocab === 'string' ? loadTokenizer(vocab) : Promise.resolve(vocab);
 }
 
 /** The complete shape and storage type that `writeTinyLlama` would use, without writing anything. */
@@ -79,7 +85,7 @@ export async function tinyLlamaShape(
 ): Promise<{ shape: LlamaShape; type: WritableTensorType }> {
   const preset = PRESETS[opts.preset ?? 'tiny'];
   if (preset === undefined) throw new InputError(`unknown preset "${String(opts.preset)}" (${TINY_PRESETS.join(', ')})`);
-  const tokenizer = await loadTokenizer(opts.vocab);
+  const tokenizer = await tokenizerOf(opts.vocab);
   const shape: LlamaShape = {
     nVocab: tokenizer.nVocab,
     nEmbd: opts.nEmbd ?? preset.nEmbd,
@@ -129,13 +135,14 @@ export async function writeTinyLlama(opts: TinyLlamaOptions): Promise<TinyLlamaR
   }
   const { shape, type } = await tinyLlamaShape(opts);
   checkLlamaShape(shape, opts.out);
-  const tokenizer = await loadTokenizer(opts.vocab);
+  const tokenizer = await tokenizerOf(opts.vocab);
+  const vocabName = typeof opts.vocab === 'string' ? opts.vocab : 'learned';
   const result = await writeLlamaModel({
     out: opts.out,
     shape,
     tokenizer,
     type,
-    name: `labor-llm tiny llama (${preset}, ${opts.vocab}, seed ${opts.seed})`,
+    name: `labor-llm tiny llama (${preset}, ${vocabName}, seed ${opts.seed})`,
     weights: (spec) => {
       const w = initTensor(spec, opts.seed, initScale);
       const k = opts.constantEmbeddingDims ?? 0;
@@ -147,7 +154,7 @@ export async function writeTinyLlama(opts: TinyLlamaOptions): Promise<TinyLlamaR
     },
     extraMetadata: [
       ['labor_llm.generator', gguf.str(`tiny-llama v${TINY_LLAMA_VERSION}`)],
-      ['labor_llm.vocab', gguf.str(opts.vocab)],
+      ['labor_llm.vocab', gguf.str(vocabName)],
       ['labor_llm.seed', gguf.u32(opts.seed)],
       ['labor_llm.init_scale', gguf.f32(initScale)],
     ],
@@ -156,7 +163,7 @@ export async function writeTinyLlama(opts: TinyLlamaOptions): Promise<TinyLlamaR
     ...result,
     shape,
     type,
-    vocab: opts.vocab,
+    vocab: vocabName,
     seed: opts.seed,
     preset,
     seconds: (performance.now() - started) / 1000,

@@ -50,7 +50,7 @@ describe('finetune local', () => {
     const store = join(dir, 'panel');
     await writePanelDir(store, { panel, splits, taxonomy });
     const out = join(dir, 'store.gguf');
-    const r = await run(['finetune', 'local', '--model', model, '--data', store, '--out', out, '--epochs', '1', '--max-train', '2', '--threads', '2', '--json']);
+    const r = await run(['finetune', 'local', '--model', model, '--data', store, '--out', out, '--epochs', '1', '--max-train', '2', '--threads', '1', '--json']);
     expect(r.code).toBe(0);
     // Logs go to stderr, the JSON document alone to stdout.
     expect(r.stderr).toMatch(/epoch 1: train loss \d+\.\d+, validation loss \d+\.\d+ \(best so far: checkpoint kept\)/);
@@ -66,7 +66,7 @@ describe('finetune local', () => {
 
   it('trains on a synthetic panel and reports in words; refuses to replace --out without --force', async () => {
     const out = join(dir, 'synth.gguf');
-    const args = ['finetune', 'local', '--model', model, '--synth', 'nlsy79', '--workers', '20', '--max-train', '1', '--max-valid', '1', '--out', out, '--epochs', '1', '--lr', '0.002', '--threads', '2', '--quiet'];
+    const args = ['finetune', 'local', '--model', model, '--synth', 'nlsy79', '--workers', '20', '--max-train', '1', '--max-valid', '1', '--out', out, '--epochs', '1', '--lr', '0.002', '--threads', '1', '--quiet'];
     const r = await run(args);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^wrote .*synth\.gguf: epoch 1 of 1, validation loss \d+\.\d+ -> \d+\.\d+ nats\/token/);

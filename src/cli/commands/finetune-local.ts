@@ -40,10 +40,10 @@ function localBuilder(y: Argv<GlobalOptions>) {
     .option('epochs', { type: 'number', default: 3, describe: 'passes over the training windows' })
     .option('lr', { type: 'number', default: 1e-3, describe: 'AdamW learning rate (constant)' })
     .option('weight-decay', { type: 'number', default: 0, describe: 'AdamW decoupled weight decay, in [0, 1]' })
-    .option('context-length', { type: 'number', default: 256, describe: 'tokens per training window (a multiple of 256)' })
+    .option('context-length', { type: 'number', default: 256, describe: 'tokens per training window (16 to 4096)' })
     .option('seed', { type: 'number', default: 0, describe: 'seed of the order of the training windows' })
     .option('threads', { type: 'number', describe: 'CPU threads (default: all cores; 1 gives bit-identical reruns)' })
-    .option('gpu-layers', { type: 'number', default: 0, describe: 'layers to offload on a GPU build (-1: all)' })
+    .option('gpu-layers', { type: 'number', default: 0, describe: 'non-zero: train on the GPU of a CUDA/Metal build' })
     .example('$0 finetune local --model tiny-f32.gguf --synth nlsy79 --workers 200 --out tuned.gguf --epochs 2', 'a quick run on a synthetic panel')
     .example('$0 finetune local --model m.gguf --data panels/nlsy79 --out m-ft.gguf --epochs 3 --lr 5e-4 --seed 1 --threads 1 --json', 'a reproducible run on a panel store');
 }

@@ -1,4 +1,4 @@
-/** Local fine-tuning of small llama GGUF models with llama.cpp's training API (see train.ts). */
+/** Local fine-tuning of every weight of small llama GGUF models (see train.ts). */
 export {
   finetuneLocal,
   type LocalFinetuneOptions,

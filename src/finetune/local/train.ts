@@ -1,6 +1,7 @@
 /**
- * Local fine-tuning: full-parameter AdamW training of a small llama-architecture GGUF model on
- * template texts, with llama.cpp's own training API inside the native addon (native/engine/trainer.*).
+ * Local fine-tuning: full-parameter AdamW training of every weight of a small llama-architecture GGUF
+ * model on template texts, inside the native addon (native/engine/trainer.*: our own llama training
+ * graph over ggml's optimizer; docs/finetune-local.md says why not llama.cpp's training API).
  *
  * What happens (details in native/engine/trainer.h):
  * - each text is tokenized with BOS and the texts of a split are concatenated into one token stream,
@@ -9,9 +10,8 @@
  *   validation loss (mean next-token cross-entropy, nats per token) on the validation windows;
  * - the weights of the epoch with the lowest validation loss are written to `out` as a GGUF with the
  *   input model's metadata; `out` appears (by rename) only when the run completes;
- * - token embeddings stay frozen (llama.cpp does not train them), and so do the attention's K and V
- *   projections: in the pinned llama.cpp no gradient flows back through the KV cache (upstream PR
- *   #28520); Q, attention output, FFN, norms and the output head train;
+ * - every weight trains: token embeddings, Q/K/V/output projections, feed-forward, norms, output layer
+ *   (only RoPE frequency factors, where a file has them, are constants);
  * - one thread and one seed give bit-identical weights.
  *
  * The model must be llama architecture with f32 weights throughout: anything else is a ModelError,
@@ -39,13 +39,13 @@ export interface LocalFinetuneOptions {
   learningRate?: number;
   /** AdamW decoupled weight decay in [0, 1] (default 0). */
   weightDecay?: number;
-  /** Tokens per training window: a multiple of 256, as llama.cpp pads contexts to 256 (default 256). */
+  /** Tokens per training window, 16 to 4096 (default 256). */
   contextLength?: number;
   /** Seed of the order of the training windows (default 0). */
   seed?: number;
   /** CPU threads (default: all cores). Use 1 for bit-identical reruns. */
   threads?: number;
-  /** Layers to offload on a CUDA/Metal build (default 0: CPU). */
+  /** Non-zero: train on the GPU of a CUDA/Metal build (default 0: CPU). */
   gpuLayers?: number;
   onProgress?: (p: LocalFinetuneProgress) => void;
   signal?: AbortSignal;
@@ -104,7 +104,7 @@ export interface LocalFinetuneResult {
   trainWindows: number;
   validWindows: number;
   contextLength: number;
-  /** Parameters updated by training (all but the token embeddings and the K/V projections). */
+  /** Parameters updated by training (every weight but RoPE frequency factors). */
   trainableParams: number;
   threads: number;
   seconds: number;
@@ -163,8 +163,7 @@ export async function finetuneLocal(opts: LocalFinetuneOptions): Promise<LocalFi
   const trainTexts = textList('trainTexts', opts.trainTexts);
   const validTexts = textList('validTexts', opts.validTexts);
   const epochs = integerOption('epochs', opts.epochs, 3, 1, 100000);
-  const contextLength = integerOption('contextLength', opts.contextLength, 256, 256, 32768);
-  if (contextLength % 256 !== 0) throw new InputError(`contextLength must be a multiple of 256, got ${contextLength}`);
+  const contextLength = integerOption('contextLength', opts.contextLength, 256, 16, 4096);
   const learningRate = opts.learningRate ?? 1e-3;
   if (!(Number.isFinite(learningRate) && learningRate > 0 && learningRate <= 1)) {
     throw new InputError(`learningRate must be in (0, 1], got ${String(opts.learningRate)}`);
