@@ -27,7 +27,7 @@ export * from './io/index.js';
 export * from './metrics/index.js';
 export * from './baselines/index.js';
 export * from './eval/index.js';
-export { ResultsStore, mergeStores, exportResults, type OpenOptions, type MergeReport } from './store/index.js';
+export { ResultsStore, mergeStores, exportResults, type OpenOptions, type MergeOptions, type MergeReport } from './store/index.js';
 export * from './report/index.js';
 export * from './finetune/hosted/index.js';
 export * from './report/html/index.js';

@@ -174,8 +174,16 @@ describe('shards and merge', () => {
     expect(pplOf(fromShards)).toEqual(pplOf(fromWhole));
 
     const merged = join(dir, 'merged.duckdb');
+    // Shard 2 lacks the baseline: merge refuses it, writing nothing, unless told to merge anyway.
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const refused = await main(['merge', merged, ...shards]);
+    const message = stderr.mock.calls.map((c) => String(c[0])).join('');
+    stderr.mockRestore();
+    expect(refused).toBe(2);
+    expect(message).toMatch(/shard-2\.duckdb \(field "runs\.empirical"\): run "empirical" is missing: finish this shard first.*--allow-incomplete/);
+    expect(existsSync(merged)).toBe(false);
     const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    const code = await main(['merge', merged, ...shards, '--json']);
+    const code = await main(['merge', merged, ...shards, '--allow-incomplete', '--json']);
     const written = stdout.mock.calls.map((c) => String(c[0])).join('');
     stdout.mockRestore();
     expect(code).toBe(0);
@@ -190,7 +198,7 @@ describe('shards and merge', () => {
     expect(await snapshot(merged)).toEqual(await snapshot(whole));
 
     // A partial merge keeps the shard numbering.
-    const partial = await mergeStores(join(dir, 'partial.duckdb'), [shards[2]!, shards[0]!]);
+    const partial = await mergeStores(join(dir, 'partial.duckdb'), [shards[2]!, shards[0]!], { allowIncomplete: true });
     expect(partial.shards).toEqual({ count: 3, indices: [0, 2] });
   });
 
