@@ -29,6 +29,7 @@ export * from './baselines/index.js';
 export * from './eval/index.js';
 export { ResultsStore, mergeStores, exportResults, type OpenOptions, type MergeOptions, type MergeReport } from './store/index.js';
 export * from './report/index.js';
+export * from './slurm/index.js';
 export * from './finetune/hosted/index.js';
 export * from './report/html/index.js';
 export { runDemo, resolveDemoOptions, DEMO_DEFAULTS, DEMO_FILES, DEMO_RUNS, type DemoOptions, type DemoResult } from './demo/index.js';

@@ -11,6 +11,7 @@ import { initTensor, loadTokenizer, tinyLlamaShape, writeLlamaModel } from '../.
 import { completeSplits, writePanelDir } from '../../src/io/index.js';
 import type { Panel } from '../../src/panel/types.js';
 import { synthesizePanel } from '../../src/synth/index.js';
+import { ResultsStore } from '../../src/store/results-store.js';
 import { packageRoot } from '../../src/taxonomy/package-data.js';
 import { loadTaxonomy, Taxonomy } from '../../src/taxonomy/taxonomy.js';
 import { testModelsDir } from '../helpers/models.js';
@@ -86,4 +87,24 @@ export async function lowercasingModelPath(): Promise<string> {
   await writeLlamaModel({ out: tmp, shape: { ...shape, nVocab: tokenizer.nVocab }, tokenizer, type: 'f32', weights: (s) => initTensor(s, 1) });
   renameSync(tmp, out);
   return out;
+}
+
+/** Everything a store holds except timestamps and session logs. */
+export async function storeSnapshot(path: string): Promise<unknown> {
+  const s = await ResultsStore.open(path, { readOnly: true });
+  try {
+    const runs = await s.runs();
+    const out: Record<string, unknown> = {
+      dataset: s.meta.dataset,
+      shards: s.meta.shards,
+      taxonomy: s.meta.taxonomy,
+      workers: await s.workers(),
+    };
+    for (const r of runs) {
+      out[`run:${r.name}`] = { kind: r.kind, config: r.config, progress: await s.progress(r.name), results: await s.results(r.name) };
+    }
+    return out;
+  } finally {
+    await s.close();
+  }
 }

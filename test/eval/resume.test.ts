@@ -15,7 +15,7 @@ import { ResultsStore } from '../../src/store/results-store.js';
 import { Prng } from '../../src/synth/prng.js';
 import { packageRoot } from '../../src/taxonomy/package-data.js';
 import { tinyModelPath } from '../helpers/models.js';
-import { type PanelFixture, removeTempDirs, tempDir, writeSyntheticPanel } from './fixtures.js';
+import { type PanelFixture, removeTempDirs, storeSnapshot as snapshot, tempDir, writeSyntheticPanel } from './fixtures.js';
 
 afterAll(removeTempDirs);
 
@@ -26,26 +26,6 @@ beforeAll(async () => {
   fx = await writeSyntheticPanel({ workers: 150, maxRecords: 6, seed: 5 });
   model = await tinyModelPath('llama-spm', 1);
 });
-
-/** Everything a store holds except timestamps and session logs. */
-async function snapshot(path: string): Promise<unknown> {
-  const s = await ResultsStore.open(path, { readOnly: true });
-  try {
-    const runs = await s.runs();
-    const out: Record<string, unknown> = {
-      dataset: s.meta.dataset,
-      shards: s.meta.shards,
-      taxonomy: s.meta.taxonomy,
-      workers: await s.workers(),
-    };
-    for (const r of runs) {
-      out[`run:${r.name}`] = { kind: r.kind, config: r.config, progress: await s.progress(r.name), results: await s.results(r.name) };
-    }
-    return out;
-  } finally {
-    await s.close();
-  }
-}
 
 interface ChildRun {
   code: number | null;

@@ -8,7 +8,7 @@ import { InputError } from '../../errors.js';
 import { BASELINE_NAMES, type BaselineName } from '../../eval/baseline.js';
 import { evaluate, type EvaluateOptions, type ScorerSpec } from '../../eval/evaluate.js';
 import { EVAL_MODES, type EvalMode } from '../../eval/llm.js';
-import { parseShard } from '../../eval/shard.js';
+import { defaultStorePath } from '../../eval/shard.js';
 import { SPLIT_NAMES, type SplitName } from '../../io/index.js';
 import { TEMPLATE_NAMES } from '../../template/index.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
@@ -37,13 +37,6 @@ interface EvalArgs extends GlobalOptions {
   iclSeed: number | undefined;
   fullHash: boolean;
   commitInterval: number;
-}
-
-/** Default store name: results.duckdb, or results.shard-I-of-N.duckdb for a shard. */
-export function defaultStorePath(shard: string | undefined): string {
-  if (shard === undefined) return 'results.duckdb';
-  const s = parseShard(shard);
-  return s.count === 1 ? 'results.duckdb' : `results.shard-${s.index}-of-${s.count}.duckdb`;
 }
 
 function choice<T extends string>(name: string, value: string, allowed: readonly T[]): T {
