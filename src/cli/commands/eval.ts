@@ -98,7 +98,8 @@ export function withEvalOptions<T>(y: Argv<T>, opts: { omit?: readonly EvalOptio
     }
   }
   return y.conflicts('model', 'baseline').check((a) => {
-    if (a.model === undefined && a.baseline === undefined) throw new Error('give --model FILE or --baseline NAME');
+    // A typed error: yargs hands it to main() as is, which maps it to the usage exit code.
+    if (a.model === undefined && a.baseline === undefined) throw new InputError('give --model FILE or --baseline NAME', { file: '(command line)', field: 'model' });
     return true;
   });
 }
