@@ -77,12 +77,29 @@ export function normalizeExtraOption(option: string): string {
   return text.startsWith('-') ? text : `--${text}`;
 }
 
-function directives(pairs: [string, string | number | undefined][], extra: readonly string[] | undefined): string[] {
+/**
+ * The `#SBATCH` lines of a job: its name, log and start folder, the requests every job shares
+ * (partition, account, time), the job's `own` ones, then the pass-through options.
+ */
+function directives(
+  job: { name: string; output: string; workDir: string; resources: SlurmResources },
+  own: [string, string | number | undefined][] = [],
+): string[] {
+  const r = job.resources;
+  const pairs: [string, string | number | undefined][] = [
+    ['job-name', job.name],
+    ['output', job.output],
+    ['chdir', job.workDir],
+    ['partition', r.partition],
+    ['account', r.account],
+    ['time', r.time],
+    ...own,
+  ];
   const lines: string[] = [];
   for (const [flag, value] of pairs) {
     if (value !== undefined) lines.push(`#SBATCH --${flag}=${directiveValue(flag, value)}`);
   }
-  for (const e of extra ?? []) lines.push(`#SBATCH ${normalizeExtraOption(e)}`);
+  for (const e of r.extra ?? []) lines.push(`#SBATCH ${normalizeExtraOption(e)}`);
   return lines;
 }
 
@@ -108,21 +125,12 @@ export function arrayScript(spec: ArrayScriptSpec): string {
     '#!/bin/bash',
     `# labor-llm slurm eval: task i of this array evaluates shard i of ${n} into its own results store.`,
     '# A task run again resumes its store; `labor-llm slurm resume` resubmits the unfinished ones.',
-    ...directives(
-      [
-        ['job-name', ARRAY_JOB_NAME],
-        ['array', `0-${n - 1}`],
-        ['output', logPath(spec.dir, 'eval-%A_%a.log')],
-        ['chdir', spec.workDir],
-        ['partition', r.partition],
-        ['account', r.account],
-        ['time', r.time],
-        ['gpus', r.gpus],
-        ['cpus-per-task', r.cpusPerTask],
-        ['mem', r.mem],
-      ],
-      r.extra,
-    ),
+    ...directives({ name: ARRAY_JOB_NAME, output: logPath(spec.dir, 'eval-%A_%a.log'), workDir: spec.workDir, resources: r }, [
+      ['array', `0-${n - 1}`],
+      ['gpus', r.gpus],
+      ['cpus-per-task', r.cpusPerTask],
+      ['mem', r.mem],
+    ]),
     // A preempted task goes back to the queue and resumes from its store.
     '#SBATCH --requeue',
     '',
@@ -138,21 +146,11 @@ export function arrayScript(spec: ArrayScriptSpec): string {
 
 /** The merge job: one store from every shard's (merge refuses unfinished shards). */
 export function mergeScript(spec: MergeScriptSpec): string {
-  const r = spec.resources;
   return [
     '#!/bin/bash',
     `# labor-llm slurm eval: merges the ${spec.stores.length} shard stores once the array has succeeded.`,
-    ...directives(
-      [
-        ['job-name', MERGE_JOB_NAME],
-        ['output', logPath(spec.dir, 'merge-%j.log')],
-        ['chdir', spec.workDir],
-        ['partition', r.partition],
-        ['account', r.account],
-        ['time', r.time],
-      ],
-      r.extra,
-    ),
+    // No GPU, cores or memory of the shards': merging is reading and writing stores.
+    ...directives({ name: MERGE_JOB_NAME, output: logPath(spec.dir, 'merge-%j.log'), workDir: spec.workDir, resources: spec.resources }),
     '',
     'set -euo pipefail',
     `exec ${spec.launcher} merge ${[spec.merged, ...spec.stores].map(shellQuote).join(' ')}`,

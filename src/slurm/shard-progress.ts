@@ -1,14 +1,14 @@
 /**
  * How far a shard's results store has got: workers done of total, and the ETA of the session writing
  * it. A running eval holds its store's DuckDB write lock, which keeps every other process out (even
- * read-only), so a busy store is read through a private copy of its file and write-ahead log: DuckDB
- * replays the log on opening, which gives every worker committed up to the copy.
+ * read-only), and a reader's lock would keep a starting eval out; so a store is read through a private
+ * copy of its file and write-ahead log: DuckDB replays the log on opening, which gives every worker
+ * committed up to the copy.
  */
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StateError } from '../errors.js';
 import { ResultsStore } from '../store/results-store.js';
 import type { RunProgress } from '../store/types.js';
 
@@ -27,35 +27,31 @@ export interface ShardProgress {
   sessionOpen: boolean;
   /** Remaining seconds at the open session's rate; null without one or before its first worker. */
   etaSeconds: number | null;
-  /** The store was busy and read through a copy. */
-  copied: boolean;
 }
 
-/** Opens a store read-only, or a copy of it when a running job holds the lock; `use` runs on it. */
-async function withStoreSnapshot<T>(path: string, use: (s: ResultsStore) => Promise<T>): Promise<{ value: T; copied: boolean }> {
-  try {
-    const s = await ResultsStore.open(path, { readOnly: true });
+/**
+ * Runs `use` on a private copy of a store. Never on the store itself: even a read-only open takes a
+ * lock, and a shard job that starts or resumes at that moment could not open its store and would fail.
+ */
+async function withStoreCopy<T>(path: string, use: (s: ResultsStore) => Promise<T>): Promise<T> {
+  // The copy is not atomic: one taken while the job checkpoints can be torn, and a retry gets a whole one.
+  for (let attempt = 1; ; attempt++) {
+    const dir = await mkdtemp(join(tmpdir(), 'labor-llm-shard-'));
     try {
-      return { value: await use(s), copied: false };
+      const copy = join(dir, 'store.duckdb');
+      await copyFile(path, copy);
+      if (existsSync(`${path}.wal`)) await copyFile(`${path}.wal`, `${copy}.wal`).catch(() => undefined);
+      const s = await ResultsStore.open(copy, { readOnly: true });
+      try {
+        return await use(s);
+      } finally {
+        await s.close();
+      }
+    } catch (err) {
+      if (attempt >= 3) throw err;
     } finally {
-      await s.close();
+      await rm(dir, { recursive: true, force: true });
     }
-  } catch (err) {
-    if (!(err instanceof StateError)) throw err;
-  }
-  const dir = await mkdtemp(join(tmpdir(), 'labor-llm-shard-'));
-  try {
-    const copy = join(dir, 'store.duckdb');
-    await copyFile(path, copy);
-    if (existsSync(`${path}.wal`)) await copyFile(`${path}.wal`, `${copy}.wal`).catch(() => undefined);
-    const s = await ResultsStore.open(copy, { readOnly: true });
-    try {
-      return { value: await use(s), copied: true };
-    } finally {
-      await s.close();
-    }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -70,10 +66,9 @@ export async function readShardProgress(shard: number, store: string, now: Date 
     complete: false,
     sessionOpen: false,
     etaSeconds: null,
-    copied: false,
   };
   if (!existsSync(store)) return empty;
-  const { value, copied } = await withStoreSnapshot(store, async (s) => {
+  const value = await withStoreCopy(store, async (s) => {
     const runs: RunProgress[] = [];
     for (const r of await s.runs()) runs.push(await s.progress(r.name));
     const total = (await s.workers()).length;
@@ -101,6 +96,5 @@ export async function readShardProgress(shard: number, store: string, now: Date 
     complete: value.runs.length > 0 && value.runs.every((r) => r.complete),
     sessionOpen,
     etaSeconds,
-    copied,
   };
 }

@@ -5,8 +5,7 @@
  * workers again and ends with the same results. Skipped, with a message, only where Slurm is not installed.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluate } from '../../src/eval/evaluate.js';
 import { shardOfWorker } from '../../src/eval/shard.js';
 import { buildReport } from '../../src/report/build.js';
@@ -16,6 +15,7 @@ import { jobStates } from '../../src/slurm/tools.js';
 import { ResultsStore } from '../../src/store/results-store.js';
 import { packageRoot } from '../../src/taxonomy/package-data.js';
 import { type PanelFixture, removeTempDirs, storeSnapshot, tempDir, writeSyntheticPanel } from '../eval/fixtures.js';
+import { runCli as cli } from '../cli/run-cli.js';
 import { tinyModelPath } from '../helpers/models.js';
 import { type SlurmCluster, slurmUnavailable, startSlurmCluster } from '../helpers/slurm-cluster.js';
 
@@ -30,26 +30,6 @@ let model: string;
 let reference: string;
 let referenceWorkers: string[];
 
-/** Runs the CLI in this process; returns exit code, stdout and stderr. */
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    stdout += String(s);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    stderr += String(s);
-    return true;
-  });
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
-
 /** The shard jobs run this checkout's sources (no build needed), with the test's own node. */
 const launcher = `${process.execPath} --import tsx ${join(packageRoot(), 'test', 'eval', 'cli-entry.ts')}`;
 
@@ -60,11 +40,11 @@ function submitArgs(dir: string): string[] {
   ];
 }
 
-async function waitUntil(what: string, ms: number, test: () => Promise<boolean>): Promise<void> {
+async function waitUntil(what: string, ms: number, test: () => Promise<boolean>, pollMs = 250): Promise<void> {
   const end = Date.now() + ms;
   while (!(await test())) {
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}\n${cluster?.logs() ?? ''}`);
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 
@@ -147,7 +127,7 @@ describe.skipIf(unavailable !== null)('slurm eval on a real Slurm cluster', () =
     const store = run.stores[target]!;
 
     // Cancel once the shard has committed a worker (its store is read through a copy while the job writes).
-    await waitUntil(`shard ${target} to commit a worker`, 90_000, async () => ((await readShardProgress(target, store)).workersDone ?? 0) >= 1);
+    await waitUntil(`shard ${target} to commit a worker`, 90_000, async () => ((await readShardProgress(target, store)).workersDone ?? 0) >= 1, 50);
     await cluster!.run('scancel', [`${submission.arrayJob}_${target}`]);
     await waitForJobs([submission.arrayJob, submission.mergeJob]);
 

@@ -8,35 +8,12 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVAL_OPTIONS } from '../../src/cli/commands/eval.js';
-import { main } from '../../src/cli/main.js';
 import { removeTempDirs, tempDir } from '../eval/fixtures.js';
+import { runCli as cli } from '../cli/run-cli.js';
 
 afterAll(removeTempDirs);
-
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    stdout += String(s);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    stderr += String(s);
-    return true;
-  });
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => {
-    stdout += `${a.map(String).join(' ')}\n`;
-  });
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    log.mockRestore();
-  }
-}
 
 let root: string;
 let model: string;
@@ -112,12 +89,12 @@ describe('slurm eval --dry-run', () => {
     const { array, merge } = scriptsOf(r.stdout, dir);
     expect(directives(array)).toEqual([
       '--job-name=labor-llm-eval',
-      '--array=0-3',
       `--output=${dir}/logs/eval-%A_%a.log`,
       `--chdir=${process.cwd()}`,
       '--partition=gpu',
       '--account=econ',
       '--time=2:00:00',
+      '--array=0-3',
       '--gpus=1',
       '--cpus-per-task=8',
       '--mem=32G',
