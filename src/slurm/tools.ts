@@ -144,6 +144,11 @@ export async function jobStates(jobIds: readonly string[]): Promise<JobStates> {
   const key = (j: JobState): string => `${j.jobId}_${j.task ?? ''}`;
   const seen = new Set(live.map(key));
   const done = await ended(ids);
-  const jobs = [...live, ...done.jobs.filter((j) => !seen.has(key(j)))];
+  const jobs = [...live];
+  for (const j of done.jobs) {
+    if (seen.has(key(j))) continue;
+    seen.add(key(j));
+    jobs.push(j);
+  }
   return { jobs, source: done.source === 'sacct' ? 'squeue+sacct' : 'squeue+scontrol' };
 }
