@@ -40,3 +40,10 @@ export function shardOfWorker(workerId: string, count: number): number {
   if (count <= 1) return 0;
   return hash32(workerId, SHARD_SEED) % count;
 }
+
+/** Default store name: results.duckdb, or results.shard-I-of-N.duckdb for a shard (`eval --out`'s default). */
+export function defaultStorePath(shard: string | undefined): string {
+  if (shard === undefined) return 'results.duckdb';
+  const s = parseShard(shard);
+  return s.count === 1 ? 'results.duckdb' : `results.shard-${s.index}-of-${s.count}.duckdb`;
+}

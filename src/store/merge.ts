@@ -4,7 +4,9 @@
  * Checked first, before anything is written: every input is a results store of the same dataset
  * identity (same panel content, split, limit) split into the same number of shards; their shards are
  * disjoint; their workers are disjoint; a run present in several inputs has the same configuration in
- * each. The output holds the union. When the inputs cover every shard, the output is an unsharded
+ * each; and, unless `allowIncomplete`, every input holds every run complete (a shard whose job was
+ * killed, timed out or never ran is finished first, e.g. by `labor-llm slurm resume`). The output
+ * holds the union. When the inputs cover every shard, the output is an unsharded
  * store (shards {count 1, indices [0]}, every worker's shard 0), interchangeable with a store from one
  * unsharded run: `eval` can resume into it (e.g. to finish a run that is missing in one shard).
  */
@@ -22,7 +24,14 @@ export interface MergeReport {
   runs: RunProgress[];
 }
 
-export async function mergeStores(out: string, inputs: readonly string[], opts: { overwrite?: boolean } = {}): Promise<MergeReport> {
+export interface MergeOptions {
+  /** Replace `out` if it exists. */
+  overwrite?: boolean;
+  /** Merge inputs whose runs are not complete (or missing) too; the merged runs are then incomplete. */
+  allowIncomplete?: boolean;
+}
+
+export async function mergeStores(out: string, inputs: readonly string[], opts: MergeOptions = {}): Promise<MergeReport> {
   if (inputs.length === 0) throw new InputError('merge needs at least one input store');
   if (new Set(inputs).size !== inputs.length) throw new InputError('the same store is given twice');
   if (existsSync(out) && !opts.overwrite) {
@@ -34,12 +43,17 @@ export async function mergeStores(out: string, inputs: readonly string[], opts: 
   const metas: StoreMeta[] = [];
   const workerLists: StoredWorker[][] = [];
   const runLists: RunRecord[][] = [];
+  const progressLists: Map<string, RunProgress>[] = [];
   for (const path of inputs) {
     const s = await ResultsStore.open(path, { readOnly: true });
     try {
       metas.push(s.meta);
       workerLists.push(await s.workers());
-      runLists.push(await s.runs());
+      const runs = await s.runs();
+      runLists.push(runs);
+      const progress = new Map<string, RunProgress>();
+      for (const r of runs) progress.set(r.name, await s.progress(r.name));
+      progressLists.push(progress);
     } finally {
       await s.close();
     }
@@ -89,6 +103,20 @@ export async function mergeStores(out: string, inputs: readonly string[], opts: 
       }
     }
   });
+
+  if (!opts.allowIncomplete) {
+    progressLists.forEach((progress, i) => {
+      for (const name of runs.keys()) {
+        const p = progress.get(name);
+        if (p?.complete) continue;
+        const what = p ? `has ${p.workersDone} of ${p.workersTotal} workers` : 'is missing';
+        throw new InputError(
+          `run "${name}" ${what}: finish this shard first (run its eval again, or labor-llm slurm resume), or merge anyway with --allow-incomplete`,
+          { file: inputs[i]!, field: `runs.${name}` },
+        );
+      }
+    });
+  }
 
   const indices = [...owner.keys()].sort((a, b) => a - b);
   const complete = indices.length === first.shards.count;

@@ -296,15 +296,22 @@ export class ResultsStore {
     return rows.map(rowToResult);
   }
 
-  /** Starts a session row; returns its id for finishSession(). */
+  /**
+   * Starts a session row; returns its id for finishSession(). The row records how many workers the run
+   * had when the session started, so a watcher (`slurm status`) can tell this session's rate and ETA
+   * while it runs.
+   */
   async startSession(run: string, info: JsonObject): Promise<number> {
-    const rows = await this.rows('SELECT coalesce(max(id), 0) + 1 AS id FROM sessions');
+    const rows = await this.rows(
+      'SELECT coalesce(max(id), 0) + 1 AS id, (SELECT count(*) FROM worker_done WHERE run = $1) AS done FROM sessions',
+      [run],
+    );
     const id = Number(rows[0]!.id);
     await this.live().run('INSERT INTO sessions VALUES ($1, $2, $3, NULL, 0, $4)', [
       id,
       run,
       new Date().toISOString(),
-      JSON.stringify({ host: hostname(), pid: process.pid, ...info }),
+      JSON.stringify({ host: hostname(), pid: process.pid, workersDoneAtStart: Number(rows[0]!.done), ...info }),
     ]);
     return id;
   }

@@ -99,3 +99,23 @@ export async function readRun(path: string, run: string): Promise<StoredResult[]
     await s.close();
   }
 }
+
+/** Everything a store holds except timestamps and session logs. */
+export async function storeSnapshot(path: string): Promise<unknown> {
+  const s = await ResultsStore.open(path, { readOnly: true });
+  try {
+    const runs = await s.runs();
+    const out: Record<string, unknown> = {
+      dataset: s.meta.dataset,
+      shards: s.meta.shards,
+      taxonomy: s.meta.taxonomy,
+      workers: await s.workers(),
+    };
+    for (const r of runs) {
+      out[`run:${r.name}`] = { kind: r.kind, config: r.config, progress: await s.progress(r.name), results: await s.results(r.name) };
+    }
+    return out;
+  } finally {
+    await s.close();
+  }
+}

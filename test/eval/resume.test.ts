@@ -17,7 +17,7 @@ import { ResultsStore } from '../../src/store/results-store.js';
 import { Prng } from '../../src/synth/prng.js';
 import { packageRoot } from '../../src/taxonomy/package-data.js';
 import { tinyModelPath } from '../helpers/models.js';
-import { type PanelFixture, removeTempDirs, tempDir, writeSyntheticPanel } from './fixtures.js';
+import { type PanelFixture, removeTempDirs, storeSnapshot as snapshot, tempDir, writeSyntheticPanel } from './fixtures.js';
 
 afterAll(removeTempDirs);
 
@@ -28,26 +28,6 @@ beforeAll(async () => {
   fx = await writeSyntheticPanel({ workers: 150, maxRecords: 6, seed: 5 });
   model = await tinyModelPath('llama-spm', 1);
 });
-
-/** Everything a store holds except timestamps and session logs. */
-async function snapshot(path: string): Promise<unknown> {
-  const s = await ResultsStore.open(path, { readOnly: true });
-  try {
-    const runs = await s.runs();
-    const out: Record<string, unknown> = {
-      dataset: s.meta.dataset,
-      shards: s.meta.shards,
-      taxonomy: s.meta.taxonomy,
-      workers: await s.workers(),
-    };
-    for (const r of runs) {
-      out[`run:${r.name}`] = { kind: r.kind, config: r.config, progress: await s.progress(r.name), results: await s.results(r.name) };
-    }
-    return out;
-  } finally {
-    await s.close();
-  }
-}
 
 interface ChildRun {
   code: number | null;
@@ -176,8 +156,16 @@ describe('shards and merge', () => {
     expect(pplOf(fromShards)).toEqual(pplOf(fromWhole));
 
     const merged = join(dir, 'merged.duckdb');
+    // Shard 2 lacks the baseline: merge refuses it, writing nothing, unless told to merge anyway.
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const refused = await main(['merge', merged, ...shards]);
+    const message = stderr.mock.calls.map((c) => String(c[0])).join('');
+    stderr.mockRestore();
+    expect(refused).toBe(2);
+    expect(message).toMatch(/shard-2\.duckdb \(field "runs\.empirical"\): run "empirical" is missing: finish this shard first.*--allow-incomplete/);
+    expect(existsSync(merged)).toBe(false);
     const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    const code = await main(['merge', merged, ...shards, '--json']);
+    const code = await main(['merge', merged, ...shards, '--allow-incomplete', '--json']);
     const written = stdout.mock.calls.map((c) => String(c[0])).join('');
     stdout.mockRestore();
     expect(code).toBe(0);
@@ -192,7 +180,7 @@ describe('shards and merge', () => {
     expect(await snapshot(merged)).toEqual(await snapshot(whole));
 
     // A partial merge keeps the shard numbering.
-    const partial = await mergeStores(join(dir, 'partial.duckdb'), [shards[2]!, shards[0]!]);
+    const partial = await mergeStores(join(dir, 'partial.duckdb'), [shards[2]!, shards[0]!], { allowIncomplete: true });
     expect(partial.shards).toEqual({ count: 3, indices: [0, 2] });
   });
 

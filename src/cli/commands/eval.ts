@@ -3,7 +3,7 @@
  * (--baseline) into a results store; resumable (run the same command again) and shardable (--shard i/n,
  * then `labor-llm merge`).
  */
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv, CommandModule, Options } from 'yargs';
 import { InputError } from '../../errors.js';
 import { BASELINE_NAMES, type BaselineName, BaselineScorer } from '../../eval/baseline.js';
 import { evaluate, type EvaluateOptions } from '../../eval/evaluate.js';
@@ -11,7 +11,7 @@ import { ImportedScorer } from '../../eval/imported-scorer.js';
 import { EVAL_MODES, type EvalMode } from '../../eval/llm.js';
 import { type EngineSettings, ModelScorer, type ModelScorerOptions } from '../../eval/model-scorer.js';
 import type { Scorer } from '../../eval/scorer.js';
-import { parseShard } from '../../eval/shard.js';
+import { defaultStorePath } from '../../eval/shard.js';
 import { SPLIT_NAMES, type SplitName } from '../../io/index.js';
 import { ICL_DEFAULT_K, TEMPLATE_NAMES } from '../../template/index.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
@@ -43,13 +43,6 @@ interface EvalArgs extends GlobalOptions {
   sampleSeed: number | undefined;
   fullHash: boolean;
   commitInterval: number;
-}
-
-/** Default store name: results.duckdb, or results.shard-I-of-N.duckdb for a shard. */
-export function defaultStorePath(shard: string | undefined): string {
-  if (shard === undefined) return 'results.duckdb';
-  const s = parseShard(shard);
-  return s.count === 1 ? 'results.duckdb' : `results.shard-${s.index}-of-${s.count}.duckdb`;
 }
 
 function choice<T extends string>(name: string, value: string, allowed: readonly T[]): T {
@@ -89,54 +82,99 @@ function scorerFromArgs(args: EvalArgs): Scorer {
   return new ModelScorer(options);
 }
 
+/**
+ * The options of `eval`, as one table: `slurm eval` registers the same table and forwards whatever the
+ * user gave to its shard jobs, so a flag added here reaches the cluster with nothing else to edit.
+ */
+export const EVAL_OPTIONS = {
+  model: { type: 'string', describe: 'GGUF model file (or use --baseline)' },
+  baseline: { type: 'string', choices: BASELINE_NAMES, describe: 'score a baseline fitted on the train split instead of a model' },
+  'import-scores': {
+    type: 'string',
+    describe: "store an outside model's per-record log-probs (CSV or Parquet: worker_id, year, log_prob, optional code) as a run",
+  },
+  data: { type: 'string', demandOption: true, describe: 'panel store folder (labor-llm data import / synth --out)' },
+  template: { type: 'string', default: 'resume', describe: `prompt template: ${TEMPLATE_NAMES.join(', ')}` },
+  mode: {
+    type: 'string',
+    default: 'distribution',
+    describe: 'distribution: every title scored per transition; perplexity: the true titles only, one pass per worker',
+  },
+  split: { type: 'string', default: 'test', describe: `split to evaluate: ${SPLIT_NAMES.join(', ')}` },
+  shard: { type: 'string', describe: 'evaluate shard i of n (0-based), e.g. --shard $SLURM_ARRAY_TASK_ID/8' },
+  out: { type: 'string', describe: 'results store (default results.duckdb, results.shard-I-of-N.duckdb with --shard)' },
+  'top-k': { type: 'number', default: 10, describe: 'most probable codes stored per transition' },
+  limit: { type: 'number', describe: 'only the first N workers of the split' },
+  name: { type: 'string', describe: 'run name in the store (default: model file name, or the baseline)' },
+  threads: { type: 'number', describe: 'CPU threads (default: all cores)' },
+  'context-size': { type: 'number', describe: 'KV cache cells (default 4096): the longest prompt plus a trie chunk' },
+  'batch-size': { type: 'number', describe: 'tokens per decode (trie chunk size)' },
+  'cross-batch': { type: 'number', describe: "distribution mode: a worker's transitions scored N at a time in shared decodes (1-16, default 1; for GPUs)" },
+  'gpu-layers': { type: 'number', describe: 'layers to offload on a GPU build (-1: all)' },
+  'kv-cache': { choices: ['f16', 'f32'] as const, default: 'f32' as const, describe: 'KV cache precision' },
+  'flash-attention': { choices: ['auto', 'on', 'off'] as const, default: 'off' as const },
+  k: { type: 'number', describe: `templates icl, icl-titles: number of example workers (default ${ICL_DEFAULT_K}, as in the paper)` },
+  'icl-seed': { type: 'number', describe: 'templates icl, icl-titles: seed of the example draw (default 0)' },
+  sample: {
+    type: 'number',
+    describe: "score only this share of the records, a seeded random sample shared by every run of the panel and seed (the paper's ICL tables: 0.1)",
+  },
+  'sample-seed': { type: 'number', describe: 'seed of the --sample draw (default 0)' },
+  'full-hash': { type: 'boolean', default: false, describe: 'identify the model by the sha256 of the whole file (slow)' },
+  'commit-interval': { type: 'number', default: 1000, describe: 'commit finished workers at least every N ms (a kill loses at most that much work)' },
+} as const satisfies Record<string, Options>;
+
+export type EvalOptionName = keyof typeof EVAL_OPTIONS;
+
+/**
+ * Registers the eval options (less `omit`) with their rules. `withoutDefaults` leaves an option that is
+ * not given undefined (its default shown in the help only), so that `evalArgv` forwards only what the
+ * user said and the shard jobs apply eval's own defaults.
+ */
+export function withEvalOptions<T>(y: Argv<T>, opts: { omit?: readonly EvalOptionName[]; withoutDefaults?: boolean } = {}): Argv<T> {
+  const omit = new Set<string>(opts.omit ?? []);
+  for (const [name, spec] of Object.entries(EVAL_OPTIONS) as [string, Options][]) {
+    if (omit.has(name)) continue;
+    if (opts.withoutDefaults && spec.default !== undefined) {
+      const { default: value, ...rest } = spec;
+      y = y.option(name, { ...rest, defaultDescription: String(value) });
+    } else {
+      y = y.option(name, spec);
+    }
+  }
+  return y
+    .conflicts('model', ['baseline', 'import-scores'])
+    .conflicts('baseline', 'import-scores')
+    .check((a) => {
+      // A typed error: yargs hands it to main() as is, which maps it to the usage exit code.
+      if (a.model === undefined && a.baseline === undefined && a.importScores === undefined) {
+        throw new InputError('give --model FILE, --baseline NAME or --import-scores FILE', { file: '(command line)', field: 'model' });
+      }
+      return true;
+    });
+}
+
+/** The eval flags given in `args` (parsed by yargs), as an argument list that reproduces them. */
+export function evalArgv(args: Record<string, unknown>, omit: readonly EvalOptionName[] = []): string[] {
+  const argv: string[] = [];
+  for (const name of Object.keys(EVAL_OPTIONS) as EvalOptionName[]) {
+    if (omit.includes(name)) continue;
+    const value = args[name];
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) {
+      if (v === true) argv.push(`--${name}`);
+      else if (v === false) argv.push(`--no-${name}`);
+      else argv.push(`--${name}`, String(v));
+    }
+  }
+  return argv;
+}
+
 export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
   command: 'eval',
   describe: "score every test record with a model or a baseline, or import an outside model's scores, into a results store (resumable, shardable)",
   builder: (y: Argv<GlobalOptions>) =>
-    y
-      .option('model', { type: 'string', describe: 'GGUF model file (or use --baseline)' })
-      .option('baseline', { type: 'string', choices: BASELINE_NAMES, describe: 'score a baseline fitted on the train split instead of a model' })
-      .option('import-scores', {
-        type: 'string',
-        describe: "store an outside model's per-record log-probs (CSV or Parquet: worker_id, year, log_prob, optional code) as a run",
-      })
-      .conflicts('model', ['baseline', 'import-scores'])
-      .conflicts('baseline', 'import-scores')
-      .option('data', { type: 'string', demandOption: true, describe: 'panel store folder (labor-llm data import / synth --out)' })
-      .option('template', { type: 'string', default: 'resume', describe: `prompt template: ${TEMPLATE_NAMES.join(', ')}` })
-      .option('mode', {
-        type: 'string',
-        default: 'distribution',
-        describe: 'distribution: every title scored per transition; perplexity: the true titles only, one pass per worker',
-      })
-      .option('split', { type: 'string', default: 'test', describe: `split to evaluate: ${SPLIT_NAMES.join(', ')}` })
-      .option('shard', { type: 'string', describe: 'evaluate shard i of n (0-based), e.g. --shard $SLURM_ARRAY_TASK_ID/8' })
-      .option('out', { type: 'string', describe: 'results store (default results.duckdb, results.shard-I-of-N.duckdb with --shard)' })
-      .option('top-k', { type: 'number', default: 10, describe: 'most probable codes stored per transition' })
-      .option('limit', { type: 'number', describe: 'only the first N workers of the split' })
-      .option('name', { type: 'string', describe: 'run name in the store (default: model file name, or the baseline)' })
-      .option('threads', { type: 'number', describe: 'CPU threads (default: all cores)' })
-      .option('context-size', { type: 'number', describe: 'KV cache cells (default 4096): the longest prompt plus a trie chunk' })
-      .option('batch-size', { type: 'number', describe: 'tokens per decode (trie chunk size)' })
-      .option('cross-batch', { type: 'number', describe: "distribution mode: a worker's transitions scored N at a time in shared decodes (1-16, default 1; for GPUs)" })
-      .option('gpu-layers', { type: 'number', describe: 'layers to offload on a GPU build (-1: all)' })
-      .option('kv-cache', { choices: ['f16', 'f32'] as const, default: 'f32' as const, describe: 'KV cache precision' })
-      .option('flash-attention', { choices: ['auto', 'on', 'off'] as const, default: 'off' as const })
-      .option('k', { type: 'number', describe: `templates icl, icl-titles: number of example workers (default ${ICL_DEFAULT_K}, as in the paper)` })
-      .option('icl-seed', { type: 'number', describe: 'templates icl, icl-titles: seed of the example draw (default 0)' })
-      .option('full-hash', { type: 'boolean', default: false, describe: 'identify the model by the sha256 of the whole file (slow)' })
-      .option('sample', {
-        type: 'number',
-        describe: "score only this share of the records, a seeded random sample shared by every run of the panel and seed (the paper's ICL tables: 0.1)",
-      })
-      .option('sample-seed', { type: 'number', describe: 'seed of the --sample draw (default 0)' })
-      .option('commit-interval', { type: 'number', default: 1000, describe: 'commit finished workers at least every N ms (a kill loses at most that much work)' })
-      .check((a) => {
-        if (a.model === undefined && a.baseline === undefined && a.importScores === undefined) {
-          throw new Error('give --model FILE, --baseline NAME or --import-scores FILE');
-        }
-        return true;
-      })
+    withEvalOptions(y)
       .example('$0 eval --model ft.gguf --data panel/ --template resume --mode distribution --out results.duckdb', 'every title of every test transition')
       .example('$0 eval --model ft.gguf --data panel/ --mode perplexity --out results.duckdb --name ft-ppl', 'the true titles only (fast)')
       .example('$0 eval --baseline empirical --data panel/ --out results.duckdb', 'a baseline on the same transitions, into the same store')

@@ -8,6 +8,7 @@ import { scoreCommand } from './score.js';
 import { finetuneCommand } from './finetune.js';
 import { evalCommand } from './eval.js';
 import { mergeCommand } from './merge.js';
+import { slurmCommand } from './slurm.js';
 import { reportCommand } from './report.js';
 import { benchCommand } from './bench.js';
 import { demoCommand } from './demo.js';
@@ -20,6 +21,7 @@ export const commands: CommandModule<any, any>[] = [
   finetuneCommand,
   evalCommand,
   mergeCommand,
+  slurmCommand,
   reportCommand,
   benchCommand,
   demoCommand,

@@ -9,6 +9,7 @@ interface MergeArgs extends GlobalOptions {
   out: string;
   shards: string[];
   force: boolean;
+  allowIncomplete: boolean;
 }
 
 export const mergeCommand: CommandModule<GlobalOptions, MergeArgs> = {
@@ -19,9 +20,14 @@ export const mergeCommand: CommandModule<GlobalOptions, MergeArgs> = {
       .positional('out', { type: 'string', demandOption: true, describe: 'results store to write' })
       .positional('shards', { type: 'string', array: true, demandOption: true, describe: 'shard stores' })
       .option('force', { type: 'boolean', default: false, describe: 'replace OUT if it exists' })
-      .example('$0 merge results.duckdb results.shard-*-of-8.duckdb', 'one store from 8 shards') as Argv<MergeArgs>,
+      .option('allow-incomplete', {
+        type: 'boolean',
+        default: false,
+        describe: 'merge shards whose runs are unfinished or missing (refused by default: finish them first)',
+      })
+      .example('$0 merge results.duckdb results.shard-*-of-8.duckdb', 'one store from 8 shards') as unknown as Argv<MergeArgs>, // yargs adds the camelCase keys at run time; its types do not
   handler: async (args) => {
-    const report = await mergeStores(args.out, args.shards, { overwrite: args.force });
+    const report = await mergeStores(args.out, args.shards, { overwrite: args.force, allowIncomplete: args.allowIncomplete });
     if (args.json) {
       printJson(report);
       return;
