@@ -18,6 +18,7 @@ export {
   type WriteLlamaOptions,
   type LlamaModelData,
 } from './llama.js';
+export { checkGguf, validateModelFile, verdictError, type GgufVerdict } from './validate.js';
 export { VOCABS, isVocabName, vocabFilePath, loadTokenizer, type VocabName, type Tokenizer } from './vocab.js';
 export {
   TINY_LLAMA_VERSION,
