@@ -21,11 +21,14 @@ const MAX_EXPERTS = 1024;
 /** llama-model.cpp LLAMA_ROPE_SCALING_TYPES (any other string is asserted on). */
 const ROPE_SCALING_TYPES = new Set(['none', 'linear', 'yarn', 'longrope']);
 /**
- * Tokenizers the engine scores with: SentencePiece ("llama": Llama-2, Mistral, Gemma) and byte-level
- * BPE ("gpt2": Llama-3, Qwen, ...). llama.cpp knows others, but "none" has no text vocabulary at all
- * (its token getters assert), "bert" is WordPiece for encoders, and the rest are untested here.
+ * Tokenizers the engine scores with: SentencePiece ("llama": Llama-2, Mistral, Gemma), byte-level BPE
+ * ("gpt2": Llama-3, Qwen, ...) and WordPiece ("bert", a lowercasing vocabulary the tests use). llama.cpp
+ * knows others, but "none" has no text vocabulary at all (its token getters assert) and the rest are
+ * untested here.
  */
-const TOKENIZERS = new Set(['llama', 'gpt2']);
+const TOKENIZERS = new Set(['llama', 'gpt2', 'bert']);
+/** llama_token_type LLAMA_TOKEN_TYPE_BYTE. */
+const TOKEN_TYPE_BYTE = 6;
 
 export interface GgufVerdict {
   /** True when the engine will hand the file to llama.cpp. */
@@ -172,7 +175,7 @@ function checkTokenizer(c: Checker): void {
     return;
   }
   if (!TOKENIZERS.has(model)) {
-    c.problem(`tokenizer.ggml.model is "${model}"; the engine scores with "llama" (SentencePiece) or "gpt2" (byte-level BPE) tokenizers`);
+    c.problem(`tokenizer.ggml.model is "${model}"; the engine scores with "llama" (SentencePiece), "gpt2" (byte-level BPE) or "bert" (WordPiece) tokenizers`);
     return;
   }
   const tokens = c.file.metadata.get('tokenizer.ggml.tokens');
@@ -196,6 +199,15 @@ function checkTokenizer(c: Checker): void {
     }
     seen.set(word, i);
   }
+  if (model === 'bert') {
+    // WordPiece has no byte fallback: llama.cpp aborts when it meets a token typed as a byte.
+    const types = c.file.metadata.get('tokenizer.ggml.token_type');
+    if (types?.type === 'array' && types.itemType !== 'string' && types.itemType !== 'bool') {
+      const at = Array.from(types.value as Iterable<number | bigint>).findIndex((t) => Number(t) === TOKEN_TYPE_BYTE);
+      if (at >= 0) c.problem(`tokenizer.ggml.token_type marks token ${at} as a byte token, which a WordPiece ("bert") vocabulary cannot have`);
+    }
+    return checkTokenArrays(c, list.length);
+  }
   // Text the vocabulary does not cover falls back to byte tokens; without them llama.cpp fails deep
   // inside tokenization (`unordered_map::at`).
   const bytes = model === 'llama'
@@ -208,10 +220,15 @@ function checkTokenizer(c: Checker): void {
         `vocabulary needs (first: ${JSON.stringify(missing[0])})`,
     );
   }
+  checkTokenArrays(c, list.length);
+}
+
+/** Per-token arrays must cover every token (llama.cpp indexes them by token id). */
+function checkTokenArrays(c: Checker, nTokens: number): void {
   for (const key of ['tokenizer.ggml.scores', 'tokenizer.ggml.token_type']) {
     const v = c.file.metadata.get(key);
-    if (v !== undefined && (v.type !== 'array' || v.value.length < list.length)) {
-      c.problem(`${key} ${v.type === 'array' ? `has ${v.value.length} items for ${list.length} tokens` : `has type ${describeType(v)}`}`);
+    if (v !== undefined && (v.type !== 'array' || v.value.length < nTokens)) {
+      c.problem(`${key} ${v.type === 'array' ? `has ${v.value.length} items for ${nTokens} tokens` : `has type ${describeType(v)}`}`);
     }
   }
 }

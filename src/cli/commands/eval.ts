@@ -83,7 +83,7 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
       .option('flash-attention', { choices: ['auto', 'on', 'off'] as const, default: 'off' as const })
       .option('k', { type: 'number', describe: 'template icl: number of example resumes (default 3)' })
       .option('icl-seed', { type: 'number', describe: 'template icl: seed of the example draw (default 0)' })
-      .option('full-hash', { type: 'boolean', default: false, describe: 'identify the model by the sha256 of the whole file (slow)' })
+      .option('full-hash', { type: 'boolean', default: false, describe: 'hash the model file again instead of trusting the cached sha256 (slow)' })
       .option('commit-interval', { type: 'number', default: 1000, describe: 'commit finished workers at least every N ms (a kill loses at most that much work)' })
       .check((a) => {
         if (a.model === undefined && a.baseline === undefined) throw new Error('give --model FILE or --baseline NAME');
