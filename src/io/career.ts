@@ -57,6 +57,8 @@ export interface CareerImportOptions {
 export interface CareerExportOptions {
   /** Replace an existing folder (default: refuse). */
   overwrite?: boolean;
+  /** Files and folders being read: never written over (src/io/same-file.ts). */
+  inputs?: readonly string[];
 }
 
 export interface CareerExportReport {
