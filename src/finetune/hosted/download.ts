@@ -41,6 +41,11 @@ interface PartSidecar {
   etag?: string;
 }
 
+/** What a `.part` sidecar records as the download it belongs to. */
+export function partSource(request: HttpRequest): string {
+  return JSON.stringify([request.method, request.url ?? null, request.path ?? null, request.query ?? null]);
+}
+
 async function readSidecar(path: string): Promise<PartSidecar | undefined> {
   try {
     const v = JSON.parse(await readFile(path, 'utf8')) as PartSidecar;
@@ -55,7 +60,7 @@ export async function downloadResumable(o: ResumableDownloadOptions): Promise<Do
   const policy = http.policy;
   await mkdir(dirname(o.partPath), { recursive: true });
   const sidecarPath = `${o.partPath}.json`;
-  const source = JSON.stringify([o.request.method, o.request.url ?? null, o.request.path ?? null, o.request.query ?? null]);
+  const source = partSource(o.request);
   let have = await sizeOf(o.partPath);
   const earlier = await readSidecar(sidecarPath);
   let etag: string | undefined;
@@ -199,6 +204,7 @@ export async function downloadResumable(o: ResumableDownloadOptions): Promise<Do
   const sha256 = await sha256File(o.partPath);
   if (o.sha256 !== undefined && o.sha256.toLowerCase() !== sha256) {
     await rm(o.partPath, { force: true });
+    await rm(sidecarPath, { force: true });
     throw http.fail(o.request, 'protocol', `checksum mismatch: expected SHA-256 ${o.sha256}, got ${sha256}; the partial file was removed`);
   }
   const finalPath = o.finalPath(contentType);
