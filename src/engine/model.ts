@@ -13,8 +13,10 @@ import {
   InputError,
   LaborLlmError,
   ModelError,
+  NotFoundError,
   StateError,
 } from '../errors.js';
+import { validateModelFile } from '../gguf/validate.js';
 import { loadAddon, type NativeModel, type NativeModelInfo, type NativeStats, type NativeTitleSet } from './native.js';
 
 export interface ModelOptions {
@@ -219,7 +221,9 @@ export class Model {
 
   /** Loads a GGUF model. Missing, corrupt or unsuitable files reject with ModelError. */
   static async load(path: string, opts: ModelOptions = {}): Promise<Model> {
-    if (!existsSync(path)) throw new ModelError(`model file not found: ${path}`);
+    if (!existsSync(path)) throw new NotFoundError(`model file not found: ${path}`);
+    // llama.cpp aborts the process on some bad headers: the engine's verdict comes first.
+    await validateModelFile(path);
     const addon = loadAddon();
     try {
       const native = await addon.loadModel({

@@ -19,6 +19,7 @@ export {
   type LlamaModelData,
 } from './llama.js';
 export { learnBpe, type BpeOptions, type LearnedBpe } from './bpe.js';
+export { checkGguf, validateModelFile, verdictError, type GgufVerdict } from './validate.js';
 export { VOCABS, isVocabName, vocabFilePath, loadTokenizer, type VocabName, type Tokenizer } from './vocab.js';
 export {
   TINY_LLAMA_VERSION,

@@ -3,15 +3,20 @@
  * written under a temporary sibling name and renamed into place only once it is whole. A rename
  * within one folder is atomic on POSIX file systems.
  */
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { InputError } from '../errors.js';
+import { refuseInputAsOutput } from './same-file.js';
 import { isErrno } from './text-file.js';
 
 export interface AtomicWriteOptions {
   /** Replace an existing file or folder at the destination (default: refuse). */
   overwrite?: boolean;
+  /** What the command reads: the destination may never be one of them (or hold one), with or without `overwrite`. */
+  inputs?: readonly string[];
+  /** The option that named the destination, for messages (default --out). */
+  flag?: string;
 }
 
 /** A temporary sibling path of `target`, in the same folder so that the final rename stays atomic. */
@@ -49,7 +54,7 @@ export async function writeDirAtomic<T>(
     await rm(tmp, { recursive: true, force: true });
     throw err;
   }
-  await replace(tmp, dir);
+  await replace(tmp, dir, opts);
   return result;
 }
 
@@ -69,11 +74,12 @@ export async function writeFileAtomic<T>(
     await rm(tmp, { recursive: true, force: true });
     throw err;
   }
-  await replace(tmp, path);
+  await replace(tmp, path, opts);
   return result;
 }
 
 async function refuseExisting(target: string, opts: AtomicWriteOptions): Promise<void> {
+  refuseInputAsOutput(target, opts.inputs ?? [], opts.flag);
   if (!opts.overwrite && (await exists(target))) {
     throw new InputError('the output already exists; choose another path or allow overwriting (--force)', {
       file: target,
@@ -81,8 +87,33 @@ async function refuseExisting(target: string, opts: AtomicWriteOptions): Promise
   }
 }
 
-/** Moves `tmp` to `target`; an existing target is moved aside first and removed only after. */
-async function replace(tmp: string, target: string): Promise<void> {
+/**
+ * Moves `tmp` to `target`; an existing target is moved aside first and removed only after. Without
+ * `overwrite`, a target another process created meanwhile is never replaced: a file is hard-linked
+ * into place (EEXIST if taken), a folder renamed (which fails onto a non-empty folder).
+ */
+async function replace(tmp: string, target: string, opts: AtomicWriteOptions): Promise<void> {
+  if (!opts.overwrite) {
+    try {
+      if ((await stat(tmp)).isDirectory()) await rename(tmp, target);
+      else {
+        await link(tmp, target).catch(async (err: unknown) => {
+          // File systems without hard links: the checked rename (a narrow window).
+          if (!isErrno(err, 'EPERM') && !isErrno(err, 'ENOTSUP')) throw err;
+          if (await exists(target)) throw Object.assign(new Error('exists'), { code: 'EEXIST' });
+          await rename(tmp, target);
+        });
+        await rm(tmp, { force: true });
+      }
+    } catch (err) {
+      if (!isErrno(err, 'EEXIST') && !isErrno(err, 'ENOTEMPTY')) throw err;
+      await rm(tmp, { recursive: true, force: true });
+      throw new InputError('the output was created by another process meanwhile; choose another path or allow overwriting (--force)', {
+        file: target,
+      });
+    }
+    return;
+  }
   if (!(await exists(target))) {
     await rename(tmp, target);
     return;

@@ -58,6 +58,8 @@ export interface CareerImportOptions {
 export interface CareerExportOptions {
   /** Replace an existing folder (default: refuse). */
   overwrite?: boolean;
+  /** Files and folders being read: never written over (src/io/same-file.ts). */
+  inputs?: readonly string[];
 }
 
 export interface CareerExportReport {
@@ -111,6 +113,15 @@ async function presentSplits(dir: string): Promise<SplitName[]> {
   const present = SPLIT_NAMES.filter((s) => names.includes(`${s}.job`));
   if (present.length === 0) {
     throw new InputError('no CAREER files here: expected train.job, valid.job and/or test.job', { file: dir });
+  }
+  // One split alone is a deliberate export (test only, say); two of three means one was lost on the way.
+  if (present.length === 2) {
+    const missing = SPLIT_NAMES.find((s) => !present.includes(s))!;
+    throw new InputError(
+      `missing file: ${present.map((s) => `${s}.job`).join(' and ')} are here but ${missing}.job is not; ` +
+        `the ${missing} split would be dropped (copy it too, or keep a single split)`,
+      { file: join(dir, `${missing}.job`) },
+    );
   }
   for (const s of present) {
     for (const f of CAREER_FILES) {

@@ -73,6 +73,8 @@ export interface LongImportOptions {
 export interface LongExportOptions {
   columns?: Partial<LongColumns>;
   overwrite?: boolean;
+  /** Files and folders being read: never written over (src/io/same-file.ts). */
+  inputs?: readonly string[];
 }
 
 /** The table as rows of text cells, whatever the file format. */

@@ -139,7 +139,7 @@ function taxonomyCsv(taxonomy: Taxonomy): string {
 export async function writePanelDir(
   dir: string,
   input: WritePanelDirInput,
-  opts: { overwrite?: boolean } = {},
+  opts: { overwrite?: boolean; inputs?: readonly string[] } = {},
 ): Promise<PanelStoreMeta> {
   if (input.panel.taxonomy !== input.taxonomy.name) {
     throw new InputError(`the panel uses taxonomy "${input.panel.taxonomy}" but "${input.taxonomy.name}" was given`);

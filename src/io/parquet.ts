@@ -4,6 +4,9 @@
  * importer, so both formats accept the same values and give the same errors; in Parquet errors
  * "line" is the 1-based data row.
  */
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import { InputError } from '../errors.js';
 import type { Panel } from '../panel/types.js';
@@ -50,12 +53,23 @@ export async function readParquetRows(file: string): Promise<TableRows> {
   if (!looksLikeParquet(bytes) || !looksLikeParquet(bytes.subarray(bytes.length - 4))) {
     throw new InputError('not a Parquet file (it does not start and end with "PAR1")', { file });
   }
+  // DuckDB expands glob characters in a path: `a*.parquet` would read every file it matches. A
+  // path with any of them is read through a symlink whose name has none.
+  let literal = file;
+  let linkDir: string | undefined;
+  if (/[*?[\]{}]/.test(file)) {
+    linkDir = await mkdtemp(join(tmpdir(), 'labor-llm-parquet-'));
+    literal = join(linkDir, 'input.parquet');
+    await symlink(resolve(file), literal);
+  }
   return withConnection(async (con) => {
     let reader;
     try {
-      reader = await con.runAndReadAll(`SELECT * FROM read_parquet(${sqlString(file)})`);
+      reader = await con.runAndReadAll(`SELECT * FROM read_parquet(${sqlString(literal)})`);
     } catch (cause) {
-      throw new InputError(`cannot read Parquet: ${(cause as Error).message}`, { file }, { cause });
+      throw new InputError(`cannot read Parquet: ${(cause as Error).message.split(literal).join(file)}`, { file }, { cause });
+    } finally {
+      if (linkDir !== undefined) await rm(linkDir, { recursive: true, force: true });
     }
     const header = reader.columnNames();
     const rows = reader.getRowsJS().map((values, i) => ({
@@ -68,7 +82,11 @@ export async function readParquetRows(file: string): Promise<TableRows> {
 
 function cellText(value: unknown, file: string, row: number, field: string): string {
   if (value === null || value === undefined) return '';
-  if (typeof value === 'string') return value;
+  if (typeof value === 'string') {
+    // As in CSV files: a NUL byte is never part of a real name or code.
+    if (value.includes('\0')) throw new InputError('the value contains a NUL byte', { file, line: row, field });
+    return value;
+  }
   if (typeof value === 'number' || typeof value === 'bigint') return String(value);
   throw new InputError(`unsupported Parquet value type (${typeof value}); use text or numbers`, {
     file,

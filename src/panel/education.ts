@@ -88,12 +88,19 @@ export function educationFromYears(years: number): EducationLevel {
   return 'graduate degree';
 }
 
+/** A negative integer: how NLSY and PSID files mark a value as missing. */
+export function isMissingValueCode(raw: string): boolean {
+  return /^\s*-\s*\d+\s*$/.test(raw);
+}
+
 /**
  * Maps a raw education value onto EDUCATION_LEVELS: exact levels, case and spacing variants, common
  * synonyms ("HS", "GED", "Bachelor's", "PhD") and integer years of schooling (0-25, see educationFromYears).
  * Returns undefined when the value cannot be recognised, so callers can raise an error naming the file.
  */
 export function normalizeEducation(raw: string): EducationLevel | undefined {
+  // Negative numbers are survey missing-value codes (NLSY: -1 refused ... -5 non-interview), not years.
+  if (isMissingValueCode(raw)) return undefined;
   const key = raw
     .trim()
     .toLowerCase()

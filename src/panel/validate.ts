@@ -10,7 +10,7 @@
  */
 import { InputError, type SourceLocation } from '../errors.js';
 import type { Taxonomy } from '../taxonomy/taxonomy.js';
-import { EDUCATION_LEVELS, normalizeEducation } from './education.js';
+import { EDUCATION_LEVELS, normalizeEducation, isMissingValueCode } from './education.js';
 import type { Panel, PredictedRecord, Transition, Worker, WorkerRecord } from './types.js';
 
 export type UnknownCodePolicy = 'error' | { mapTo: string };
@@ -87,7 +87,10 @@ export function validatePanelReport(panel: Panel, taxonomy: Taxonomy, opts: Vali
       const education = normalizeEducation(String(rec.education));
       if (education === undefined) {
         fail(
-          `${who}, year ${rec.year}: unknown education "${rec.education}" (expected one of: ${EDUCATION_LEVELS.join(', ')})`,
+          isMissingValueCode(String(rec.education))
+            ? `${who}, year ${rec.year}: education "${rec.education}" is a survey missing-value code, not years of schooling; ` +
+                'drop the record or fill the value before importing'
+            : `${who}, year ${rec.year}: unknown education "${rec.education}" (expected one of: ${EDUCATION_LEVELS.join(', ')})`,
           w,
           r,
           'education',

@@ -12,6 +12,7 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { InputError } from '../errors.js';
+import { refuseInputAsOutput, refuseRepeatedInputs } from '../io/same-file.js';
 import { canonicalJson, describeDifferences, jsonDifferences } from './identity.js';
 import { ResultsStore } from './results-store.js';
 import type { JsonValue, RunProgress, RunRecord, StoredWorker, StoreMeta } from './types.js';
@@ -33,11 +34,12 @@ export interface MergeOptions {
 
 export async function mergeStores(out: string, inputs: readonly string[], opts: MergeOptions = {}): Promise<MergeReport> {
   if (inputs.length === 0) throw new InputError('merge needs at least one input store');
-  if (new Set(inputs).size !== inputs.length) throw new InputError('the same store is given twice');
+  refuseRepeatedInputs(inputs, 'store');
+  // Compared as files: `a/./s0.duckdb` is `a/s0.duckdb`, and --force must never delete an input.
+  refuseInputAsOutput(out, inputs, 'OUT');
   if (existsSync(out) && !opts.overwrite) {
     throw new InputError('the output store already exists; merge writes a new store', { file: out });
   }
-  if (inputs.includes(out)) throw new InputError('the output store is also an input', { file: out });
 
   // Read everything we need from the inputs, then close them (the output attaches them read-only).
   const metas: StoreMeta[] = [];

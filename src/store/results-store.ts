@@ -19,7 +19,8 @@
  * A store is created under a temporary name and renamed once its tables and workers are committed, so
  * a file at the store's path always has its metadata.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { hostname } from 'node:os';
 import {
@@ -95,15 +96,29 @@ export interface OpenOptions {
   threads?: number;
 }
 
-/** DuckDB's "Could not set lock" as a message that says what to do. */
+/** DuckDB's "Could not set lock" as a message that says what to do (a checksum error "in block" is no lock). */
 function openError(path: string, err: unknown): Error {
   const msg = (err as Error).message ?? String(err);
-  if (/lock/i.test(msg)) {
+  if (/could not set lock|conflicting lock/i.test(msg)) {
     return new StateError(
       `${path}: the results store is open in another process (an evaluation still running?); wait for it or stop it. DuckDB said: ${msg}`,
     );
   }
+  if (/checksum|corrupt|invalid|not a valid DuckDB/i.test(msg)) {
+    return new InputError(`the results store is damaged or not a DuckDB file (restore it or start a new --out): ${msg}`, { file: path });
+  }
   return new InputError(`cannot open the results store: ${msg}`, { file: path });
+}
+
+/** A JSON column of the store; a value that is not JSON is a damaged store, not a crash. */
+function parseJson(path: string, field: string, text: unknown): JsonObject {
+  try {
+    const v = JSON.parse(String(text)) as unknown;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as JsonObject;
+  } catch {
+    // reported below
+  }
+  throw new InputError(`damaged results store: ${field} is not a JSON object (${JSON.stringify(String(text).slice(0, 60))})`, { file: path, field });
 }
 
 export class ResultsStore {
@@ -155,9 +170,8 @@ export class ResultsStore {
     if (existsSync(path)) throw new InputError('a file already exists here; open it as a store or choose another path', { file: path });
     mkdirSync(dirname(path), { recursive: true });
     removeStaleTemporaries(path);
-    const tmp = `${path}.creating-${process.pid}`;
-    rmSync(tmp, { force: true });
-    rmSync(`${tmp}.wal`, { force: true });
+    // Unique per call: two creators in one process must not share a temporary file either.
+    const tmp = `${path}.creating-${process.pid}-${randomBytes(4).toString('hex')}`;
     {
       const instance = await DuckDBInstance.create(tmp, { threads: '1' });
       const conn = await instance.connect();
@@ -174,7 +188,26 @@ export class ResultsStore {
       }
     }
     rmSync(`${tmp}.wal`, { force: true });
-    renameSync(tmp, path);
+    // A hard link fails if another process created the store meanwhile, where a rename would replace
+    // it (and the other process, still writing to the replaced file, would lose its run).
+    try {
+      try {
+        linkSync(tmp, path);
+      } catch (err) {
+        // File systems without hard links: the checked rename (a narrow window, as before).
+        if (!['EPERM', 'ENOTSUP', 'ENOSYS'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+        if (existsSync(path)) throw Object.assign(new Error('exists'), { code: 'EEXIST' });
+        renameSync(tmp, path);
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      throw new StateError(
+        `${path}: another process created this results store at the same time; run the command again to add to it ` +
+          `(or give another --out)`,
+      );
+    } finally {
+      rmSync(tmp, { force: true });
+    }
     return ResultsStore.open(path, opts);
   }
 
@@ -208,8 +241,8 @@ export class ResultsStore {
     return rows.map((r) => ({
       name: r.name as string,
       kind: r.kind as RunRecord['kind'],
-      config: JSON.parse(r.config as string) as JsonObject,
-      info: JSON.parse(r.info as string) as JsonObject,
+      config: parseJson(this.path, `runs.${String(r.name)}.config`, r.config),
+      info: parseJson(this.path, `runs.${String(r.name)}.info`, r.info),
       createdAt: r.created_at as string,
     }));
   }
@@ -331,7 +364,7 @@ export class ResultsStore {
       startedAt: r.started_at as string,
       finishedAt: (r.finished_at as string | null) ?? null,
       workersScored: r.workers_scored as number,
-      info: JSON.parse(r.info as string) as JsonObject,
+      info: parseJson(this.path, `sessions.${String(r.id)}.info`, r.info),
     }));
   }
 
@@ -390,7 +423,7 @@ async function readMeta(conn: DuckDBConnection, path: string): Promise<StoreMeta
     throw new InputError(`not a labor-llm results store (${(err as Error).message.split('\n')[0]})`, { file: path });
   }
   if (typeof value !== 'string') throw new InputError('not a labor-llm results store (no metadata)', { file: path });
-  const meta = JSON.parse(value) as Partial<StoreMeta>;
+  const meta = parseJson(path, 'store_meta', value) as Partial<StoreMeta>;
   if (meta.format !== STORE_FORMAT) {
     throw new InputError(`not a labor-llm results store (format ${JSON.stringify(meta.format)})`, { file: path, field: 'format' });
   }

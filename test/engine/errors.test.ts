@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CancelledError, InputError, ModelError, StateError } from '../../src/errors.js';
+import { CancelledError, InputError, ModelError, NotFoundError, StateError } from '../../src/errors.js';
 import { Model, type TitleSet } from '../../src/engine/model.js';
 import { gguf, readGguf, readTensorData, writeGguf } from '../../src/gguf/index.js';
 import { PROMPTS, maxAbsDiff, occTitles, tinyModel } from './fixtures.js';
@@ -12,7 +12,7 @@ const dir = mkdtempSync(join(tmpdir(), 'labor-llm-engine-errors-'));
 
 describe('loading bad model files', () => {
   it('rejects a missing file', async () => {
-    await expect(Model.load(join(dir, 'nope.gguf'))).rejects.toThrow(ModelError);
+    await expect(Model.load(join(dir, 'nope.gguf'))).rejects.toThrow(NotFoundError);
     await expect(Model.load(join(dir, 'nope.gguf'))).rejects.toThrow(/not found/);
   });
 

@@ -1,3 +1,4 @@
+import { partSource } from '../../src/finetune/hosted/download.js';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { join } from 'node:path';
@@ -125,6 +126,8 @@ describe('Together client against the fake service', () => {
     const expected = fake.archiveBytes(id, 'merged');
     const out = join(tmp.dir, 'model.tar.zst');
     writeFileSync(`${out}.part`, expected.subarray(0, 12_345));
+    // The earlier process recorded which download the .part belongs to (a .part without it is discarded).
+    writeFileSync(`${out}.part.json`, JSON.stringify({ source: partSource({ method: 'GET', path: '/finetune/download', query: { ft_id: id, checkpoint: 'merged' } }) }));
     fake.addFault({ path: '/v1/finetune/download', cutAfterBytes: 50_000, times: 2 });
     const res = await client.downloadCheckpoint(id, { output: out });
     expect(res.resumedFrom).toBe(12_345);

@@ -151,7 +151,7 @@ const importCommand: CommandModule<GlobalOptions, ArgsOf<typeof importBuilder>> 
       input: args.input,
       splits: assigned === 0 ? 'input' : assigned === imported.panel.workers.length ? `assigned (seed ${seed})` : 'mixed',
     };
-    const meta = await writePanelDir(args.out, { panel: imported.panel, splits, taxonomy, source }, { overwrite: args.force });
+    const meta = await writePanelDir(args.out, { panel: imported.panel, splits, taxonomy, source }, { overwrite: args.force, inputs: [args.input] });
     const result = {
       command: 'data import',
       input: args.input,
@@ -213,7 +213,7 @@ const exportCommand: CommandModule<GlobalOptions, ArgsOf<typeof exportBuilder>> 
       if (unassigned > 0) {
         throw new InputError(`${unassigned} workers have no split; CAREER files need one: run "labor-llm data split ${args.panel} --write" first`);
       }
-      const report = await writeCareerDir(args.out, panel, splits, { overwrite: args.force });
+      const report = await writeCareerDir(args.out, panel, splits, { overwrite: args.force, inputs: [args.panel] });
       const result = {
         command: 'data export',
         format,
@@ -235,7 +235,7 @@ const exportCommand: CommandModule<GlobalOptions, ArgsOf<typeof exportBuilder>> 
     const table = args.table === undefined ? undefined : oneOf<LongFileFormat>('table', args.table, ['csv', 'parquet']);
     const columns = parseColumnMapping(args.column ?? []);
     const hasSplits = splits.size > 0 ? splits : undefined;
-    const out = await writeLongTable(args.out, panel, hasSplits, { format: table, columns, overwrite: args.force });
+    const out = await writeLongTable(args.out, panel, hasSplits, { format: table, columns, overwrite: args.force, inputs: [args.panel] });
     const result = { command: 'data export', format, table: out.format, panel: args.panel, out: out.file, rows: out.rows, workers: panel.workers.length };
     if (args.json) return printJson(result);
     process.stdout.write(`wrote ${out.rows} rows (${panel.workers.length} workers) as ${out.format} to ${out.file}\n`);
@@ -406,7 +406,7 @@ const renderCommand: CommandModule<GlobalOptions, ArgsOf<typeof renderBuilder>> 
     }
     const summary = { command: 'data render', panel: args.panel, template: name, split: args.split, workers: workers.length, texts: items.length };
     if (args.out !== undefined) {
-      await writeFileAtomic(args.out, (tmp) => writeFile(tmp, text), { overwrite: args.force });
+      await writeFileAtomic(args.out, (tmp) => writeFile(tmp, text), { overwrite: args.force, inputs: [args.panel] });
       const result = { ...summary, out: args.out, bytes: Buffer.byteLength(text) };
       if (args.json) return printJson(result);
       process.stdout.write(`wrote ${items.length} texts (${result.bytes} bytes) to ${args.out}\n`);
@@ -452,7 +452,7 @@ const trainingCommand: CommandModule<GlobalOptions, ArgsOf<typeof trainingBuilde
     const workers = workersOf(store, args.split);
     if (workers.length === 0) throw new InputError(`the ${args.split} split of ${args.panel} has no workers`);
     const file = formatTrainingFile(trainingExamples(workers, template, mode), format, { systemPrompt: args.systemPrompt });
-    await writeFileAtomic(args.out, (tmp) => writeFile(tmp, file.content), { overwrite: args.force });
+    await writeFileAtomic(args.out, (tmp) => writeFile(tmp, file.content), { overwrite: args.force, inputs: [args.panel] });
     const result = { command: 'data training', panel: args.panel, out: args.out, split: args.split, template: name, mode, workers: workers.length, ...file.report };
     if (args.json) return printJson(result);
     process.stdout.write(

@@ -120,7 +120,7 @@ export const EVAL_OPTIONS = {
     describe: "score only this share of the records, a seeded random sample shared by every run of the panel and seed (the paper's ICL tables: 0.1)",
   },
   'sample-seed': { type: 'number', describe: 'seed of the --sample draw (default 0)' },
-  'full-hash': { type: 'boolean', default: false, describe: 'identify the model by the sha256 of the whole file (slow)' },
+  'full-hash': { type: 'boolean', default: false, describe: 'hash the model file again instead of trusting the cached sha256 (slow)' },
   'commit-interval': { type: 'number', default: 1000, describe: 'commit finished workers at least every N ms (a kill loses at most that much work)' },
 } as const satisfies Record<string, Options>;
 

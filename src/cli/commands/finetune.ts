@@ -23,6 +23,7 @@ import {
   checkJobParams,
   hostedClientFromEnv,
   waitForJob,
+  DEFAULT_WAIT_DEADLINE_MS,
   type CreateJobParams,
   type DownloadResult,
   type FineTuneEvent,
@@ -159,7 +160,9 @@ function jobLines(job: FineTuneJob): string {
 }
 
 function pollOption<T>(y: Argv<T>) {
-  return y.option('poll-interval', { type: 'number', default: 30, describe: 'seconds between status polls' });
+  return y
+    .option('poll-interval', { type: 'number', default: 30, describe: 'seconds between status polls' })
+    .option('max-wait', { type: 'number', default: DEFAULT_WAIT_DEADLINE_MS / 1000, describe: 'give up waiting for the job after this many seconds (exit 7; the job goes on)' });
 }
 
 function pollMs(v: number): number {
@@ -167,11 +170,18 @@ function pollMs(v: number): number {
   return v * 1000;
 }
 
+/** --poll-interval and --max-wait as waitForJob options. */
+function pollTiming(args: { 'poll-interval': number; 'max-wait'?: number }): { intervalMs: number; deadlineMs: number } {
+  const maxWait = args['max-wait'] ?? DEFAULT_WAIT_DEADLINE_MS / 1000;
+  if (!(Number.isFinite(maxWait) && maxWait > 0)) throw new InputError(`--max-wait must be a positive number of seconds, got ${String(maxWait)}`);
+  return { intervalMs: pollMs(args['poll-interval']), deadlineMs: maxWait * 1000 };
+}
+
 /** Polls to the end, logging state changes and events on stderr. Throws JobFailedError if it fails. */
-function follow(client: HostedFineTuneClient, id: string, args: GlobalOptions & { 'poll-interval': number }, signal: AbortSignal): Promise<FineTuneJob> {
+function follow(client: HostedFineTuneClient, id: string, args: GlobalOptions & { 'poll-interval': number; 'max-wait'?: number }, signal: AbortSignal): Promise<FineTuneJob> {
   let last = '';
   return waitForJob(client, id, {
-    intervalMs: pollMs(args['poll-interval']),
+    ...pollTiming(args),
     signal,
     onEvent: (e) => log(args, eventLine(e)),
     onUpdate: (j) => {
@@ -400,7 +410,7 @@ const eventsCommand: CommandModule<GlobalOptions, ArgsOf<typeof eventsBuilder>> 
         for (const e of await client.listEvents(args.job, { signal })) print(e);
         return;
       }
-      final = await waitForJob(client, args.job, { intervalMs: pollMs(args['poll-interval']), signal, onEvent: print, throwOnFailure: false });
+      final = await waitForJob(client, args.job, { ...pollTiming(args), signal, onEvent: print, throwOnFailure: false });
     });
     if (args.json) {
       printJson({

@@ -6,6 +6,8 @@ import { InputError, ModelError } from '../../errors.js';
 import {
   TINY_PRESETS,
   VOCABS,
+  checkGguf,
+  verdictError,
   describeValue,
   isVocabName,
   getArrayLength,
@@ -15,6 +17,7 @@ import {
   valueToJson,
   writeTinyLlama,
   type GgufFile,
+  type GgufVerdict,
   type LlamaShape,
   type TinyPreset,
 } from '../../gguf/index.js';
@@ -163,6 +166,8 @@ function summarize(file: GgufFile): Record<string, unknown> {
           tokens: getArrayLength(m, 'tokenizer.ggml.tokens', file.path),
         }
       : null,
+    // The verdict Model.load gives before llama.cpp sees the file (src/gguf/validate.ts).
+    engine: checkGguf(file),
     tensorCount: file.tensors.length,
     parameterCount: parameterCount(file),
     tensorTypes: typeCounts,
@@ -187,8 +192,14 @@ const infoCommand: CommandModule<GlobalOptions, ArgsOf<typeof infoBuilder>> = {
     if (typeof args.file !== 'string' || args.file === '') throw new InputError('name a GGUF file');
     const file = await readGguf(args.file);
     const s = summarize(file);
+    const verdict = s.engine as GgufVerdict;
+    // The summary is printed either way; a file the engine refuses then fails like a load would (exit 4).
+    const refuse = (): void => {
+      if (!verdict.ok) throw verdictError(file.path, verdict);
+    };
     if (args.json) {
       printJson(s);
+      refuse();
       return;
     }
     const lines = [
@@ -210,7 +221,9 @@ const infoCommand: CommandModule<GlobalOptions, ArgsOf<typeof infoBuilder>> = {
       lines.push('  tensor list');
       for (const t of file.tensors) lines.push(`    ${t.name}  ${t.type}  [${t.dims.join(', ')}]`);
     }
+    lines.push(`  engine        ${verdict.ok ? 'loads it' : `refuses it: ${verdict.problems.join('; ')}`}`);
     process.stdout.write(`${lines.join('\n')}\n`);
+    refuse();
   },
 };
 

@@ -10,6 +10,7 @@ import { sampleWorkersFromStores, writeHtmlReport, type SampleWorker, type Store
 import { renderMarkdown } from '../../report/markdown.js';
 import type { ReportOptions } from '../../report/types.js';
 import { exportResults } from '../../store/export.js';
+import { checkOutputPath, sameFile } from '../../io/same-file.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
 
 interface ReportArgs extends GlobalOptions {
@@ -26,6 +27,7 @@ interface ReportArgs extends GlobalOptions {
   transitionsOnly: boolean;
   out: string | undefined;
   export: string | undefined;
+  force: boolean;
 }
 
 export const reportCommand: CommandModule<GlobalOptions, ReportArgs> = {
@@ -58,6 +60,7 @@ export const reportCommand: CommandModule<GlobalOptions, ReportArgs> = {
       })
       .option('out', { type: 'string', describe: 'write the report to this file instead of stdout' })
       .option('export', { type: 'string', describe: 'also write every result row to this .parquet or .csv file' })
+      .option('force', { type: 'boolean', default: false, describe: 'replace an existing --out or --export file (never an input store)' })
       .example('$0 report results.duckdb', 'Markdown tables of every run in the store')
       .example('$0 report psid.duckdb nlsy79.duckdb --reference ft-llama --bootstrap 2000 --seed 1', 'two datasets, differences from ft-llama')
       .example('$0 report results.duckdb --format json --out report.json', 'the data behind the tables')
@@ -67,6 +70,12 @@ export const reportCommand: CommandModule<GlobalOptions, ReportArgs> = {
       throw new InputError(`--bootstrap must be an integer >= 2, got ${args.bootstrap}`, { file: '(command line)', field: 'bootstrap' });
     }
     // Checked before the (slow) bootstrap so that a mistake costs nothing.
+    const inputs = [...args.stores, ...(args.panel === undefined ? [] : [args.panel])];
+    if (args.out !== undefined) checkOutputPath(args.out, inputs, { force: args.force, flag: '--out' });
+    if (args.export !== undefined) checkOutputPath(args.export, inputs, { force: args.force, flag: '--export' });
+    if (args.out !== undefined && args.export !== undefined && sameFile(args.out, args.export)) {
+      throw new InputError('--out and --export name the same file', { file: args.out });
+    }
     if (args.format === 'html') {
       if (args.out === undefined) {
         throw new InputError('--format html writes a file: name it with --out report.html', { file: '(command line)', field: 'out' });

@@ -8,6 +8,7 @@
 import { STATUS_CODES } from 'node:http';
 import { CancelledError } from '../../errors.js';
 import { Redactor, ServiceError, type ServiceErrorDetails, type ServiceErrorKind } from './errors.js';
+import { isLoopback } from './config.js';
 import { DEFAULT_RETRY_POLICY, backoffDelay, parseRetryAfter, realClock, type Clock, type RetryPolicy } from './retry.js';
 import type { Provider } from './types.js';
 
@@ -114,7 +115,7 @@ export class HttpClient {
         const text = await res.text();
         if (text.trim() === '') return { status: res.status, headers: res.headers, data: {} as T };
         try {
-          return { status: res.status, headers: res.headers, data: JSON.parse(text) as T };
+          return { status: res.status, headers: res.headers, data: redactJson(JSON.parse(text), this.redactor) as T };
         } catch (err) {
           throw this.#error(
             this.#label(req),
@@ -153,6 +154,9 @@ export class HttpClient {
         if (hint === 'false') shouldRetryHint = false;
       } catch (err) {
         if (err instanceof CancelledError || err instanceof ServiceError) throw err;
+        if (err instanceof RedirectRefusal) {
+          throw this.#error(label, { provider: this.provider, kind: 'protocol', method: req.method, path: this.#path(req) }, err.message, err);
+        }
         cause = err;
         details = this.#transportDetails(err, req);
       }
@@ -244,11 +248,39 @@ export class HttpClient {
         method: req.method,
         headers,
         signal: controller.signal,
-        redirect: req.manualRedirect ? 'manual' : 'follow',
+        // Redirects are followed here, not by fetch, so that each hop obeys the base URL's rule.
+        redirect: 'manual',
       };
       if (body !== undefined) init.body = body as NonNullable<RequestInit['body']>;
       if (req.body !== undefined) init.duplex = 'half';
-      const res = await fetch(url, init);
+      let res = await fetch(url, init);
+      let at = new URL(url);
+      for (let hop = 0; !req.manualRedirect && REDIRECTS.has(res.status); hop++) {
+        const location = res.headers.get('location');
+        if (location === null) break;
+        if (hop >= MAX_REDIRECTS) throw new RedirectRefusal(`more than ${MAX_REDIRECTS} redirects`);
+        const next = new URL(location, at);
+        if (next.protocol !== 'https:' && !(next.protocol === 'http:' && isLoopback(next.hostname))) {
+          throw new RedirectRefusal(`a redirect to ${next.protocol}//${next.host} (only https, or http to this machine, is followed)`);
+        }
+        await res.body?.cancel().catch(() => undefined);
+        const hopHeaders: Record<string, string> = { ...headers };
+        // The key goes to the service's own origin only (as fetch does), never to where it points.
+        if (next.origin !== at.origin) delete hopHeaders.authorization;
+        const keepBody = res.status === 307 || res.status === 308;
+        const hopInit: RequestInit & { duplex?: 'half' } = { ...init, headers: hopHeaders };
+        if (keepBody) {
+          if (req.body !== undefined) hopInit.body = req.body.open() as unknown as NonNullable<RequestInit['body']>;
+        } else {
+          hopInit.method = 'GET';
+          delete hopInit.body;
+          delete hopInit.duplex;
+          delete hopHeaders['content-type'];
+          delete hopHeaders['content-length'];
+        }
+        at = next;
+        res = await fetch(next, hopInit);
+      }
       const out = await use(res);
       if (!keepLinked) req.signal?.removeEventListener('abort', onUserAbort);
       return out;
@@ -312,6 +344,22 @@ export class HttpClient {
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) u.searchParams.set(k, String(v));
     return u.toString();
   }
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
+
+/** A redirect this client will not follow (reported as a protocol error, never retried). */
+class RedirectRefusal extends Error {}
+
+/** Every string of a parsed JSON answer through the redactor: a service may echo the key in a 200 answer too. */
+function redactJson(value: unknown, redactor: Redactor): unknown {
+  if (typeof value === 'string') return redactor.redact(value);
+  if (Array.isArray(value)) return value.map((v) => redactJson(v, redactor));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redactor.redact(k), redactJson(v, redactor)]));
+  }
+  return value;
 }
 
 class TimeoutSignal extends Error {

@@ -12,7 +12,7 @@ export { ServiceError, JobFailedError, Redactor, type ServiceErrorKind, type Ser
 export { DEFAULT_RETRY_POLICY, realClock, parseRetryAfter, backoffDelay, type RetryPolicy, type Clock } from './retry.js';
 export { resolveHostedConfig, resolveBaseUrl, DEFAULT_BASE_URLS, API_KEY_ENV, BASE_URL_ENV, type HostedConfig } from './config.js';
 export { validateTrainingJsonl, type DatasetFormat, type JsonlSummary } from './jsonl.js';
-export { waitForJob, followEvents, type WaitOptions } from './poll.js';
+export { waitForJob, followEvents, DEFAULT_WAIT_DEADLINE_MS, type WaitOptions } from './poll.js';
 export { sha256File } from './download.js';
 export type { RetryInfo } from './http.js';
 export { TogetherClient, OpenAIClient, type HostedClientOptions };

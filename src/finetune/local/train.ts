@@ -18,7 +18,8 @@
  * raised before any training (llama.cpp's backward pass aborts the process on other tensor types).
  */
 import { existsSync, statSync } from 'node:fs';
-import { CancelledError, EngineError, InputError, LaborLlmError } from '../../errors.js';
+import { CancelledError, EngineError, InputError, LaborLlmError, NotFoundError } from '../../errors.js';
+import { validateModelFile } from '../../gguf/validate.js';
 import { toTypedError } from '../../engine/model.js';
 import { loadAddon } from '../../engine/native.js';
 
@@ -178,6 +179,9 @@ export async function finetuneLocal(opts: LocalFinetuneOptions): Promise<LocalFi
     if (statSync(opts.out).isDirectory()) throw new InputError(`the output ${opts.out} is a folder`);
     if (!opts.overwrite) throw new InputError(`the output ${opts.out} exists (pass overwrite: true, or --force, to replace it)`);
   }
+  if (!existsSync(opts.model)) throw new NotFoundError(`model file not found: ${opts.model}`);
+  // llama.cpp aborts the process on some bad headers: the engine's verdict comes first.
+  await validateModelFile(opts.model);
   const addon = trainAddon();
   if (opts.signal?.aborted) throw new CancelledError();
 
