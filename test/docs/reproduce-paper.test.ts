@@ -88,7 +88,6 @@ describe('docs/reproduce-paper.md', () => {
       // CAREER's stand-in is the empirical baseline: their paired difference is zero.
       expect(table6).toMatch(/\| PPL\(CAREER\)\u2212PPL\(empirical\) \| 0\.00 \(0\.00\)/);
       const ots = readFileSync('off-the-shelf.md', 'utf8');
-      if (process.env.SHOW_TABLES) process.stderr.write(table6 + ots);
       expect(ots).toContain('| **Models without job titles in prompt** |');
       expect(ots).toMatch(/\| OTS-Llama-3\.1-8B-titles \| 0 \| /);
     } finally {
