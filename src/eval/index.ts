@@ -8,3 +8,5 @@ export * from './llm.js';
 export * from './model-scorer.js';
 export * from './baseline.js';
 export * from './imported-scorer.js';
+export * from './sample.js';
+export * from './context-check.js';

@@ -17,7 +17,7 @@ const meta: StoreMeta = {
   version: STORE_VERSION,
   dataset: { fingerprint: 'abc', taxonomy: 'occ', split: 'test', limit: null, workers: 1, transitions: 1 },
   shards: { count: 1, indices: [0] },
-  taxonomy: { name: 'occ', size: 5, notInLaborForce: [] },
+  taxonomy: { name: 'occ', size: 5, notInLaborForce: [], laborForce: 'official' },
   createdAt: '2026-01-01T00:00:00.000Z',
   source: {},
 };

@@ -29,7 +29,7 @@ const META: StoreMeta = {
   version: STORE_VERSION,
   dataset: { fingerprint: 'f', taxonomy: 'occ', split: 'test', limit: null, workers: 15, transitions: 15 },
   shards: { count: 3, indices: [1] },
-  taxonomy: { name: 'occ', size: 2, notInLaborForce: [] },
+  taxonomy: { name: 'occ', size: 2, notInLaborForce: [], laborForce: 'official' },
   createdAt: '2026-01-01T00:00:00.000Z',
   source: {},
 };

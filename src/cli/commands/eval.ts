@@ -8,6 +8,7 @@ import { InputError } from '../../errors.js';
 import { BASELINE_NAMES, type BaselineName, BaselineScorer } from '../../eval/baseline.js';
 import { evaluate, type EvaluateOptions } from '../../eval/evaluate.js';
 import { ImportedScorer } from '../../eval/imported-scorer.js';
+import { LABOR_FORCE_DEFINITIONS, type LaborForceDefinition } from '../../metrics/binary.js';
 import { EVAL_MODES, type EvalMode } from '../../eval/llm.js';
 import { type EngineSettings, ModelScorer, type ModelScorerOptions } from '../../eval/model-scorer.js';
 import type { Scorer } from '../../eval/scorer.js';
@@ -43,6 +44,7 @@ interface EvalArgs extends GlobalOptions {
   sampleSeed: number | undefined;
   fullHash: boolean;
   commitInterval: number;
+  laborForce: LaborForceDefinition;
 }
 
 function choice<T extends string>(name: string, value: string, allowed: readonly T[]): T {
@@ -120,6 +122,11 @@ export const EVAL_OPTIONS = {
     describe: "score only this share of the records, a seeded random sample shared by every run of the panel and seed (the paper's ICL tables: 0.1)",
   },
   'sample-seed': { type: 'number', describe: 'seed of the --sample draw (default 0)' },
+  'labor-force': {
+    choices: LABOR_FORCE_DEFINITIONS,
+    default: 'official' as const,
+    describe: 'labor-force task: official (the unemployed are in the labor force) or employed (only those at work)',
+  },
   'full-hash': { type: 'boolean', default: false, describe: 'hash the model file again instead of trusting the cached sha256 (slow)' },
   'commit-interval': { type: 'number', default: 1000, describe: 'commit finished workers at least every N ms (a kill loses at most that much work)' },
 } as const satisfies Record<string, Options>;
@@ -190,6 +197,7 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
       split,
       topK: args.topK,
       commitIntervalMs: args.commitInterval,
+      laborForce: args.laborForce,
     };
     if (args.shard !== undefined) opts.shard = args.shard;
     if (args.limit !== undefined) opts.limit = args.limit;
