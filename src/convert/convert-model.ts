@@ -12,7 +12,7 @@ import type { GgufValue, WritableTensorType } from '../gguf/types.js';
 import { writeGguf, type GgufTensorInput, type GgufWriteResult } from '../gguf/writer.js';
 import { openCheckpoint, type Checkpoint } from './checkpoint.js';
 import { llama3RopeFactors, parseJsonFile, readLlamaConfig, ropeScalingMetadata, type HfLlamaConfig } from './hf-config.js';
-import { interleaveHeadRows, isIgnoredTensor, mapLlamaTensor } from './llama-tensors.js';
+import { interleaveHeads, isIgnoredTensor, mapLlamaTensor } from './llama-tensors.js';
 import { listTensors, TensorCursor, type LocatedTensor } from './tensor-stream.js';
 import { convertTokenizer, type ConvertedTokenizer } from './tokenizer.js';
 
@@ -29,8 +29,8 @@ export interface ConvertProgress {
 }
 
 export interface ConvertModelOptions {
-  /** A checkpoint directory, or a .tar.zst / .tar.gz / .tar archive of one. */
-  input: string;
+  /** A checkpoint directory, or a .tar.zst / .tar.gz / .tar archive of one, or the checkpoint already opened. */
+  input: string | Checkpoint;
   out: string;
   /** Storage type of the matrices and the embedding (default f16); norms stay f32. */
   type?: WritableTensorType;
@@ -119,16 +119,7 @@ async function* ggufValues(
         }
       }
     }
-    if (permute === undefined) {
-      yield piece;
-      continue;
-    }
-    const out = new Float32Array(piece.length);
-    const head = permute * cols;
-    for (let h = 0; h < piece.length; h += head) {
-      interleaveHeadRows(piece.subarray(h, h + head), permute, cols, out.subarray(h, h + head));
-    }
-    yield out;
+    yield permute === undefined ? piece : interleaveHeads(piece, permute, cols);
   }
 }
 
@@ -137,9 +128,9 @@ export async function convertModel(opts: ConvertModelOptions): Promise<ConvertMo
   if (!(CONVERT_TYPES as readonly string[]).includes(type)) {
     throw new InputError(`type must be one of ${CONVERT_TYPES.join(', ')}, got ${String(type)}`, { file: opts.out, field: 'type' });
   }
-  const ckpt = await openCheckpoint(opts.input);
+  const ckpt = typeof opts.input === 'string' ? await openCheckpoint(opts.input) : opts.input;
   if (ckpt.files.has('adapter_config.json') && !ckpt.files.has('config.json')) {
-    throw new InputError('this is a LoRA adapter (adapter_config.json): convert it with a base GGUF (--base)', { file: opts.input });
+    throw new InputError('this is a LoRA adapter (adapter_config.json): convert it with its base GGUF (--base)', { file: ckpt.path });
   }
   const cfg = checkpointConfig(ckpt);
   const tokenizer = convertTokenizer({
@@ -175,7 +166,7 @@ export async function convertModel(opts: ConvertModelOptions): Promise<ConvertMo
       },
     });
   });
-  const name = basename(opts.input).replace(/\.tar(\.(gz|zst))?$/, '');
+  const name = basename(ckpt.path).replace(/\.tar(\.(gz|zst))?$/, '');
   const metadata: [string, GgufValue][] = [
     ['general.architecture', gguf.str('llama')],
     ['general.name', gguf.str(name)],

@@ -66,3 +66,11 @@ export function interleaveHeadRows(src: Float32Array, rows: number, cols: number
     }
   }
 }
+
+/** Interleaves every head of `values` (whole heads of `headRows` rows, each `cols` wide) into a new array. */
+export function interleaveHeads(values: Float32Array, headRows: number, cols: number): Float32Array {
+  const out = new Float32Array(values.length);
+  const head = headRows * cols;
+  for (let h = 0; h < values.length; h += head) interleaveHeadRows(values.subarray(h, h + head), headRows, cols, out.subarray(h, h + head));
+  return out;
+}

@@ -113,7 +113,7 @@ export function readSentencePiece(file: string, bytes: Uint8Array): SentencePiec
   const scores: number[] = [];
   const types: number[] = [];
   const m = { modelType: 1, unkId: 0, bosId: 1, eosId: 2, padId: -1, addDummyPrefix: true };
-  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }); // a piece may be U+FEFF itself
   const top = new Wire(bytes, file);
   top.fields((field, wt) => {
     if (wt !== 2) return false;

@@ -67,7 +67,7 @@ function padVocab(tokens: string[], types: number[], scores: number[] | undefine
 function specialKeys(
   inp: TokenizerInputs,
   tokens: string[],
-  defaults: { bos?: number; eos?: number; unk?: number; pad?: number; addBos?: boolean; addEos?: boolean },
+  defaults: { bos?: number; eos?: number; unk?: number; pad?: number; addBos?: boolean | ((bos: string) => boolean); addEos?: boolean },
 ): [string, GgufValue][] {
   const tc = inp.files.get('tokenizer_config.json');
   const cfg = tc === undefined ? {} : parseJsonFile(`${inp.where}/tokenizer_config.json`, tc);
@@ -89,11 +89,13 @@ function specialKeys(
   const put = (kind: string, key: string, id: number | undefined): void => {
     if (id !== undefined && id >= 0 && id < tokens.length) out.push([`tokenizer.ggml.${key}`, gguf.u32(id)]);
   };
-  put('bos', 'bos_token_id', find('bos') ?? inp.bosTokenId ?? defaults.bos);
+  const bos = find('bos') ?? inp.bosTokenId ?? defaults.bos;
+  put('bos', 'bos_token_id', bos);
   put('eos', 'eos_token_id', find('eos') ?? inp.eosTokenId ?? defaults.eos);
   put('unk', 'unknown_token_id', find('unk') ?? defaults.unk);
   put('pad', 'padding_token_id', find('pad') ?? defaults.pad);
-  const addBos = typeof cfg.add_bos_token === 'boolean' ? cfg.add_bos_token : defaults.addBos;
+  const addBosDefault = typeof defaults.addBos === 'function' ? bos !== undefined && defaults.addBos(tokens[bos]!) : defaults.addBos;
+  const addBos = typeof cfg.add_bos_token === 'boolean' ? cfg.add_bos_token : addBosDefault;
   const addEos = typeof cfg.add_eos_token === 'boolean' ? cfg.add_eos_token : defaults.addEos;
   if (addBos !== undefined) out.push(['tokenizer.ggml.add_bos_token', gguf.bool(addBos)]);
   if (addEos !== undefined) out.push(['tokenizer.ggml.add_eos_token', gguf.bool(addEos)]);
@@ -192,8 +194,7 @@ function bytePairs(inp: TokenizerInputs, bytes: Buffer): ConvertedTokenizer {
   });
   // Whether the post-processor adds a BOS: the fallback where tokenizer_config.json does not say.
   const post = JSON.stringify(tj.post_processor ?? null);
-  const bos = inp.bosTokenId !== undefined ? tokens[inp.bosTokenId] : undefined;
-  const addBos = bos !== undefined && post.includes(JSON.stringify(bos));
+  const addBos = (bos: string): boolean => post.includes(JSON.stringify(bos));
   return {
     kind: 'bpe',
     nVocab: tokens.length,

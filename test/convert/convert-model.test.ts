@@ -12,14 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertModel } from '../../src/convert/convert-model.js';
 import { Model } from '../../src/engine/model.js';
 import { readGguf } from '../../src/gguf/index.js';
-import { randomLlamaWeights, referenceLogProbs, writeHfCheckpoint, type HfShape, type HfWeights } from '../helpers/hf-checkpoint.js';
+import { randomLlamaWeights, spanError, TEXTS, writeHfCheckpoint, type HfShape, type HfWeights } from '../helpers/hf-checkpoint.js';
 import { tarOf, zstdRawFrame } from '../helpers/archives.js';
 
-const TEXTS = [
-  'The following is the resume of a worker residing in the South. Cooks and waiters',
-  'Lawyers and judges work in courts while managers run the office',
-  'Software developers write programs for computers',
-];
 
 let dir: string;
 beforeAll(() => {
@@ -27,36 +22,11 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Word spans: each word with its leading space, from the second word on. */
-function wordSpans(text: string): [number, number][] {
-  const spans: [number, number][] = [];
-  for (let i = text.indexOf(' '); i >= 0; ) {
-    const next = text.indexOf(' ', i + 1);
-    spans.push([i, next < 0 ? text.length : next]);
-    i = next;
-  }
-  return spans;
-}
-
 /** Largest difference between the engine's span log-probs and the reference's, over TEXTS. */
 async function maxSpanError(gguf: string, shape: HfShape, weights: HfWeights): Promise<number> {
   const model = await Model.load(gguf, { threads: 2, outputHead: 'off' });
   try {
-    let worst = 0;
-    for (const text of TEXTS) {
-      const spans = wordSpans(text);
-      const got = await model.scoreSpans(text, spans);
-      const tokens = model.tokenize(text, { addSpecial: true });
-      const ref = referenceLogProbs(shape, weights, tokens);
-      spans.forEach(([s, e], i) => {
-        const a = model.tokenize(text.slice(0, s), { addSpecial: true }).length;
-        const b = model.tokenize(text.slice(0, e), { addSpecial: true }).length;
-        let want = 0;
-        for (let k = a; k < b; k++) want += ref[k]!;
-        worst = Math.max(worst, Math.abs(got.logProbs[i]! - want));
-      });
-    }
-    return worst;
+    return await spanError(model, shape, weights, TEXTS);
   } finally {
     await model.free();
   }

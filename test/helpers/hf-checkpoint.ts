@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Model } from '../../src/engine/model.js';
 import { loadTokenizer, type VocabName } from '../../src/gguf/index.js';
 import { hashName, Xoshiro128 } from '../../src/gguf/prng.js';
 
@@ -360,4 +361,41 @@ export function referenceLogProbs(s: HfShape, w: HfWeights, tokens: ArrayLike<nu
     out[t + 1] = logits[tokens[t + 1]!]! - mx - Math.log(z);
   }
   return out;
+}
+
+/** Texts for span comparisons: plain words, so that every word start is a token boundary. */
+export const TEXTS = [
+  'The following is the resume of a worker residing in the South. Cooks and waiters',
+  'Lawyers and judges work in courts while managers run the office',
+  'Software developers write programs for computers',
+];
+
+/** Word spans: each word with its leading space, from the second word on. */
+function wordSpans(text: string): [number, number][] {
+  const spans: [number, number][] = [];
+  for (let i = text.indexOf(' '); i >= 0; ) {
+    const next = text.indexOf(' ', i + 1);
+    spans.push([i, next < 0 ? text.length : next]);
+    i = next;
+  }
+  return spans;
+}
+
+/** Largest difference between a loaded model's span log-probs and the reference pass over `weights`. */
+export async function spanError(model: Model, shape: HfShape, weights: HfWeights, texts: readonly string[] = TEXTS): Promise<number> {
+  let worst = 0;
+  for (const text of texts) {
+    const spans = wordSpans(text);
+    const got = await model.scoreSpans(text, spans);
+    const tokens = model.tokenize(text, { addSpecial: true });
+    const ref = referenceLogProbs(shape, weights, tokens);
+    spans.forEach(([s, e], i) => {
+      const a = model.tokenize(text.slice(0, s), { addSpecial: true }).length;
+      const b = model.tokenize(text.slice(0, e), { addSpecial: true }).length;
+      let want = 0;
+      for (let k = a; k < b; k++) want += ref[k]!;
+      worst = Math.max(worst, Math.abs(got.logProbs[i]! - want));
+    });
+  }
+  return worst;
 }
