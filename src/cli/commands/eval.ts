@@ -11,6 +11,7 @@ import { EVAL_MODES, type EvalMode } from '../../eval/llm.js';
 import { parseShard } from '../../eval/shard.js';
 import { SPLIT_NAMES, type SplitName } from '../../io/index.js';
 import { TEMPLATE_NAMES } from '../../template/index.js';
+import { LORA_OPTION, parseLoraOption } from '../lora-option.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
 import { createProgress, formatDuration } from '../progress.js';
 
@@ -31,6 +32,7 @@ interface EvalArgs extends GlobalOptions {
   batchSize: number | undefined;
   crossBatch: number | undefined;
   gpuLayers: number | undefined;
+  lora: string[] | undefined;
   kvCache: 'f16' | 'f32';
   flashAttention: 'auto' | 'on' | 'off';
   k: number | undefined;
@@ -80,6 +82,7 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
       .option('cross-batch', { type: 'number', describe: "distribution mode: a worker's transitions scored N at a time in shared decodes (1-16, default 1; for GPUs)" })
       .option('gpu-layers', { type: 'number', describe: 'layers to offload on a GPU build (-1: all)' })
       .option('kv-cache', { choices: ['f16', 'f32'] as const, default: 'f32' as const, describe: 'KV cache precision' })
+      .option('lora', LORA_OPTION)
       .option('flash-attention', { choices: ['auto', 'on', 'off'] as const, default: 'off' as const })
       .option('k', { type: 'number', describe: 'template icl: number of example resumes (default 3)' })
       .option('icl-seed', { type: 'number', describe: 'template icl: seed of the example draw (default 0)' })
@@ -113,6 +116,8 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
         engine.crossBatch = args.crossBatch;
       }
       if (args.gpuLayers !== undefined) engine.gpuLayers = args.gpuLayers;
+      const lora = parseLoraOption(args.lora);
+      if (lora.length > 0) engine.lora = lora;
       scorer = {
         kind: 'model',
         model: args.model!,
