@@ -103,6 +103,8 @@ export interface Checkpoint {
   path: string;
   files: Map<string, Buffer>;
   shards: Shard[];
+  /** Where one of its files is, for messages: "dir/name" or "archive.tar.zst:folder/name". */
+  locate(name: string): string;
   /** Streams every shard in `shards` order; each reader starts at the shard's first byte. */
   streamShards(): AsyncGenerator<{ shard: Shard; reader: ByteReader }>;
 }
@@ -120,6 +122,7 @@ export async function openCheckpoint(path: string): Promise<Checkpoint> {
 
 function orderShards(path: string, files: Map<string, Buffer>, found: string[]): string[] {
   const index = files.get('model.safetensors.index.json');
+  const indexFile = `${path}/model.safetensors.index.json`;
   if (index === undefined) return found;
   let weightMap: Record<string, string>;
   try {
@@ -127,7 +130,7 @@ function orderShards(path: string, files: Map<string, Buffer>, found: string[]):
     if (typeof weightMap !== 'object' || weightMap === null) throw new Error('no weight_map object');
   } catch (err) {
     throw new InputError(`cannot read the shard index: ${(err as Error).message}`, {
-      file: `${path}/model.safetensors.index.json`,
+      file: indexFile,
       field: 'weight_map',
     });
   }
@@ -135,7 +138,7 @@ function orderShards(path: string, files: Map<string, Buffer>, found: string[]):
   for (const n of named) {
     if (!found.includes(n)) {
       throw new InputError(`the index names shard "${n}", which the checkpoint does not have`, {
-        file: `${path}/model.safetensors.index.json`,
+        file: indexFile,
         field: 'weight_map',
       });
     }
@@ -181,6 +184,7 @@ async function openDirectory(dir: string): Promise<Checkpoint> {
     path: dir,
     files,
     shards,
+    locate: (name) => join(dir, name),
     async *streamShards() {
       for (const shard of shards) {
         const stream = createReadStream(shard.location, { highWaterMark: 4 << 20 });
@@ -302,6 +306,7 @@ async function openArchive(path: string): Promise<Checkpoint> {
     path,
     files,
     shards,
+    locate: (name) => `${path}:${root[0] === '.' ? name : `${root[0]}/${name}`}`,
     async *streamShards() {
       // A generator cannot yield from inside forEachEntry's callback: hand each entry over through a queue.
       const wanted = new Map(shards.map((s) => [s.location, s]));

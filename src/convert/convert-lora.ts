@@ -53,7 +53,7 @@ interface AdapterConfig {
 
 function readAdapterConfig(ckpt: Checkpoint): AdapterConfig {
   const bytes = ckpt.files.get('adapter_config.json');
-  const file = `${ckpt.path}/adapter_config.json`;
+  const file = ckpt.locate('adapter_config.json');
   if (bytes === undefined) throw new InputError('the adapter has no adapter_config.json', { file: ckpt.path });
   const c = parseJsonFile(file, bytes);
   const bad = (field: string, why: string): InputError => new InputError(why, { file, field });

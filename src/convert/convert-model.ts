@@ -53,7 +53,7 @@ const F16_MAX = 65504;
 export function checkpointConfig(ckpt: Checkpoint): HfLlamaConfig {
   const bytes = ckpt.files.get('config.json');
   if (bytes === undefined) throw new InputError('the checkpoint has no config.json', { file: ckpt.path });
-  const where = `${ckpt.path}/config.json`;
+  const where = ckpt.locate('config.json');
   return readLlamaConfig(where, parseJsonFile(where, bytes));
 }
 
@@ -135,7 +135,7 @@ export async function convertModel(opts: ConvertModelOptions): Promise<ConvertMo
   const cfg = checkpointConfig(ckpt);
   const tokenizer = convertTokenizer({
     files: ckpt.files,
-    where: ckpt.path,
+    locate: ckpt.locate,
     vocabSize: cfg.shape.nVocab,
     bosTokenId: cfg.bosTokenId,
     eosTokenId: cfg.eosTokenId,

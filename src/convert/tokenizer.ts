@@ -30,8 +30,8 @@ export interface ConvertedTokenizer {
 export interface TokenizerInputs {
   /** The checkpoint's files by base name. */
   files: Map<string, Buffer>;
-  /** For messages. */
-  where: string;
+  /** Where a file of the checkpoint is, for messages. */
+  locate: (name: string) => string;
   /** config.json's vocab_size: the vocabulary is padded up to it. */
   vocabSize: number;
   bosTokenId: number | undefined;
@@ -70,7 +70,7 @@ function specialKeys(
   defaults: { bos?: number; eos?: number; unk?: number; pad?: number; addBos?: boolean | ((bos: string) => boolean); addEos?: boolean },
 ): [string, GgufValue][] {
   const tc = inp.files.get('tokenizer_config.json');
-  const cfg = tc === undefined ? {} : parseJsonFile(`${inp.where}/tokenizer_config.json`, tc);
+  const cfg = tc === undefined ? {} : parseJsonFile(inp.locate('tokenizer_config.json'), tc);
   const ids = new Map<string, number>();
   const find = (kind: string): number | undefined => {
     const content = tokenContent(cfg[`${kind}_token`]);
@@ -79,7 +79,7 @@ function specialKeys(
     const id = ids.get(content);
     if (id === undefined) {
       throw new InputError(`${kind}_token ${JSON.stringify(content)} is not in the vocabulary`, {
-        file: `${inp.where}/tokenizer_config.json`,
+        file: inp.locate('tokenizer_config.json'),
         field: `${kind}_token`,
       });
     }
@@ -103,7 +103,7 @@ function specialKeys(
 }
 
 function sentencePiece(inp: TokenizerInputs, bytes: Buffer): ConvertedTokenizer {
-  const file = `${inp.where}/tokenizer.model`;
+  const file = inp.locate('tokenizer.model');
   const sp = readSentencePiece(file, bytes);
   if (sp.modelType !== 2) {
     throw new InputError(
@@ -143,7 +143,7 @@ function splitPatterns(pre: unknown): string[] {
 }
 
 function bytePairs(inp: TokenizerInputs, bytes: Buffer): ConvertedTokenizer {
-  const file = `${inp.where}/tokenizer.json`;
+  const file = inp.locate('tokenizer.json');
   const tj = parseJsonFile(file, bytes);
   const model = (tj.model ?? {}) as Json;
   if (model.type !== 'BPE') {
@@ -215,5 +215,5 @@ export function convertTokenizer(inp: TokenizerInputs): ConvertedTokenizer {
   if (spm !== undefined) return sentencePiece(inp, spm);
   const json = inp.files.get('tokenizer.json');
   if (json !== undefined) return bytePairs(inp, json);
-  throw new InputError('the checkpoint has no tokenizer.model or tokenizer.json', { file: inp.where });
+  throw new InputError('the checkpoint has no tokenizer.model or tokenizer.json', { file: inp.locate('') });
 }

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { EXIT_CODES } from '../../src/errors.js';
+import { startFakeServer } from '../../src/finetune/fake-server/index.js';
+import { writeTextJsonl } from '../finetune/helpers.js';
 import { randomLlamaWeights, writeHfCheckpoint, writeSafetensors, type HfShape } from '../helpers/hf-checkpoint.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convert-cli-'));
@@ -70,5 +72,28 @@ describe('labor-llm model convert', () => {
     expect(r.code).toBe(EXIT_CODES.INPUT);
     expect(r.stderr).toMatch(/config\.json.*architectures.*GPT2LMHeadModel/s);
     expect(() => readFileSync(join(dir, 'x.gguf'))).toThrow();
+  });
+
+  it('finetune download --gguf converts the downloaded archive, and keeps it when conversion fails', async () => {
+    // The fake service's checkpoints hold placeholder weights and a config without the MLP width:
+    // the download succeeds and the conversion refuses, naming the field; the archive stays for a rerun.
+    const fake = await startFakeServer({ apiKey: 'k', clock: 'manual', scenario: { advanceEveryNPolls: 1 }, weightBytes: 1000 });
+    const env = { TOGETHER_API_KEY: process.env.TOGETHER_API_KEY, TOGETHER_BASE_URL: process.env.TOGETHER_BASE_URL };
+    process.env.TOGETHER_API_KEY = 'k';
+    process.env.TOGETHER_BASE_URL = fake.baseUrl;
+    try {
+      const train = writeTextJsonl(join(dir, 'train.jsonl'), 5);
+      const archive = join(dir, 'ft.tar.zst');
+      const r = await run(['finetune', 'submit', train, '-m', 'meta-llama/Meta-Llama-3.1-8B-Reference', '--download', '-o', archive, '--gguf', join(dir, 'ft.gguf'), '--poll-interval', '0.001']);
+      expect(r.code).toBe(EXIT_CODES.INPUT);
+      expect(r.stderr).toMatch(/ft\.tar\.zst:[^ ]*config\.json \(field "intermediate_size"\)/);
+      expect(readFileSync(archive).length).toBeGreaterThan(0);
+    } finally {
+      for (const [k, v] of Object.entries(env)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      await fake.close();
+    }
   });
 });

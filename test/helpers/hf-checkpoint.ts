@@ -79,18 +79,13 @@ export interface HfShape {
 /** Weights in the Hugging Face layout, by Hugging Face name. */
 export type HfWeights = Map<string, { shape: number[]; values: Float32Array }>;
 
-/** Every tensor of a llama checkpoint with seeded random values (norms near 1, matrices ~1/sqrt(fan-in)). */
-export function randomLlamaWeights(s: HfShape, seed: number, bf16: boolean): HfWeights {
+export type TensorKind = 'norm' | 'matrix' | 'embedding';
+
+/** The tensors of a llama checkpoint in the Hugging Face layout: name, [out, in] shape, kind. */
+export function llamaTensorList(s: HfShape): { name: string; shape: number[]; kind: TensorKind }[] {
   const hd = s.hidden / s.heads;
-  const w: HfWeights = new Map();
-  const add = (name: string, shape: number[], kind: 'norm' | 'matrix' | 'embedding'): void => {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const v = new Float32Array(n);
-    const rng = new Xoshiro128(seed, hashName(name));
-    rng.fillUniform(v, kind === 'matrix' ? 1 / Math.sqrt(shape[1]!) : kind === 'norm' ? 0.1 : 1);
-    if (kind === 'norm') for (let i = 0; i < n; i++) v[i] = 1 + v[i]!;
-    w.set(name, { shape, values: bf16 ? roundToBf16(v) : v });
-  };
+  const list: { name: string; shape: number[]; kind: TensorKind }[] = [];
+  const add = (name: string, shape: number[], kind: TensorKind): void => void list.push({ name, shape, kind });
   add('model.embed_tokens.weight', [s.vocab, s.hidden], 'embedding');
   for (let l = 0; l < s.layers; l++) {
     const p = `model.layers.${l}`;
@@ -106,7 +101,21 @@ export function randomLlamaWeights(s: HfShape, seed: number, bf16: boolean): HfW
   }
   add('model.norm.weight', [s.hidden], 'norm');
   if (!s.tied) add('lm_head.weight', [s.vocab, s.hidden], 'matrix');
-  return w;
+  return list;
+}
+
+/** Seeded random values of one tensor (norms near 1, matrices ~1/sqrt(fan-in), embeddings ~1). */
+export function randomTensor(name: string, shape: number[], kind: TensorKind, seed: number, bf16: boolean): Float32Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const v = new Float32Array(n);
+  new Xoshiro128(seed, hashName(name)).fillUniform(v, kind === 'matrix' ? 1 / Math.sqrt(shape[1]!) : kind === 'norm' ? 0.1 : 1);
+  if (kind === 'norm') for (let i = 0; i < n; i++) v[i] = 1 + v[i]!;
+  return bf16 ? roundToBf16(v) : v;
+}
+
+/** Every tensor of a llama checkpoint with seeded random values. */
+export function randomLlamaWeights(s: HfShape, seed: number, bf16: boolean): HfWeights {
+  return new Map(llamaTensorList(s).map((t) => [t.name, { shape: t.shape, values: randomTensor(t.name, t.shape, t.kind, seed, bf16) }]));
 }
 
 export function llamaConfigJson(s: HfShape, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -218,16 +227,21 @@ export interface WriteCheckpointOptions {
   config?: Record<string, unknown>;
 }
 
-export async function writeHfCheckpoint(o: WriteCheckpointOptions): Promise<void> {
-  mkdirSync(o.dir, { recursive: true });
-  writeFileSync(join(o.dir, 'config.json'), JSON.stringify(llamaConfigJson(o.shape, o.config)));
-  if (o.vocab === 'llama-spm') {
-    writeFileSync(join(o.dir, 'tokenizer.model'), await sentencePieceModel());
-    writeFileSync(join(o.dir, 'tokenizer_config.json'), JSON.stringify({ add_bos_token: true, add_eos_token: false, bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>' }));
+/** config.json and the tokenizer files of a checkpoint (everything but the weights). */
+export async function writeCheckpointFiles(dir: string, shape: HfShape, vocab: VocabName, config: Record<string, unknown> = {}): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(llamaConfigJson(shape, config)));
+  if (vocab === 'llama-spm') {
+    writeFileSync(join(dir, 'tokenizer.model'), await sentencePieceModel());
+    writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ add_bos_token: true, add_eos_token: false, bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>' }));
   } else {
-    writeFileSync(join(o.dir, 'tokenizer.json'), JSON.stringify(await bpeTokenizerJson()));
-    writeFileSync(join(o.dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<|begin_of_text|>', eos_token: '<|end_of_text|>' }));
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(await bpeTokenizerJson()));
+    writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<|begin_of_text|>', eos_token: '<|end_of_text|>' }));
   }
+}
+
+export async function writeHfCheckpoint(o: WriteCheckpointOptions): Promise<void> {
+  await writeCheckpointFiles(o.dir, o.shape, o.vocab, o.config);
   const all = [...o.weights].map(([name, t]) => ({ name, dtype: o.dtype, shape: t.shape, values: () => t.values }));
   const n = o.shards ?? 1;
   if (n === 1) return writeSafetensors(join(o.dir, 'model.safetensors'), all);
