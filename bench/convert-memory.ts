@@ -2,10 +2,11 @@
  * Peak memory of `model convert` on a Llama-3.2-1B-shaped checkpoint (random bf16 weights, 128k BPE
  * vocabulary, tied output, Llama 3.1 RoPE scaling): `node --import tsx bench/convert-memory.ts
  * [--type f16|bf16|f32] [--keep DIR]`. The checkpoint is written tensor by tensor (the writer holds one
- * tensor), converted in a fresh process, and deleted afterwards unless --keep is given.
+ * tensor), converted in a fresh process, and deleted afterwards unless --keep is given (a kept
+ * checkpoint is reused by the next run with the same --keep).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,14 +28,16 @@ const shape: HfShape = {
 const dir = values.keep ?? mkdtempSync(join(tmpdir(), 'convert-1b-'));
 try {
   const t0 = performance.now();
-  await writeCheckpointFiles(dir, shape, 'llama-bpe');
-  const tensors = llamaTensorList(shape).map((t) => ({
-    name: t.name,
-    dtype: 'BF16' as const,
-    shape: t.shape,
-    values: () => randomTensor(t.name, t.shape, t.kind, 1, true),
-  }));
-  await writeSafetensors(join(dir, 'model.safetensors'), tensors);
+  if (!existsSync(join(dir, 'model.safetensors'))) {
+    await writeCheckpointFiles(dir, shape, 'llama-bpe');
+    const tensors = llamaTensorList(shape).map((t) => ({
+      name: t.name,
+      dtype: 'BF16' as const,
+      shape: t.shape,
+      values: () => randomTensor(t.name, t.shape, t.kind, 1, true),
+    }));
+    await writeSafetensors(join(dir, 'model.safetensors'), tensors);
+  }
   const ckptBytes = statSync(join(dir, 'model.safetensors')).size;
   const genSeconds = (performance.now() - t0) / 1000;
   const genRss = process.resourceUsage().maxRSS;

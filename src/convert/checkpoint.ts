@@ -242,12 +242,21 @@ async function tarStream(path: string): Promise<Readable> {
 
 type TarEntry = AsyncIterable<Buffer> & { header: tar.Header; resume(): unknown };
 
-/** Every file entry of an archive, in order; the callback must consume or ignore the entry's bytes. */
-async function forEachEntry(path: string, visit: (name: string, size: number, entry: TarEntry) => Promise<void>): Promise<void> {
+/**
+ * Every file entry of an archive, in order; the callback may read the entry's bytes or leave them.
+ * `signal` stops the reading early (the promise then settles without reading the rest).
+ */
+async function forEachEntry(
+  path: string,
+  visit: (name: string, size: number, entry: TarEntry) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
   const source = await tarStream(path);
   const extract = tar.extract();
   source.on('error', (err) => extract.destroy(err));
   source.pipe(extract);
+  const stop = (): void => void extract.destroy(new Error('stopped'));
+  signal?.addEventListener('abort', stop, { once: true });
   try {
     for await (const e of extract) {
       const entry = e as unknown as TarEntry;
@@ -257,9 +266,11 @@ async function forEachEntry(path: string, visit: (name: string, size: number, en
       entry.resume();
     }
   } catch (err) {
+    if (signal?.aborted) return;
     if (err instanceof InputError) throw err;
     throw new InputError(`cannot read the archive: ${(err as Error).message}`, { file: path }, { cause: err });
   } finally {
+    signal?.removeEventListener('abort', stop);
     source.destroy();
   }
 }
@@ -314,14 +325,20 @@ async function openArchive(path: string): Promise<Checkpoint> {
       let wake: (() => void) | undefined;
       let finished = false;
       let failure: unknown;
-      const reading = forEachEntry(path, async (name, _size, entry) => {
-        const shard = wanted.get(`${path}:${name}`);
-        if (shard === undefined) return;
-        await new Promise<void>((done) => {
-          queue.push({ shard, reader: new ByteReader(entry[Symbol.asyncIterator](), shard.location), done });
-          wake?.();
-        });
-      }).then(
+      // Stops the reading when the consumer stops early (an error while converting).
+      const stopped = new AbortController();
+      const reading = forEachEntry(
+        path,
+        async (name, _size, entry) => {
+          const shard = wanted.get(`${path}:${name}`);
+          if (shard === undefined || stopped.signal.aborted) return;
+          await new Promise<void>((done) => {
+            queue.push({ shard, reader: new ByteReader(entry[Symbol.asyncIterator](), shard.location), done });
+            wake?.();
+          });
+        },
+        stopped.signal,
+      ).then(
         () => {
           finished = true;
           wake?.();
@@ -349,6 +366,7 @@ async function openArchive(path: string): Promise<Checkpoint> {
         }
         if (failure !== undefined) throw failure;
       } finally {
+        stopped.abort();
         for (const item of queue) item.done();
         await reading.catch(() => undefined);
       }

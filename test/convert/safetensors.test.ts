@@ -90,4 +90,17 @@ describe('malformed safetensors', () => {
     expect(err).toBeInstanceOf(InputError);
     expect((err as Error).message).toMatch(/cut\.tar\.gz/);
   });
+
+  it('a weight beyond f16 stops a conversion from an archive midway, clearly and without hanging', async () => {
+    const weights = randomLlamaWeights(shape, 2, false);
+    weights.get('model.layers.0.self_attn.q_proj.weight')!.values[5] = 1e6;
+    const d = join(dir, 'overflow');
+    await writeHfCheckpoint({ dir: d, shape, weights, vocab: 'llama-spm', dtype: 'F32', shards: 2 });
+    const path = join(dir, 'overflow.tar.gz');
+    writeFileSync(path, gzipSync(await tarOf(d, 'm')));
+    const err = await convertModel({ input: path, out: join(dir, 'overflow.gguf'), type: 'f16' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toMatch(/q_proj.weight.*1000000 does not fit f16.*--type bf16/);
+    expect(await convertModel({ input: path, out: join(dir, 'overflow.gguf'), type: 'bf16' })).toMatchObject({ tensorCount: 11 });
+  });
 });
