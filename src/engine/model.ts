@@ -13,6 +13,7 @@ import {
   InputError,
   LaborLlmError,
   ModelError,
+  NotFoundError,
   StateError,
 } from '../errors.js';
 import { loadAddon, type LoraAdapter, type NativeModel, type NativeModelInfo, type NativeStats, type NativeTitleSet } from './native.js';
@@ -59,7 +60,7 @@ export interface ModelOptions {
 function loraList(list: readonly { path: string; scale?: number }[]): LoraAdapter[] {
   return list.map((a, i) => {
     if (typeof a.path !== 'string' || a.path === '') throw new InputError(`lora[${i}].path must be a file path`);
-    if (!existsSync(a.path)) throw new InputError(`LoRA adapter not found: ${a.path}`, { file: a.path, field: `lora[${i}].path` });
+    if (!existsSync(a.path)) throw new NotFoundError(`LoRA adapter not found: ${a.path} (lora[${i}].path)`);
     const scale = a.scale ?? 1;
     if (!Number.isFinite(scale)) throw new InputError(`lora[${i}].scale must be a finite number, got ${scale}`);
     return { path: a.path, scale };
