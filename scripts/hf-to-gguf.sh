@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Turn a downloaded fine-tuned checkpoint (a Together AI archive: Hugging Face config, tokenizer and
 # safetensors weights, usually .tar.zst) into a GGUF file the labor-llm engine loads, with
-# llama.cpp's own converter from vendor/llama.cpp. See docs/finetune.md.
+# llama.cpp's own converter from vendor/llama.cpp. The alternative to `labor-llm model convert` (TypeScript, no
+# Python), for what that refuses (other architectures, MoE); it needs torch and transformers. See docs/finetune.md.
 #
 #   scripts/hf-to-gguf.sh ARCHIVE|DIR OUT.gguf [--outtype f16|bf16|q8_0|f32|auto] [--python PY]
 #                         [--base HF_BASE_DIR] [--extract-to DIR]

@@ -167,6 +167,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                                         InstanceMethod("scoreTitles", &ModelWrap::ScoreTitles),
                                         InstanceMethod("scoreSpans", &ModelWrap::ScoreSpans),
                                         InstanceMethod("throughput", &ModelWrap::MeasureThroughput),
+                                        InstanceMethod("setLora", &ModelWrap::SetLora),
                                         InstanceMethod("free", &ModelWrap::Free)});
         ctor = Napi::Persistent(f);
     }
@@ -199,9 +200,57 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
         o.Set("vocabType", llama_vocab_type(m->vocab()) == LLAMA_VOCAB_TYPE_SPM ? "spm"
                            : llama_vocab_type(m->vocab()) == LLAMA_VOCAB_TYPE_BPE ? "bpe" : "other");
         o.Set("gpuOffload", llama_supports_gpu_offload());
+        o.Set("lora", lora_to_js(env, *m));
         return o;
     }
 
+    static Napi::Array lora_to_js(Napi::Env env, const labor::Model &m) {
+        Napi::Array a = Napi::Array::New(env, m.active_adapters().size());
+        for (size_t i = 0; i < m.active_adapters().size(); ++i) {
+            Napi::Object o = Napi::Object::New(env);
+            o.Set("path", m.adapter_path(m.active_adapters()[i].first));
+            o.Set("scale", m.active_adapters()[i].second);
+            a.Set((uint32_t)i, o);
+        }
+        return a;
+    }
+
+    // setLora([{path, scale}]): loads adapters not loaded yet and applies exactly these ([]: none).
+    Napi::Value SetLora(const Napi::CallbackInfo &info) {
+        Napi::Env env = info.Env();
+        return guarded(env, [&]() -> Napi::Value {
+            auto m = live(env);
+            auto wanted = lora_list(env, info[0]);
+            return Job::start(
+                env,
+                [m, wanted]() {
+                    std::lock_guard<std::mutex> lock(m->mutex());
+                    std::vector<std::pair<int32_t, float>> active;
+                    for (const auto &[path, scale] : wanted) active.emplace_back(m->load_adapter(path), scale);
+                    m->set_adapters(active);
+                },
+                [m](Napi::Env env) -> Napi::Value { return lora_to_js(env, *m); }, env.Undefined());
+        });
+    }
+
+  public:
+    static std::vector<std::pair<std::string, float>> lora_list(Napi::Env env, const Napi::Value &v) {
+        std::vector<std::pair<std::string, float>> out;
+        if (v.IsUndefined() || v.IsNull()) return out;
+        if (!v.IsArray()) throw make_error(env, "INPUT", "lora must be an array of {path, scale}");
+        Napi::Array a = v.As<Napi::Array>();
+        for (uint32_t i = 0; i < a.Length(); ++i) {
+            Napi::Value e = a.Get(i);
+            if (!e.IsObject() || !e.As<Napi::Object>().Get("path").IsString())
+                throw make_error(env, "INPUT", "lora entry " + std::to_string(i) + " needs a path");
+            Napi::Value sc = e.As<Napi::Object>().Get("scale");
+            out.emplace_back(e.As<Napi::Object>().Get("path").As<Napi::String>().Utf8Value(),
+                             sc.IsNumber() ? sc.As<Napi::Number>().FloatValue() : 1.0f);
+        }
+        return out;
+    }
+
+  private:
     Napi::Value Tokenize(const Napi::CallbackInfo &info) {
         Napi::Env env = info.Env();
         return guarded(env, [&]() -> Napi::Value {
@@ -415,6 +464,7 @@ Napi::Value LoadModel(const Napi::CallbackInfo &info) {
     if (o.Get("useMmap").IsBoolean()) opts.use_mmap = o.Get("useMmap").ToBoolean();
     if (o.Get("kvF32").IsBoolean()) opts.kv_f32 = o.Get("kvF32").ToBoolean();
     opts.fused_head = get_int(o, "fusedHead", -1);
+    opts.lora = ModelWrap::lora_list(env, o.Get("lora"));
     auto result = std::make_shared<std::shared_ptr<labor::Model>>();
     return Job::start(
         env, [opts, result]() { *result = std::make_shared<labor::Model>(opts); },

@@ -19,6 +19,30 @@ namespace {
 
 bool abort_requested(void *data) { return static_cast<const Model *>(data)->cancelled(); }
 
+struct GgufDeleter {
+    void operator()(gguf_context *g) const { gguf_free(g); }
+};
+using GgufHeader = std::unique_ptr<gguf_context, GgufDeleter>;
+
+// A GGUF file's header (metadata and tensor list, no data); on failure `kind` with path + `problem`.
+GgufHeader read_gguf_header(const std::string &path, ErrorKind kind, const std::string &problem) {
+    gguf_init_params params{};
+    params.no_alloc = true;
+    params.ctx = nullptr;
+    GgufHeader g(gguf_init_from_file(path.c_str(), params));
+    if (!g) {
+        std::string why = take_recent_log_errors();
+        fail(kind, path + problem + (why.empty() ? "" : ": " + why));
+    }
+    return g;
+}
+
+// A string-valued key, or "" where it is missing or not a string.
+std::string gguf_string(const gguf_context *g, const char *key) {
+    int64_t k = gguf_find_key(g, key);
+    return k >= 0 && gguf_get_kv_type(g, k) == GGUF_TYPE_STRING ? gguf_get_val_str(g, k) : "";
+}
+
 // Reads general.architecture with ggml's GGUF reader before llama.cpp sees the file, so that a
 // missing, truncated or foreign file gets a precise message.
 std::string read_architecture(const std::string &path) {
@@ -32,18 +56,8 @@ std::string read_architecture(const std::string &path) {
     std::fclose(f);
     if (got < 4 || std::string(magic, 4) != "GGUF")
         fail(ErrorKind::Model, path + " is not a GGUF file (bad magic bytes)");
-    gguf_init_params params{};
-    params.no_alloc = true;
-    params.ctx = nullptr;
-    gguf_context *g = gguf_init_from_file(path.c_str(), params);
-    if (!g) {
-        std::string why = take_recent_log_errors();
-        fail(ErrorKind::Model, path + " is a truncated or corrupt GGUF file" + (why.empty() ? "" : ": " + why));
-    }
-    std::string arch;
-    int64_t key = gguf_find_key(g, "general.architecture");
-    if (key >= 0 && gguf_get_kv_type(g, key) == GGUF_TYPE_STRING) arch = gguf_get_val_str(g, key);
-    gguf_free(g);
+    std::string arch = gguf_string(read_gguf_header(path, ErrorKind::Model, " is a truncated or corrupt GGUF file").get(),
+                                   "general.architecture");
     if (arch.empty()) fail(ErrorKind::Model, path + " has no general.architecture: not a model GGUF");
     return arch;
 }
@@ -139,6 +153,58 @@ Model::Model(const ModelOptions &opts) : opts_(opts) {
         fail(ErrorKind::Model, "llama.cpp could not create a context for " + opts.path + (why.empty() ? "" : ": " + why));
     }
     if (head_ && head_->weights_f16()) calibrate_head();
+    if (!opts.lora.empty()) {
+        std::vector<std::pair<int32_t, float>> active;
+        for (const auto &[path, scale] : opts.lora) active.emplace_back(load_adapter(path), scale);
+        set_adapters(active);
+    }
+}
+
+int32_t Model::load_adapter(const std::string &path) {
+    for (size_t i = 0; i < adapter_paths_.size(); ++i)
+        if (adapter_paths_[i] == path) return (int32_t)i;
+    // Checked with ggml's GGUF reader first, so that a model file or a broken file gets a clear message.
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) fail(ErrorKind::Input, "LoRA adapter not found: " + path);
+    GgufHeader g = read_gguf_header(path, ErrorKind::Input, " is not a readable GGUF file");
+    const std::string type = gguf_string(g.get(), "general.type");
+    const bool on_output = gguf_find_tensor(g.get(), "output.weight.lora_a") >= 0;
+    if (type != "adapter") fail(ErrorKind::Input, path + " is not a LoRA adapter GGUF (general.type is \"" + type + "\")");
+    take_recent_log_errors();
+    std::unique_ptr<llama_adapter_lora, AdapterDeleter> a(llama_adapter_lora_init(model_.get(), path.c_str()));
+    if (!a) {
+        std::string why = take_recent_log_errors();
+        fail(ErrorKind::Input, "LoRA adapter " + path + " does not fit " + opts_.path + (why.empty() ? "" : ": " + why));
+    }
+    adapters_.push_back(std::move(a));
+    adapter_paths_.push_back(path);
+    adapter_on_output_.push_back(on_output);
+    return (int32_t)adapters_.size() - 1;
+}
+
+void Model::set_adapters(const std::vector<std::pair<int32_t, float>> &active) {
+    std::vector<llama_adapter_lora *> ptrs;
+    std::vector<float> scales;
+    bool on_output = false;
+    for (const auto &[i, scale] : active) {
+        if (i < 0 || (size_t)i >= adapters_.size()) fail(ErrorKind::Engine, "internal: no adapter " + std::to_string(i));
+        if (!std::isfinite(scale)) fail(ErrorKind::Input, "LoRA scale must be a finite number");
+        ptrs.push_back(adapters_[(size_t)i].get());
+        scales.push_back(scale);
+        on_output = on_output || adapter_on_output_[(size_t)i];
+    }
+    if (active == active_adapters_) return;
+    if (llama_set_adapters_lora(ctx_.get(), ptrs.data(), ptrs.size(), scales.data()) != 0) {
+        std::string why = take_recent_log_errors();
+        fail(ErrorKind::Engine, "llama.cpp could not apply the LoRA adapters" + (why.empty() ? "" : ": " + why));
+    }
+    active_adapters_ = active;
+    output_adapted_ = on_output;
+    if (output_adapted_) head_enabled_ = false;
+    // Cached keys and values were computed with the previous weights.
+    llama_memory_clear(llama_get_memory(ctx_.get()), false);
+    cached_prompt_.clear();
+    shared_prompt_len_ = 0;
 }
 
 std::string Model::description() const {

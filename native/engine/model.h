@@ -28,6 +28,7 @@ struct ModelOptions {
                               // of K/V can turn 1e-7 differences into 1e-4 nats)
     int fused_head = -1;      // the fused output head (output_head.h): -1 where it applies, 0 never,
                               // 1 required (an error where it cannot apply)
+    std::vector<std::pair<std::string, float>> lora;  // LoRA adapters (GGUF path, scale) applied from the start
 };
 
 struct ModelDeleter {
@@ -35,6 +36,9 @@ struct ModelDeleter {
 };
 struct ContextDeleter {
     void operator()(llama_context *c) const { llama_free(c); }
+};
+struct AdapterDeleter {
+    void operator()(llama_adapter_lora *a) const { llama_adapter_lora_free(a); }
 };
 
 // A llama_batch that frees itself.
@@ -115,7 +119,7 @@ class Model {
     const std::string &head_status() const { return head_status_; }
     // Whether decodes use the head (scoring modes turn it on; the baselines keep llama.cpp's logits).
     bool head_enabled() const { return head_enabled_; }
-    void set_head_enabled(bool on) { head_enabled_ = on && head_ != nullptr; }
+    void set_head_enabled(bool on) { head_enabled_ = on && head_ != nullptr && !output_adapted_; }
 
     // The last decode's output rows, by batch index: through the head or from llama.cpp's logits.
     bool rows_from_head() const { return rows_from_head_; }
@@ -125,9 +129,21 @@ class Model {
     // log-sum-exp over the vocabulary of each listed row, spread over the model's threads.
     void logsumexp_rows(const std::vector<int32_t> &batch_indices, std::vector<double> &out) const;
 
+    // LoRA adapters: each file is loaded once (by path) and any combination of the loaded ones is
+    // applied to the context without reloading the base. Call with the model's lock held.
+    int32_t load_adapter(const std::string &path);
+    void set_adapters(const std::vector<std::pair<int32_t, float>> &active);
+    const std::vector<std::pair<int32_t, float>> &active_adapters() const { return active_adapters_; }
+    const std::string &adapter_path(int32_t i) const { return adapter_paths_[(size_t)i]; }
+
   private:
     ModelOptions opts_;
     std::unique_ptr<llama_model, ModelDeleter> model_;
+    // Between the model and the context: freed after the context that uses them, before the model.
+    std::vector<std::unique_ptr<llama_adapter_lora, AdapterDeleter>> adapters_;
+    std::vector<std::string> adapter_paths_;
+    std::vector<bool> adapter_on_output_;  // adapts output.weight, which the fused head reads directly
+    std::vector<std::pair<int32_t, float>> active_adapters_;
     std::unique_ptr<llama_context, ContextDeleter> ctx_;
     const llama_vocab *vocab_ = nullptr;
     int32_t n_vocab_ = 0;
@@ -141,6 +157,7 @@ class Model {
     std::unique_ptr<OutputHead> head_;
     std::string head_status_;
     bool head_enabled_ = false;
+    bool output_adapted_ = false;  // an active adapter changes the output layer: llama.cpp's logits only
     // Capture state of one decode (see eval_callback in model.cpp).
     bool capture_ = false;
     bool captured_ = false;

@@ -26,6 +26,8 @@ export interface BoundedBenchOptions {
   /** Tolerances measured, one row each (default 1e-2 and 1e-3 nats). */
   tolerances?: readonly number[];
   threads?: number;
+  /** LoRA adapters applied to the model at load. */
+  lora?: { path: string; scale: number }[];
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
 }
@@ -112,7 +114,7 @@ export async function runBoundedBench(o: BoundedBenchOptions): Promise<BoundedBe
   const count = byWorker.reduce((a, t) => a + t.length, 0);
   const total = count * (1 + tolerances.length);
   let done = 0;
-  const model = await Model.load(o.model, { threads });
+  const model = await Model.load(o.model, { threads, lora: o.lora ?? [] });
   try {
     const set = await model.titleSet(titles);
     const sig = o.signal ? { signal: o.signal } : {};

@@ -17,7 +17,9 @@ import {
   StateError,
 } from '../errors.js';
 import { validateModelFile } from '../gguf/validate.js';
-import { loadAddon, type NativeModel, type NativeModelInfo, type NativeStats, type NativeTitleSet } from './native.js';
+import { loadAddon, type LoraAdapter, type NativeModel, type NativeModelInfo, type NativeStats, type NativeTitleSet } from './native.js';
+
+export type { LoraAdapter } from './native.js';
 
 export interface ModelOptions {
   /** CPU threads (default: all cores). */
@@ -48,6 +50,22 @@ export interface ModelOptions {
    * Scores agree with llama.cpp's own output layer to ~1e-6 nats (`info.outputHead` says which is used).
    */
   outputHead?: 'auto' | 'on' | 'off';
+  /**
+   * LoRA adapters (GGUF adapter files, see `labor-llm model convert --base`) applied from the start, with
+   * their scales (default 1). `Model.setLora` switches to others without reloading the base.
+   */
+  lora?: readonly { path: string; scale?: number }[];
+}
+
+/** Checks adapter paths and scales (InputError naming the parameter) and fills in the default scale. */
+function loraList(list: readonly { path: string; scale?: number }[]): LoraAdapter[] {
+  return list.map((a, i) => {
+    if (typeof a.path !== 'string' || a.path === '') throw new InputError(`lora[${i}].path must be a file path`);
+    if (!existsSync(a.path)) throw new NotFoundError(`LoRA adapter not found: ${a.path} (lora[${i}].path)`);
+    const scale = a.scale ?? 1;
+    if (!Number.isFinite(scale)) throw new InputError(`lora[${i}].scale must be a finite number, got ${scale}`);
+    return { path: a.path, scale };
+  });
 }
 
 /**
@@ -209,6 +227,7 @@ export function toTypedError(err: unknown, context: string): LaborLlmError {
 
 export class Model {
   readonly path: string;
+  /** What the model was loaded as (`info.lora`: the adapters at load; see `lora` for the current ones). */
   readonly info: NativeModelInfo;
   private native: NativeModel | null;
   private queue: Promise<unknown> = Promise.resolve();
@@ -224,6 +243,7 @@ export class Model {
     if (!existsSync(path)) throw new NotFoundError(`model file not found: ${path}`);
     // llama.cpp aborts the process on some bad headers: the engine's verdict comes first.
     await validateModelFile(path);
+    const lora = loraList(opts.lora ?? []);
     const addon = loadAddon();
     try {
       const native = await addon.loadModel({
@@ -236,6 +256,7 @@ export class Model {
         useMmap: opts.useMmap ?? true,
         kvF32: (opts.kvCache ?? 'f32') === 'f32',
         fusedHead: HEAD[opts.outputHead ?? 'auto'],
+        lora,
       });
       return new Model(path, native);
     } catch (err) {
@@ -362,6 +383,21 @@ export class Model {
       (n) => n.throughput(tokens, opts.allLogits ?? true, opts.withLogsumexp ?? false, opts.head ?? false),
       'throughput measurement failed',
     );
+  }
+
+  /** The LoRA adapters applied now. */
+  get lora(): LoraAdapter[] {
+    return this.live().info().lora;
+  }
+
+  /**
+   * Applies exactly these LoRA adapters (an empty list: the base model), loading any not loaded yet.
+   * The base weights stay in memory; adapters once loaded stay loaded, so switching back is cheap.
+   * The prompt cache is dropped, since its keys and values came from the previous weights.
+   */
+  async setLora(adapters: readonly { path: string; scale?: number }[]): Promise<void> {
+    const list = loraList(adapters);
+    await this.serialize((n) => n.setLora(list), 'cannot apply the LoRA adapters');
   }
 
   /** Releases the model once every call already queued has finished. Later calls throw StateError. */

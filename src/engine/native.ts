@@ -59,6 +59,14 @@ export interface NativeModelInfo {
   threads: number;
   vocabType: 'spm' | 'bpe' | 'other';
   gpuOffload: boolean;
+  /** The LoRA adapters applied now. */
+  lora: LoraAdapter[];
+}
+
+/** A LoRA adapter GGUF (see `labor-llm model convert --base`) and the scale it is applied with. */
+export interface LoraAdapter {
+  path: string;
+  scale: number;
 }
 
 export interface NativeModel {
@@ -95,6 +103,7 @@ export interface NativeModel {
     withLogsumexp: boolean,
     head?: boolean,
   ): Promise<{ tokens: number; decodeCalls: number; msDecode: number; msLogsumexp: number }>;
+  setLora(adapters: LoraAdapter[]): Promise<LoraAdapter[]>;
   free(): void;
 }
 
@@ -109,6 +118,7 @@ export interface NativeAddon {
     useMmap: boolean;
     kvF32: boolean;
     fusedHead?: number;
+    lora?: LoraAdapter[];
   }): Promise<NativeModel>;
   systemInfo(): { llama: string; gpuOffload: boolean; maxSequences: number };
 }

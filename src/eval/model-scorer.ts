@@ -29,6 +29,8 @@ export interface EngineSettings {
   flashAttention?: 'auto' | 'on' | 'off';
   /** Distribution mode: a worker's transitions scored this many at a time in shared decodes (default 1; see ScoreOptions.crossBatch). */
   crossBatch?: number;
+  /** LoRA adapter GGUFs applied at load; part of the run's identity (by content and scale). */
+  lora?: { path: string; scale: number }[];
 }
 
 export interface ModelScorerOptions {
@@ -71,6 +73,8 @@ export class ModelScorer implements Scorer {
       mode: o.mode,
       topK: o.mode === 'distribution' ? ctx.topK : null,
       engine: { kvCache: engine.kvCache ?? 'f32', flashAttention: engine.flashAttention ?? 'off' },
+      // Only when set, so that runs without adapters keep their identity.
+      ...(engine.lora?.length ? { lora: await loraIdentity(engine.lora) } : {}),
       labor_llm: packageVersion(),
     };
     return { kind: 'model', config };
@@ -87,6 +91,7 @@ export class ModelScorer implements Scorer {
     if (engine.contextSize !== undefined) mopts.contextSize = engine.contextSize;
     if (engine.batchSize !== undefined) mopts.batchSize = engine.batchSize;
     if (engine.gpuLayers !== undefined) mopts.gpuLayers = engine.gpuLayers;
+    if (engine.lora !== undefined) mopts.lora = engine.lora;
     const model = await Model.load(o.model, mopts);
     this.model = model;
     try {
@@ -125,6 +130,15 @@ export class ModelScorer implements Scorer {
     this.model = null;
     await model?.free();
   }
+}
+
+async function loraIdentity(lora: { path: string; scale: number }[]): Promise<JsonObject[]> {
+  const out: JsonObject[] = [];
+  for (const a of lora) {
+    const fp = await modelFingerprint(a.path, { full: true });
+    out.push({ file: fp.file, size: fp.size, sha256: fp.sha256, scale: a.scale });
+  }
+  return out;
 }
 
 function templateFor(o: ModelScorerOptions, ds: EvalDataset): Template {

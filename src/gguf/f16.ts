@@ -81,3 +81,24 @@ export function decodeF16(src: Uint16Array, dst: Float32Array): void {
   const t = table();
   for (let i = 0; i < src.length; i++) dst[i] = t[src[i]!]!;
 }
+
+/**
+ * Encodes `src` into bfloat16 bit patterns in `dst` (same length): the top half of each f32, rounded to
+ * nearest even as ggml's own f32-to-bf16 conversion does; NaN stays a quiet NaN.
+ */
+export function encodeBF16(src: Float32Array, dst: Uint16Array): void {
+  if (dst.length !== src.length) throw new RangeError('encodeBF16: length mismatch');
+  const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  for (let i = 0; i < bits.length; i++) {
+    const u = bits[i]!;
+    if ((u & 0x7fffffff) > 0x7f800000) dst[i] = (u >>> 16) | 0x40;
+    else dst[i] = ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+  }
+}
+
+/** Decodes bfloat16 bit patterns (exact: a bf16 is the top half of an f32). */
+export function decodeBF16(src: Uint16Array, dst: Float32Array): void {
+  if (dst.length !== src.length) throw new RangeError('decodeBF16: length mismatch');
+  const bits = new Uint32Array(dst.buffer, dst.byteOffset, dst.length);
+  for (let i = 0; i < src.length; i++) bits[i] = src[i]! << 16;
+}

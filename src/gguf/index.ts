@@ -3,12 +3,13 @@ export * from './types.js';
 export { gguf, getInteger, getFloat, getString, getArrayLength, describeType, describeValue, valueToJson } from './metadata.js';
 export { readGguf, readTensorData, findTensor, parameterCount } from './reader.js';
 export { writeGguf, type GgufTensorInput, type GgufWriteInput, type GgufWriteResult, type TensorData } from './writer.js';
-export { f32ToF16Bits, f16BitsToF32, encodeF16, decodeF16 } from './f16.js';
+export { f32ToF16Bits, f16BitsToF32, encodeF16, decodeF16, encodeBF16, decodeBF16 } from './f16.js';
 export {
   checkLlamaShape,
   llamaTensorSpecs,
   llamaParameterCount,
   llamaMetadata,
+  LLAMA_FILE_TYPES,
   llamaShapeOf,
   writeLlamaModel,
   readLlamaModel,

@@ -107,8 +107,8 @@ export function llamaMetadata(shape: LlamaShape): [string, GgufValue][] {
   ];
 }
 
-/** llama_ftype values: 0 = all f32, 1 = mostly f16. */
-const FILE_TYPES: Record<WritableTensorType, number> = { f32: 0, f16: 1 };
+/** llama_ftype values (llama.h): 0 = all f32, 1 = mostly f16, 32 = mostly bf16. */
+export const LLAMA_FILE_TYPES: Record<WritableTensorType, number> = { f32: 0, f16: 1, bf16: 32 };
 
 export interface WriteLlamaOptions {
   out: string;
@@ -137,7 +137,7 @@ export async function writeLlamaModel(opts: WriteLlamaOptions): Promise<GgufWrit
   const metadata: (readonly [string, GgufValue])[] = [
     ['general.architecture', gguf.str('llama')],
     ['general.name', gguf.str(opts.name ?? 'labor-llm llama')],
-    ['general.file_type', gguf.u32(FILE_TYPES[opts.type])],
+    ['general.file_type', gguf.u32(LLAMA_FILE_TYPES[opts.type])],
     ...llamaMetadata(shape),
     ...tokenizer.metadata,
     ...(opts.extraMetadata ?? []),

@@ -8,7 +8,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { ModelError, NotFoundError } from '../errors.js';
-import { decodeF16 } from './f16.js';
+import { decodeBF16, decodeF16 } from './f16.js';
 import {
   GGML_MAX_DIMS,
   GGML_MAX_NAME_BYTES,
@@ -443,10 +443,7 @@ export async function readTensorData(file: GgufFile, name: string): Promise<Floa
   if (t.type === 'f16') {
     decodeF16(new Uint16Array(raw), out);
   } else {
-    // bf16 is the top half of an f32.
-    const src = new Uint16Array(raw);
-    const bits = new Uint32Array(out.buffer);
-    for (let i = 0; i < src.length; i++) bits[i] = src[i]! << 16;
+    decodeBF16(new Uint16Array(raw), out);
   }
   return out;
 }

@@ -121,9 +121,13 @@ export function ggmlTypeById(id: number): GgmlTypeInfo | undefined {
 }
 
 /** Tensor types this package writes and can decode to Float32Array. */
-export type WritableTensorType = 'f32' | 'f16';
+export type WritableTensorType = 'f32' | 'f16' | 'bf16';
 export const GGML_TYPE_F32 = 0;
 export const GGML_TYPE_F16 = 1;
+export const GGML_TYPE_BF16 = 30;
+/** Bytes per element of each writable type. */
+export const WRITABLE_TYPE_BYTES: Record<WritableTensorType, number> = { f32: 4, f16: 2, bf16: 2 };
+export const WRITABLE_TYPE_IDS: Record<WritableTensorType, number> = { f32: GGML_TYPE_F32, f16: GGML_TYPE_F16, bf16: GGML_TYPE_BF16 };
 
 /** One tensor as described in a GGUF header. */
 export interface GgufTensorInfo {

@@ -12,22 +12,27 @@ import { dirname } from 'node:path';
 import { endianness } from 'node:os';
 import { InputError, ModelError } from '../errors.js';
 import { temporarySibling } from '../io/atomic.js';
-import { encodeF16 } from './f16.js';
+import { encodeBF16, encodeF16 } from './f16.js';
 import {
   GGML_MAX_DIMS,
   GGML_MAX_NAME_BYTES,
-  GGML_TYPE_F16,
-  GGML_TYPE_F32,
   GGUF_DEFAULT_ALIGNMENT,
   GGUF_SCALAR_TYPE_IDS,
   GGUF_TYPE_ARRAY,
   GGUF_VERSION,
+  WRITABLE_TYPE_BYTES,
+  WRITABLE_TYPE_IDS,
   type GgufValue,
   type WritableTensorType,
 } from './types.js';
 
-/** Tensor data, or a function that produces it when the writer reaches this tensor. */
-export type TensorData = Float32Array | (() => Float32Array | Promise<Float32Array>);
+/**
+ * Tensor data, or a function that produces it when the writer reaches this tensor: the whole tensor, or
+ * its values in consecutive pieces (so a converter never needs a large tensor in memory at once).
+ */
+export type TensorData =
+  | Float32Array
+  | (() => Float32Array | Promise<Float32Array> | AsyncIterable<Float32Array>);
 
 export interface GgufTensorInput {
   name: string;
@@ -209,12 +214,12 @@ function planTensors(path: string, tensors: GgufTensorInput[], alignment: number
       throw bad(`tensor has ${t.dims.length} dimensions (1 to ${GGML_MAX_DIMS})`);
     }
     if (!t.dims.every((d) => Number.isSafeInteger(d) && d >= 1)) throw bad(`invalid dimensions [${t.dims.join(', ')}]`);
-    if (t.type !== 'f32' && t.type !== 'f16') throw bad(`unsupported tensor type ${String(t.type)} (f32 or f16)`);
+    if (!(t.type in WRITABLE_TYPE_BYTES)) throw bad(`unsupported tensor type ${String(t.type)} (f32, f16 or bf16)`);
     const elements = t.dims.reduce((a, b) => a * b, 1);
     if (t.data instanceof Float32Array && t.data.length !== elements) {
       throw bad(`data has ${t.data.length} values, dims [${t.dims.join(', ')}] need ${elements}`);
     }
-    const byteSize = elements * (t.type === 'f32' ? 4 : 2);
+    const byteSize = elements * WRITABLE_TYPE_BYTES[t.type];
     const planned = { input: t, elements, byteSize, offset };
     offset += Math.ceil(byteSize / alignment) * alignment;
     return planned;
@@ -247,7 +252,7 @@ function buildHeader(path: string, metadata: Map<string, GgufValue>, planned: Pl
     sink.string(p.input.name);
     sink.u32(p.input.dims.length);
     for (const d of p.input.dims) sink.u64(d);
-    sink.u32(p.input.type === 'f32' ? GGML_TYPE_F32 : GGML_TYPE_F16);
+    sink.u32(WRITABLE_TYPE_IDS[p.input.type]);
     sink.u64(p.offset);
   }
   sink.padTo(alignment);
@@ -290,29 +295,37 @@ export async function writeGguf(path: string, input: GgufWriteInput): Promise<Gg
   try {
     await write(header);
     const zeros = new Uint8Array(alignment);
-    const f16 = new Uint16Array(CHUNK_ELEMENTS);
+    const half = new Uint16Array(CHUNK_ELEMENTS);
+    const writeValues = async (type: WritableTensorType, values: Float32Array): Promise<void> => {
+      // Chunked so that a single huge write does not need one contiguous kernel copy.
+      for (let i = 0; i < values.length; i += CHUNK_ELEMENTS) {
+        const part = values.subarray(i, Math.min(values.length, i + CHUNK_ELEMENTS));
+        if (type === 'f32') {
+          await write(new Uint8Array(part.buffer, part.byteOffset, part.byteLength));
+          continue;
+        }
+        const out = half.subarray(0, part.length);
+        if (type === 'f16') encodeF16(part, out);
+        else encodeBF16(part, out);
+        await write(new Uint8Array(out.buffer, 0, out.byteLength));
+      }
+    };
     for (const p of planned) {
       const t = p.input;
       const data = typeof t.data === 'function' ? await t.data() : t.data;
-      if (!(data instanceof Float32Array) || data.length !== p.elements) {
-        throw new InputError(`data has ${data?.length} values, dims [${t.dims.join(', ')}] need ${p.elements}`, {
-          file: path,
-          field: t.name,
-        });
-      }
-      if (t.type === 'f32') {
-        // Chunked so that a single huge write does not need one contiguous kernel copy.
-        for (let i = 0; i < data.length; i += CHUNK_ELEMENTS) {
-          const part = data.subarray(i, Math.min(data.length, i + CHUNK_ELEMENTS));
-          await write(new Uint8Array(part.buffer, part.byteOffset, part.byteLength));
-        }
+      const wrongLength = (n: number): InputError =>
+        new InputError(`data has ${n} values, dims [${t.dims.join(', ')}] need ${p.elements}`, { file: path, field: t.name });
+      if (data instanceof Float32Array) {
+        if (data.length !== p.elements) throw wrongLength(data.length);
+        await writeValues(t.type, data);
       } else {
-        for (let i = 0; i < data.length; i += CHUNK_ELEMENTS) {
-          const part = data.subarray(i, Math.min(data.length, i + CHUNK_ELEMENTS));
-          const out = f16.subarray(0, part.length);
-          encodeF16(part, out);
-          await write(new Uint8Array(out.buffer, 0, out.byteLength));
+        let n = 0;
+        for await (const piece of data) {
+          if (n + piece.length > p.elements) throw wrongLength(n + piece.length);
+          await writeValues(t.type, piece);
+          n += piece.length;
         }
+        if (n !== p.elements) throw wrongLength(n);
       }
       const pad = (alignment - (p.byteSize % alignment)) % alignment;
       if (pad > 0) await write(zeros.subarray(0, pad));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeF16, encodeF16, f16BitsToF32, f32ToF16Bits } from '../../src/gguf/f16.js';
+import { decodeBF16, decodeF16, encodeBF16, encodeF16, f16BitsToF32, f32ToF16Bits } from '../../src/gguf/f16.js';
 
 const isNaNBits = (h: number): boolean => (h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0;
 
@@ -78,5 +78,27 @@ describe('binary16 conversion', () => {
       expect(back[i]).toBe(f16BitsToF32(halves[i]!));
     }
     expect(() => encodeF16(src, new Uint16Array(3))).toThrow(RangeError);
+  });
+});
+
+describe('bfloat16', () => {
+  const bits = (x: number): number => new Uint32Array(Float32Array.of(x).buffer)[0]!;
+  const fromBits = (u: number): number => new Float32Array(Uint32Array.of(u).buffer)[0]!;
+  it('keeps bf16 values exactly and rounds the rest to nearest even', () => {
+    const exact = Float32Array.of(0, -0, 1, -2.5, 65536, fromBits(0x3f810000), Infinity, -Infinity);
+    const out = new Uint16Array(exact.length);
+    encodeBF16(exact, out);
+    const back = new Float32Array(exact.length);
+    decodeBF16(out, back);
+    expect(Array.from(back)).toEqual(Array.from(exact));
+    // Halfway between 0x3f80 and 0x3f81 goes to the even 0x3f80; between 0x3f81 and 0x3f82 to 0x3f82.
+    const ties = Float32Array.of(fromBits(0x3f808000), fromBits(0x3f818000), fromBits(0x3f808001), fromBits(0x3f807fff));
+    const t = new Uint16Array(4);
+    encodeBF16(ties, t);
+    expect(Array.from(t)).toEqual([0x3f80, 0x3f82, 0x3f81, 0x3f80]);
+    const nan = new Uint16Array(1);
+    encodeBF16(Float32Array.of(NaN), nan);
+    expect(Number.isNaN(fromBits(nan[0]! << 16))).toBe(true);
+    expect(bits(1)).toBe(0x3f800000);
   });
 });

@@ -10,6 +10,7 @@ import { engineBenchRecord, formatEngineBench, runEngineBench, type EngineBenchR
 import { formatPrecisionBench, runPrecisionBench, type PrecisionBenchResult } from '../../bench/precision.js';
 import { InputError } from '../../errors.js';
 import { TINY_PRESETS, VOCABS, type TinyPreset, type VocabName } from '../../gguf/index.js';
+import { LORA_OPTION, parseLoraOption } from '../lora-option.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
 import { createProgress } from '../progress.js';
 
@@ -31,6 +32,7 @@ interface BenchArgs extends GlobalOptions {
   workers: number;
   topK: number;
   tolerance: number[];
+  lora: string[] | undefined;
 }
 
 function positiveInteger(name: string, value: number): void {
@@ -80,6 +82,7 @@ export const benchCommand: CommandModule<GlobalOptions, BenchArgs> = {
       .option('workers', { type: 'number', default: 20, describe: '--bounded: test workers scored' })
       .option('top-k', { type: 'number', default: 5, describe: '--bounded: titles that must be exact' })
       .option('tolerance', { type: 'number', array: true, default: [0.01, 0.001], describe: '--bounded: tolerances in nats, one row each' })
+      .option('lora', { ...LORA_OPTION, describe: `--bounded: ${LORA_OPTION.describe}` })
       .example('$0 bench', 'both vocabularies of the tiny model, 5 runs of each mode')
       .example('$0 bench --vocab llama-spm --preset 170m --iterations 1 --out bench-170m.json', 'the 162M-parameter model, results kept as JSON')
       .example('$0 bench --vocab llama-bpe --no-reference --json --quiet', 'trie against sequential only, as JSON on stdout')
@@ -102,6 +105,7 @@ export const benchCommand: CommandModule<GlobalOptions, BenchArgs> = {
           workers: args.workers,
           topK: args.topK,
           tolerances: args.tolerance,
+          lora: parseLoraOption(args.lora),
           ...(args.threads !== undefined ? { threads: args.threads } : {}),
           onProgress: step.callback(),
           signal,

@@ -15,6 +15,7 @@ import type { Scorer } from '../../eval/scorer.js';
 import { defaultStorePath } from '../../eval/shard.js';
 import { SPLIT_NAMES, type SplitName } from '../../io/index.js';
 import { ICL_DEFAULT_K, TEMPLATE_NAMES } from '../../template/index.js';
+import { LORA_OPTION, parseLoraOption } from '../lora-option.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
 import { createProgress, formatDuration } from '../progress.js';
 
@@ -36,6 +37,7 @@ interface EvalArgs extends GlobalOptions {
   batchSize: number | undefined;
   crossBatch: number | undefined;
   gpuLayers: number | undefined;
+  lora: string[] | undefined;
   kvCache: 'f16' | 'f32';
   flashAttention: 'auto' | 'on' | 'off';
   k: number | undefined;
@@ -69,6 +71,8 @@ function scorerFromArgs(args: EvalArgs): Scorer {
     engine.crossBatch = args.crossBatch;
   }
   if (args.gpuLayers !== undefined) engine.gpuLayers = args.gpuLayers;
+  const lora = parseLoraOption(args.lora);
+  if (lora.length > 0) engine.lora = lora;
   const options: ModelScorerOptions = {
     model: args.model!,
     template: args.template,
@@ -114,6 +118,7 @@ export const EVAL_OPTIONS = {
   'cross-batch': { type: 'number', describe: "distribution mode: a worker's transitions scored N at a time in shared decodes (1-16, default 1; for GPUs)" },
   'gpu-layers': { type: 'number', describe: 'layers to offload on a GPU build (-1: all)' },
   'kv-cache': { choices: ['f16', 'f32'] as const, default: 'f32' as const, describe: 'KV cache precision' },
+  lora: LORA_OPTION,
   'flash-attention': { choices: ['auto', 'on', 'off'] as const, default: 'off' as const },
   k: { type: 'number', describe: `templates icl, icl-titles: number of example workers (default ${ICL_DEFAULT_K}, as in the paper)` },
   'icl-seed': { type: 'number', describe: 'templates icl, icl-titles: seed of the example draw (default 0)' },

@@ -33,7 +33,9 @@ import {
   type TransferProgress,
 } from '../../finetune/hosted/index.js';
 import { validateTrainingJsonl, type JsonlSummary } from '../../finetune/hosted/jsonl.js';
+import { CONVERT_TYPES, type ConvertCheckpointResult } from '../../convert/index.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
+import { runConversion } from './model-convert.js';
 import { finetuneLocalCommand } from './finetune-local.js';
 
 type ArgsOf<B> = B extends (y: Argv<GlobalOptions>) => Argv<infer U> ? U : never;
@@ -197,7 +199,10 @@ function downloadOptions<T>(y: Argv<T>) {
     .option('dir', { type: 'string', default: '.', describe: 'directory for the default file name' })
     .option('checkpoint', { type: 'string', describe: 'Together: merged (LoRA default), adapter, or model_output_path (full training)' })
     .option('step', { type: 'number', describe: 'an intermediate checkpoint by training step' })
-    .option('sha256', { type: 'string', describe: 'expected SHA-256 of the archive; the download fails if it differs' });
+    .option('sha256', { type: 'string', describe: 'expected SHA-256 of the archive; the download fails if it differs' })
+    .option('gguf', { type: 'string', describe: 'then convert the checkpoint to this GGUF file (an adapter needs --base: its base GGUF)' })
+    .option('type', { choices: CONVERT_TYPES, describe: '--gguf: storage type of the converted weights (default f16 for models, f32 for adapters)' })
+    .option('base', { type: 'string', describe: '--gguf of an adapter checkpoint: the base model GGUF' });
 }
 
 interface DownloadArgs extends GlobalOptions {
@@ -206,9 +211,18 @@ interface DownloadArgs extends GlobalOptions {
   checkpoint?: string | undefined;
   step?: number | undefined;
   sha256?: string | undefined;
+  gguf?: string | undefined;
+  type?: string | undefined;
+  base?: string | undefined;
 }
 
-async function runDownload(client: HostedFineTuneClient, id: string, args: DownloadArgs, signal: AbortSignal): Promise<DownloadResult> {
+async function runDownload(
+  client: HostedFineTuneClient,
+  id: string,
+  args: DownloadArgs,
+  signal: AbortSignal,
+): Promise<DownloadResult & { gguf?: ConvertCheckpointResult }> {
+  if (args.gguf !== undefined && args.gguf === '') throw new InputError('--gguf needs a file name');
   if (args.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(args.sha256)) throw new InputError('--sha256 must be 64 hex digits');
   if (args.step !== undefined && !(Number.isInteger(args.step) && args.step >= 0)) throw new InputError('--step must be a non-negative integer');
   const bars = transferBars(args);
@@ -224,6 +238,8 @@ async function runDownload(client: HostedFineTuneClient, id: string, args: Downl
     });
     bars.stop();
     log(args, `downloaded ${res.path} (${human(res.bytes)}, sha256 ${res.sha256}${res.resumedFrom > 0 ? `, resumed at ${human(res.resumedFrom)}` : ''})`);
+    // The archive stays where it is: a failed conversion can be rerun with `model convert`.
+    if (args.gguf !== undefined) return { ...res, gguf: await runConversion(args, res.path, args.gguf) };
     return res;
   } catch (err) {
     bars.stop();
@@ -469,7 +485,8 @@ function downloadBuilder(y: Argv<GlobalOptions>) {
   return downloadOptions(hostedOptions(y))
     .positional('job', { type: 'string', demandOption: true, describe: 'job id of a completed job' })
     .example('$0 finetune download ft-5e1f0a9c-7b2d-4c3e-9a8b-1d2e3f4a5b6c --dir checkpoints/', 'the merged model as <output name>.tar.zst')
-    .example('$0 finetune download ft-5e1f0a9c-7b2d-4c3e-9a8b-1d2e3f4a5b6c --checkpoint adapter -o adapter.tar.zst', 'LoRA adapter only; rerun to resume if cut');
+    .example('$0 finetune download ft-5e1f0a9c-7b2d-4c3e-9a8b-1d2e3f4a5b6c --checkpoint adapter -o adapter.tar.zst', 'LoRA adapter only; rerun to resume if cut')
+    .example('$0 finetune download ft-... --checkpoint adapter --gguf ft.lora.gguf --base llama-3.1-8b.gguf', 'the adapter, converted for --lora');
 }
 
 const downloadCommand: CommandModule<GlobalOptions, ArgsOf<typeof downloadBuilder>> = {
@@ -480,7 +497,7 @@ const downloadCommand: CommandModule<GlobalOptions, ArgsOf<typeof downloadBuilde
     const client = clientFrom(args);
     const res = await interruptible((signal) => runDownload(client, args.job, args, signal));
     if (args.json) printJson({ command: 'finetune download', provider: client.provider, job: args.job, ...res });
-    else process.stdout.write(`${res.path}\n`);
+    else process.stdout.write(`${res.gguf?.path ?? res.path}\n`);
   },
 };
 

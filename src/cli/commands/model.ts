@@ -1,5 +1,6 @@
 /**
- * `labor-llm model`: make seeded test models (`model tiny`) and summarize GGUF files (`model info`).
+ * `labor-llm model`: make seeded test models (`model tiny`), summarize GGUF files (`model info`) and
+ * convert Hugging Face checkpoints and LoRA adapters (`model convert`, in model-convert.ts).
  */
 import type { Argv, CommandModule } from 'yargs';
 import { InputError, ModelError } from '../../errors.js';
@@ -22,6 +23,7 @@ import {
   type TinyPreset,
 } from '../../gguf/index.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
+import { convertCommand } from './model-convert.js';
 
 /** The argument type a builder produces (yargs adds camelCase aliases for the handler). */
 type ArgsOf<B> = B extends (y: Argv<GlobalOptions>) => Argv<infer U> ? U : never;
@@ -229,13 +231,14 @@ const infoCommand: CommandModule<GlobalOptions, ArgsOf<typeof infoBuilder>> = {
 
 export const modelCommand: CommandModule<object, GlobalOptions> = {
   command: 'model <command>',
-  describe: 'make test models and inspect GGUF files',
+  describe: 'make test models, inspect GGUF files, convert Hugging Face checkpoints',
   // --json and --quiet are declared globally in src/cli/main.ts.
   builder: (y: Argv<object>) =>
     (y as Argv<GlobalOptions>)
       .command(tinyCommand)
       .command(infoCommand)
-      .demandCommand(1, 'name a model subcommand: tiny or info')
+      .command(convertCommand)
+      .demandCommand(1, 'name a model subcommand: tiny, info or convert')
       .example('$0 model tiny --vocab llama-bpe --seed 7 --out tiny-bpe.gguf', 'a test model with the Llama-3 tokenizer')
       .example('$0 model info tiny-bpe.gguf', 'what is in it'),
   handler: () => undefined,

@@ -6,6 +6,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { InputError, NotFoundError } from '../../errors.js';
 import { Model } from '../../engine/model.js';
 import { loadTaxonomy } from '../../taxonomy/taxonomy.js';
+import { LORA_OPTION, parseLoraOption } from '../lora-option.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
 
 interface ScoreArgs extends GlobalOptions {
@@ -22,6 +23,7 @@ interface ScoreArgs extends GlobalOptions {
   mode: 'trie' | 'bounded' | 'sequential' | 'reference';
   topK: number;
   tolerance: number;
+  lora: string[] | undefined;
 }
 
 function readPrompt(file: string): string {
@@ -69,6 +71,7 @@ export const scoreCommand: CommandModule<GlobalOptions, ScoreArgs> = {
       .option('top-k', { type: 'number', default: 5, describe: 'bounded mode: titles that must be exact' })
       .option('tolerance', { type: 'number', default: 1e-3, describe: 'bounded mode: nats of uncertainty left in the total' })
       .option('top', { type: 'number', describe: 'print only the N most probable titles (all are scored)' })
+      .option('lora', LORA_OPTION)
       .example('$0 score --model tiny.gguf --prompt-file prompt.txt', 'all 334 occ1990dd titles, best first')
       .example('$0 score --model m.gguf --prompt-file p.txt --titles soc2018 --json', 'SOC 2018 titles as JSON')
       .example('$0 score --model m.gguf --prompt-file p.txt --mode bounded --top-k 10', 'exact top 10 with fewer evaluations') as unknown as Argv<ScoreArgs>,
@@ -83,6 +86,7 @@ export const scoreCommand: CommandModule<GlobalOptions, ScoreArgs> = {
       gpuLayers: args.gpuLayers,
       flashAttention: args.flashAttention,
       kvCache: args.kvCache,
+      lora: parseLoraOption(args.lora),
     });
     try {
       const set = await model.titleSet(taxonomy.titles());
