@@ -20,7 +20,7 @@ import { transitionsOf } from '../panel/validate.js';
 import type { StoredResult } from '../store/types.js';
 import type { Taxonomy } from '../taxonomy/taxonomy.js';
 
-export const BASELINE_NAMES = ['uniform', 'empirical', 'logit', 'oracle'] as const;
+export const BASELINE_NAMES = ['uniform', 'empirical', 'logit', 'oracle', 'career'] as const;
 export type BaselineName = (typeof BASELINE_NAMES)[number];
 
 export function isBaselineName(name: string): name is BaselineName {
@@ -38,6 +38,12 @@ export function fitBaseline(name: BaselineName, store: PanelStore, train: Panel,
   switch (name) {
     case 'uniform':
       return { model: new UniformModel(taxonomy), fit: null };
+    case 'career':
+      // Trained by `labor-llm career train` and scored natively: see eval/career.ts.
+      throw new InputError('the career baseline is a trained model, not fitted here: evaluate it with --career-model FILE', {
+        file: '(command line)',
+        field: 'career-model',
+      });
     case 'oracle':
       if (!store.meta.oracle) {
         throw new InputError(

@@ -37,6 +37,7 @@ import { packageRoot } from '../taxonomy/package-data.js';
 import { getTemplate, type Template } from '../template/index.js';
 import { BASELINE_NAMES, type BaselineName, BaselineScorer, fitBaseline, isBaselineName } from './baseline.js';
 import { type EvalDataset, loadEvalDataset } from './dataset.js';
+import { startCareerScorer } from './career.js';
 import { modelFingerprint } from './fingerprint.js';
 import { checkTitlesExpressible, EVAL_MODES, type EvalMode, LlmScorer, type ScoringStats } from './llm.js';
 import { formatShard, parseShard, type ShardSpec, UNSHARDED } from './shard.js';
@@ -68,7 +69,13 @@ export type ScorerSpec =
       /** Hash the whole model file instead of a sample (slow for big models). */
       fullHash?: boolean;
     }
-  | { kind: 'baseline'; baseline: BaselineName };
+  | {
+      kind: 'baseline';
+      baseline: BaselineName;
+      /** Baseline `career`: the model file (labor-llm career train) and the CPU threads scoring it. */
+      careerModel?: string;
+      threads?: number;
+    };
 
 export interface EvaluateOptions {
   /** Panel store folder (labor-llm data import/synth --out). */
@@ -206,7 +213,14 @@ export function checkRunConfig(path: string, run: RunRecord, kind: RunRecord['ki
 
 /** The run's identity: what must be equal for two sessions to write the same run. */
 async function runConfigFor(spec: ScorerSpec, topK: number): Promise<JsonObject> {
-  if (spec.kind === 'baseline') return { kind: 'baseline', baseline: spec.baseline, topK, labor_llm: packageVersion() };
+  if (spec.kind === 'baseline') {
+    const config: JsonObject = { kind: 'baseline', baseline: spec.baseline, topK, labor_llm: packageVersion() };
+    if (spec.baseline === 'career' && spec.careerModel !== undefined) {
+      const fp = await modelFingerprint(spec.careerModel, { full: true });
+      config.model = { file: fp.file, size: fp.size, sha256: fp.sha256 };
+    }
+    return config;
+  }
   const fp = await modelFingerprint(spec.model, { full: spec.fullHash ?? false });
   const engine = spec.engine ?? {};
   return {
@@ -240,6 +254,10 @@ async function startScorer(
 ): Promise<ActiveScorer> {
   const taxonomy = ds.store.taxonomy;
   const nilf = notInLaborForceCodes(taxonomy);
+  if (spec.kind === 'baseline' && spec.baseline === 'career') {
+    const career = startCareerScorer(spec.careerModel, taxonomy, topK, nilf, spec.threads);
+    return { ...career, stats: null };
+  }
   if (spec.kind === 'baseline') {
     const fitted = fitBaseline(spec.baseline, ds.store, ds.train, ds.valid, ds.dir);
     const info: JsonObject = {};

@@ -5,3 +5,4 @@ export * from './fingerprint.js';
 export * from './shard.js';
 export * from './llm.js';
 export * from './baseline.js';
+export * from './career.js';

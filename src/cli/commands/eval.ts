@@ -17,6 +17,7 @@ import { createProgress, formatDuration } from '../progress.js';
 interface EvalArgs extends GlobalOptions {
   model: string | undefined;
   baseline: string | undefined;
+  careerModel: string | undefined;
   data: string;
   template: string;
   mode: string;
@@ -61,6 +62,7 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
       .option('model', { type: 'string', describe: 'GGUF model file (or use --baseline)' })
       .option('baseline', { type: 'string', choices: BASELINE_NAMES, describe: 'score a baseline fitted on the train split instead of a model' })
       .conflicts('model', 'baseline')
+      .option('career-model', { type: 'string', describe: '--baseline career: the model file (labor-llm career train)' })
       .option('data', { type: 'string', demandOption: true, describe: 'panel store folder (labor-llm data import / synth --out)' })
       .option('template', { type: 'string', default: 'resume', describe: `prompt template: ${TEMPLATE_NAMES.join(', ')}` })
       .option('mode', {
@@ -92,12 +94,18 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
       .example('$0 eval --model ft.gguf --data panel/ --template resume --mode distribution --out results.duckdb', 'every title of every test transition')
       .example('$0 eval --model ft.gguf --data panel/ --mode perplexity --out results.duckdb --name ft-ppl', 'the true titles only (fast)')
       .example('$0 eval --baseline empirical --data panel/ --out results.duckdb', 'a baseline on the same transitions, into the same store')
+      .example('$0 eval --baseline career --career-model career.gguf --data panel/ --out results.duckdb', 'a trained CAREER model')
       .example('$0 eval --model ft.gguf --data panel/ --shard 3/8 --out r3.duckdb', 'one job of a Slurm array; then labor-llm merge') as unknown as Argv<EvalArgs>, // yargs adds the camelCase keys at run time; its types do not
   handler: async (args) => {
     const split = choice('split', args.split, SPLIT_NAMES) as SplitName;
     let scorer: ScorerSpec;
     if (args.baseline !== undefined) {
       scorer = { kind: 'baseline', baseline: choice('baseline', args.baseline, BASELINE_NAMES) as BaselineName };
+      if (args.careerModel !== undefined) {
+        if (scorer.baseline !== 'career') throw new InputError('--career-model goes with --baseline career', { file: '(command line)', field: 'career-model' });
+        scorer.careerModel = args.careerModel;
+      }
+      if (scorer.baseline === 'career' && args.threads !== undefined) scorer.threads = args.threads;
     } else {
       const engine: NonNullable<Extract<ScorerSpec, { kind: 'model' }>['engine']> = {
         kvCache: args.kvCache,
