@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CancelledError, InputError } from '../errors.js';
-import { evaluate, type EvalProgress, type ScorerSpec } from '../eval/index.js';
+import { BaselineScorer, evaluate, type EvalProgress, ModelScorer, type Scorer } from '../eval/index.js';
 import { finetuneLocal, type LocalFinetuneResult } from '../finetune/local/index.js';
 import { writeTinyLlama } from '../gguf/index.js';
 import { completeSplits, writePanelDir } from '../io/index.js';
@@ -262,13 +262,13 @@ export async function runDemo(options: DemoOptions = {}, hooks: DemoHooks = {}):
   });
 
   // 5. Evaluation: one store, every run on the same test transitions.
-  const specs: { name: (typeof DEMO_RUNS)[number]; scorer: ScorerSpec }[] = [
-    { name: 'tiny-finetuned', scorer: { kind: 'model', model: files.finetunedModel, template: 'resume', mode: 'distribution', engine: { threads: o.threads } } },
-    { name: 'tiny-untrained', scorer: { kind: 'model', model: files.baseModel, template: 'resume', mode: 'distribution', engine: { threads: o.threads } } },
-    { name: 'oracle', scorer: { kind: 'baseline', baseline: 'oracle' } },
-    { name: 'empirical', scorer: { kind: 'baseline', baseline: 'empirical' } },
-    { name: 'logit', scorer: { kind: 'baseline', baseline: 'logit' } },
-    { name: 'uniform', scorer: { kind: 'baseline', baseline: 'uniform' } },
+  const specs: { name: (typeof DEMO_RUNS)[number]; scorer: Scorer }[] = [
+    { name: 'tiny-finetuned', scorer: new ModelScorer({ model: files.finetunedModel, template: 'resume', mode: 'distribution', engine: { threads: o.threads } }) },
+    { name: 'tiny-untrained', scorer: new ModelScorer({ model: files.baseModel, template: 'resume', mode: 'distribution', engine: { threads: o.threads } }) },
+    { name: 'oracle', scorer: new BaselineScorer('oracle') },
+    { name: 'empirical', scorer: new BaselineScorer('empirical') },
+    { name: 'logit', scorer: new BaselineScorer('logit') },
+    { name: 'uniform', scorer: new BaselineScorer('uniform') },
   ];
   for (const s of specs) {
     await timed(`evaluate ${s.name}`, async () => {

@@ -13,6 +13,8 @@ import { CareerModel, trainCareer, type CareerTrainOptions } from '../../src/bas
 import { careerAddon } from '../../src/baselines/career/native.js';
 import { encodeWorkers } from '../../src/baselines/career/vocabulary.js';
 import { CancelledError, InputError } from '../../src/errors.js';
+import { BaselineScorer } from '../../src/eval/baseline.js';
+import { CareerScorer } from '../../src/eval/career.js';
 import { evaluate } from '../../src/eval/evaluate.js';
 import { readPanelDir } from '../../src/io/index.js';
 import { readGguf, readTensorData } from '../../src/gguf/index.js';
@@ -194,9 +196,9 @@ describe('CareerModel scoring', () => {
 describe('eval --baseline career', () => {
   it('stores one row per scored record, like the other baselines', async () => {
     const store = join(dir, 'results.duckdb');
-    const r = await evaluate({ data: panelDir, out: store, scorer: { kind: 'baseline', baseline: 'career', careerModel: trained, threads: 1 } });
+    const r = await evaluate({ data: panelDir, out: store, scorer: new CareerScorer({ model: trained, threads: 1 }) });
     expect(r.complete).toBe(true);
-    const e = await evaluate({ data: panelDir, out: store, scorer: { kind: 'baseline', baseline: 'empirical' } });
+    const e = await evaluate({ data: panelDir, out: store, scorer: new BaselineScorer('empirical') });
     expect(r.transitions.total).toBe(e.transitions.total);
     const s = await ResultsStore.open(store);
     try {
@@ -208,6 +210,10 @@ describe('eval --baseline career', () => {
     } finally {
       await s.close();
     }
-    await expect(evaluate({ data: panelDir, out: join(dir, 'r2.duckdb'), scorer: { kind: 'baseline', baseline: 'career' } })).rejects.toThrow(/--career-model/);
+    expect(() => new CareerScorer({ model: '' })).toThrow(/--career-model/);
+    // A model trained on another taxonomy is refused before anything is written.
+    const other = join(dir, 'r2.duckdb');
+    await expect(evaluate({ data: panelDir, out: other, scorer: new CareerScorer({ model: join(dir, 'missing.gguf') }) })).rejects.toThrow();
+    expect(existsSync(other)).toBe(false);
   });
 });

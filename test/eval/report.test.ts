@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { BaselineScorer } from '../../src/eval/baseline.js';
 import { evaluate, type EvaluateOptions } from '../../src/eval/evaluate.js';
+import { ModelScorer } from '../../src/eval/model-scorer.js';
 import { readPanelDir, writePanelDir } from '../../src/io/index.js';
 import { bootstrapPerplexity, compareModels, type TransitionResult } from '../../src/metrics/index.js';
 import { buildReport } from '../../src/report/build.js';
@@ -28,7 +30,7 @@ const B = 60;
 const seed = 7;
 
 function baseline(out: string, baseline: 'uniform' | 'empirical' | 'oracle', data = fx.dir): EvaluateOptions {
-  return { data, out, scorer: { kind: 'baseline', baseline } };
+  return { data, out, scorer: new BaselineScorer(baseline) };
 }
 
 beforeAll(async () => {
@@ -36,8 +38,8 @@ beforeAll(async () => {
   model = await tinyModelPath('llama-spm', 1);
   store = join(await tempDir(), 'r.duckdb');
   const engine = { threads: 2 };
-  await evaluate({ data: fx.dir, out: store, name: 'llm', scorer: { kind: 'model', model, template: 'resume', mode: 'distribution', engine } });
-  await evaluate({ data: fx.dir, out: store, name: 'llm-ppl', scorer: { kind: 'model', model, template: 'resume', mode: 'perplexity', engine } });
+  await evaluate({ data: fx.dir, out: store, name: 'llm', scorer: new ModelScorer({ model, template: 'resume', mode: 'distribution', engine }) });
+  await evaluate({ data: fx.dir, out: store, name: 'llm-ppl', scorer: new ModelScorer({ model, template: 'resume', mode: 'perplexity', engine }) });
   for (const b of ['empirical', 'uniform', 'oracle'] as const) await evaluate(baseline(store, b));
 });
 
