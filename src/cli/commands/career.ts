@@ -124,6 +124,10 @@ export const careerTrainCommand: CommandModule<GlobalOptions, TrainArgs> = {
 export const careerCommand: CommandModule<GlobalOptions, GlobalOptions> = {
   command: 'career <command>',
   describe: 'the CAREER baseline: a transformer over occupation codes, trained natively (then: eval --baseline career)',
-  builder: (y) => y.command(careerTrainCommand).demandCommand(1),
+  builder: (y) =>
+    y
+      .command(careerTrainCommand)
+      .demandCommand(1, 'name a career subcommand: train')
+      .example('$0 career train --data panel/ --out career.gguf', 'train CAREER, then: labor-llm eval --baseline career --career-model career.gguf --data panel/'),
   handler: () => undefined,
 };
