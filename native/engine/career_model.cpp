@@ -29,7 +29,7 @@ int64_t Config::n_params() const {
     int64_t n = d * (n_codes + 1);
     for (int32_t v : covariate_sizes) n += d * v;
     n += (int64_t)layers * (4 * d * d + 4 * d + 2 * d * ff + ff + d + 4 * d);
-    n += 2 * d + d * n_codes + n_codes;
+    n += 2 * d + n_codes;
     return n;
 }
 
@@ -70,7 +70,6 @@ Weights::Weights(Config config) : config_(std::move(config)) {
     }
     out_norm_w = add("output_norm.weight", d);
     out_norm_b = add("output_norm.bias", d);
-    out_w = add("output.weight", d, config_.n_codes);
     out_b = add("output.bias", config_.n_codes);
     buf_ = ggml_backend_alloc_ctx_tensors_from_buft(ctx_, ggml_backend_cpu_buffer_type());
     if (!buf_) {
@@ -250,7 +249,9 @@ ggml_tensor *build_logits(ggml_context *ctx, const Weights &w, int32_t T, int32_
     }
     x = layer_norm(ctx, x, w.out_norm_w, w.out_norm_b, c.norm_eps);
     x = ggml_get_rows(ctx, x, in.rows);  // [d, n_out]: the real records only
-    ggml_tensor *logits = linear(ctx, x, w.out_w, w.out_b);
+    // The output layer is the code embedding table's first n_codes rows (tied weights).
+    ggml_tensor *head = ggml_view_2d(ctx, w.code_embd, d, c.n_codes, w.code_embd->nb[1], 0);
+    ggml_tensor *logits = linear(ctx, x, head, w.out_b);
     ggml_set_name(logits, "logits");
     return logits;
 }

@@ -8,7 +8,9 @@
 //     P(y_t | x_i, x_{i,<=t}, y_{i,<t}) and in the other baselines),
 // scaled by sqrt(width), plus a sinusoidal position. Then `layers` pre-norm blocks (layer norm,
 // causal multi-head attention, residual; layer norm, GELU feed-forward, residual), a final layer
-// norm and a linear head over the n_codes codes.
+// norm and a linear head over the n_codes codes whose weights are the code embeddings (tied, as in
+// GPT-2 and fairseq's --share-decoder-input-output-embed: keeping a job is then a dot product of the
+// state with the embedding of the job it came from, which a small panel teaches quickly).
 //
 // Every op has a backward pass on the CPU: layer norm is rms_norm of the centred input (ggml_norm
 // has no backward), GELU is its tanh form with the sigmoid written as exp(-softplus(-z)) (ggml_gelu
@@ -76,7 +78,7 @@ class Weights {
     ggml_tensor *code_embd = nullptr;
     std::vector<ggml_tensor *> cov_embd;
     std::vector<Layer> layer;
-    ggml_tensor *out_norm_w = nullptr, *out_norm_b = nullptr, *out_w = nullptr, *out_b = nullptr;
+    ggml_tensor *out_norm_w = nullptr, *out_norm_b = nullptr, *out_b = nullptr;  // output weights: code_embd
 
   private:
     ggml_tensor *add(const char *name, int64_t ne0, int64_t ne1 = 0);

@@ -74,7 +74,7 @@ describe('career train', () => {
     const a = await readGguf(init);
     const b = await readGguf(stepped);
     expect(b.tensors.map((t) => t.name)).toEqual(a.tensors.map((t) => t.name));
-    expect(a.tensors.length).toBe(1 + 5 + 16 * TINY.layers + 4);
+    expect(a.tensors.length).toBe(1 + 5 + 16 * TINY.layers + 3);
     const unchanged: string[] = [];
     for (const t of a.tensors) {
       const x = await readTensorData(a, t.name);
@@ -123,6 +123,24 @@ describe('career train', () => {
     expect((err as Error).message).toMatch(/single occupation code/);
     await expect(trainCareer(opts(out, { train: [] }))).rejects.toThrow(/no workers in the train split/);
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('career covariates', () => {
+  it('trains on a chosen covariate set (age included) and scores with the file\'s vocabularies', async () => {
+    const out = join(dir, 'age.gguf');
+    await trainCareer(opts(out, { covariates: ['year', 'age'], maxSteps: 2 }));
+    const m = CareerModel.load(out);
+    try {
+      expect(m.info.config.covariateNames).toEqual(['year', 'age']);
+      expect(m.vocabulary.covariates.map((c) => c.name)).toEqual(['year', 'age']);
+      expect(m.vocabulary.covariates[1]!.values[0]).toBe('(unknown)');
+      const [rows] = await m.distributions([test[0]!]);
+      expect(rows).toHaveLength(test[0]!.records.length);
+    } finally {
+      m.free();
+    }
+    await expect(trainCareer(opts(join(dir, 'x.gguf'), { covariates: ['year', 'shoe size'] }))).rejects.toThrow(/unknown covariate "shoe size"/);
   });
 });
 

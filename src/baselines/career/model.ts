@@ -42,7 +42,7 @@ export class CareerModel {
     }
     try {
       const i = native.info();
-      return new CareerModel({ path, ...i }, vocabularyFromMeta(i.meta, path), native);
+      return new CareerModel({ path, ...i }, vocabularyFromMeta(i.meta, i.config.covariateNames, path), native);
     } catch (err) {
       native.free();
       throw err;

@@ -21,7 +21,16 @@ import {
   type NativeCareerConfig,
   type NativeCareerTrainResult,
 } from './native.js';
-import { buildVocabulary, CAREER_COVARIATES, encodeWorkers, vocabularyToMeta, type CareerVocabulary } from './vocabulary.js';
+import {
+  buildVocabulary,
+  CAREER_COVARIATES,
+  type CareerCovariate,
+  DEFAULT_CAREER_COVARIATES,
+  encodeWorkers,
+  isCareerCovariate,
+  vocabularyToMeta,
+  type CareerVocabulary,
+} from './vocabulary.js';
 
 /** CAREER's published settings, the defaults of `labor-llm career train`. */
 export const CAREER_DEFAULTS = {
@@ -46,6 +55,8 @@ export interface CareerTrainOptions extends Partial<CareerShape> {
   /** Continue training this CAREER model (its shape and vocabularies) instead of a new one. */
   init?: string;
   dropout?: number;
+  /** Covariates of each step (default CAREER's: year, education, region, ethnicity, gender). */
+  covariates?: readonly string[];
   /** Passes over the training workers; 0 writes the initial weights. */
   epochs?: number;
   /** Workers per optimizer step. */
@@ -113,15 +124,18 @@ export async function trainCareer(opts: CareerTrainOptions): Promise<CareerTrain
       init.free();
     }
   } else {
-    vocab = buildVocabulary(opts.taxonomy, opts.train);
+    const names = opts.covariates ?? DEFAULT_CAREER_COVARIATES;
+    for (const n of names) if (!isCareerCovariate(n)) throw new InputError(`unknown covariate "${n}": choose from ${CAREER_COVARIATES.join(', ')}`);
+    if (new Set(names).size !== names.length) throw new InputError(`covariates are listed twice: ${names.join(', ')}`);
+    vocab = buildVocabulary(opts.taxonomy, opts.train, names as CareerCovariate[]);
     config = {
       layers: integer('layers', opts.layers ?? CAREER_DEFAULTS.layers, 1, 64),
       width: integer('width', opts.width ?? CAREER_DEFAULTS.width, 2, 4096),
       heads: integer('heads', opts.heads ?? CAREER_DEFAULTS.heads, 1, 4096),
       ff: integer('ff', opts.ff ?? CAREER_DEFAULTS.ff, 1, 65536),
       nCodes: vocab.codes.length,
-      covariateNames: [...CAREER_COVARIATES],
-      covariateSizes: CAREER_COVARIATES.map((c) => vocab.covariates[c].length),
+      covariateNames: vocab.covariates.map((c) => c.name),
+      covariateSizes: vocab.covariates.map((c) => c.values.length),
     };
     if (config.width % config.heads !== 0) throw new InputError(`heads (${config.heads}) must divide width (${config.width})`);
     if (config.width % 2 !== 0) throw new InputError(`width must be even, got ${config.width}`);

@@ -4,7 +4,13 @@
  * file that `labor-llm eval --baseline career --career-model FILE` scores.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { CAREER_DEFAULTS, trainCareer, type CareerProgress } from '../../baselines/career/index.js';
+import {
+  CAREER_COVARIATES,
+  CAREER_DEFAULTS,
+  DEFAULT_CAREER_COVARIATES,
+  trainCareer,
+  type CareerProgress,
+} from '../../baselines/career/index.js';
 import { InputError } from '../../errors.js';
 import { panelSplitsFromDir } from '../../finetune/local/index.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
@@ -23,6 +29,11 @@ function trainBuilder(y: Argv<GlobalOptions>) {
     .option('heads', { type: 'number', default: CAREER_DEFAULTS.heads, describe: 'attention heads (divide the width)' })
     .option('ff', { type: 'number', default: CAREER_DEFAULTS.ff, describe: 'feed-forward width' })
     .option('dropout', { type: 'number', default: CAREER_DEFAULTS.dropout, describe: 'dropout after the embeddings, attention and feed-forward' })
+    .option('covariates', {
+      type: 'string',
+      default: DEFAULT_CAREER_COVARIATES.join(','),
+      describe: `covariates of each step, comma-separated (${CAREER_COVARIATES.join(', ')})`,
+    })
     .option('epochs', { type: 'number', default: CAREER_DEFAULTS.epochs, describe: 'passes over the training workers' })
     .option('batch', { type: 'number', default: CAREER_DEFAULTS.batch, describe: 'workers per optimizer step' })
     .option('lr', { type: 'number', default: CAREER_DEFAULTS.learningRate, describe: 'peak learning rate (warm-up, then inverse square root)' })
@@ -94,6 +105,7 @@ export const careerTrainCommand: CommandModule<GlobalOptions, TrainArgs> = {
         heads: integer('heads', args.heads, 1),
         ff: integer('ff', args.ff, 1),
         dropout: args.dropout,
+        covariates: args.covariates.split(',').map((c) => c.trim()).filter(Boolean),
         epochs,
         batch,
         learningRate: args.lr,
