@@ -16,7 +16,7 @@ import { InputError } from '../errors.js';
 import type { PanelStore } from '../io/index.js';
 import type { TransitionResult } from '../metrics/types.js';
 import type { Panel, Worker } from '../panel/types.js';
-import { transitionsOf } from '../panel/validate.js';
+import { recordsOf } from '../panel/validate.js';
 import type { JsonObject, StoredResult } from '../store/types.js';
 import { packageVersion } from '../taxonomy/package-data.js';
 import type { Taxonomy } from '../taxonomy/taxonomy.js';
@@ -117,7 +117,7 @@ export class BaselineScorer implements Scorer {
   async scoreWorker(worker: Worker): Promise<StoredResult[]> {
     const f = this.fitted;
     if (!f) throw new Error('BaselineScorer.scoreWorker called before start()');
-    return transitionsOf(worker).map((t) =>
+    return recordsOf(worker).map((t) =>
       toStoredResult(
         resultFromDistribution(f.taxonomy, f.model.distribution(worker, t.index), t, {
           topK: f.topK,

@@ -8,7 +8,7 @@ import { CareerModel } from '../baselines/career/index.js';
 import { resultFromDistribution } from '../baselines/score.js';
 import { InputError } from '../errors.js';
 import type { Worker } from '../panel/types.js';
-import { transitionsOf } from '../panel/validate.js';
+import { recordsOf } from '../panel/validate.js';
 import type { StoredResult } from '../store/types.js';
 import { packageVersion } from '../taxonomy/package-data.js';
 import type { Taxonomy } from '../taxonomy/taxonomy.js';
@@ -67,7 +67,7 @@ export class CareerScorer implements Scorer {
     if (!s) throw new Error('CareerScorer.scoreWorker called before start()');
     // Every record's distribution comes out of one pass; the evaluation decides which records count.
     const [dists] = await s.model.distributions([worker], signal ? { signal } : {});
-    return transitionsOf(worker).map((t) =>
+    return recordsOf(worker).map((t) =>
       toStoredResult(
         resultFromDistribution(s.taxonomy, dists![t.index]!, t, { topK: s.topK, notInLaborForce: s.notInLaborForce, codes: s.codes }),
         worker.dataset,

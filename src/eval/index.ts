@@ -8,3 +8,4 @@ export * from './llm.js';
 export * from './model-scorer.js';
 export * from './baseline.js';
 export * from './career.js';
+export * from './imported-scorer.js';

@@ -224,6 +224,7 @@ describe('eval --baseline career', () => {
       const rows = await s.results("career");
       expect(rows).toHaveLength(r.transitions.total);
       for (const row of rows) expect(row.logProb).toBeLessThan(0);
+      expect(rows.filter((x) => x.index === 0)).toHaveLength(r.workers.total);
       expect(runs.map((x) => x.name).sort()).toEqual(['career', 'empirical']);
     } finally {
       await s.close();

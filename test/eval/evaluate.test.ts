@@ -95,6 +95,9 @@ describe('evaluate with a tiny model', () => {
       const rp = await readRun(join(dir, `${template}.duckdb`), 'p');
       expect(rd.length).toBeGreaterThan(20);
       expect(rp.map((r) => [r.workerId, r.index, r.from, r.to])).toEqual(rd.map((r) => [r.workerId, r.index, r.from, r.to]));
+      // Every record is scored, the first of each worker included (from = null).
+      const workers = new Set(rd.map((r) => r.workerId));
+      expect(rd.filter((r) => r.index === 0 && r.from === null).length).toBe(workers.size);
       let maxDiff = 0;
       rd.forEach((r, i) => {
         maxDiff = Math.max(maxDiff, Math.abs(r.rawLogProb! - rp[i]!.rawLogProb!));

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { evaluate } from '../../src/eval/evaluate.js';
 import type { RunIdentity, Scorer, ScorerContext, ScorerFacts } from '../../src/eval/scorer.js';
-import { transitionsOf } from '../../src/panel/validate.js';
+import { recordsOf } from '../../src/panel/validate.js';
 import type { Worker } from '../../src/panel/types.js';
 import { ResultsStore } from '../../src/store/results-store.js';
 import type { StoredResult } from '../../src/store/types.js';
@@ -39,7 +39,7 @@ class UniformTagged implements Scorer {
   async scoreWorker(worker: Worker): Promise<StoredResult[]> {
     this.calls.push('score');
     const lp = -Math.log(this.size);
-    return transitionsOf(worker).map((t) => ({
+    return recordsOf(worker).map((t) => ({
       ...t,
       dataset: worker.dataset,
       logProb: lp,

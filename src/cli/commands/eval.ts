@@ -7,6 +7,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { InputError } from '../../errors.js';
 import { BASELINE_NAMES, type BaselineName, BaselineScorer } from '../../eval/baseline.js';
 import { evaluate, type EvaluateOptions } from '../../eval/evaluate.js';
+import { ImportedScorer } from '../../eval/imported-scorer.js';
 import { EVAL_MODES, type EvalMode } from '../../eval/llm.js';
 import { type EngineSettings, ModelScorer, type ModelScorerOptions } from '../../eval/model-scorer.js';
 import { CareerScorer } from '../../eval/career.js';
@@ -21,6 +22,7 @@ interface EvalArgs extends GlobalOptions {
   model: string | undefined;
   baseline: string | undefined;
   careerModel: string | undefined;
+  importScores: string | undefined;
   data: string;
   template: string;
   mode: string;
@@ -59,6 +61,7 @@ function choice<T extends string>(name: string, value: string, allowed: readonly
 
 /** The Scorer the flags ask for: a baseline (--baseline) or a model behind a template (--model). */
 function scorerFromArgs(args: EvalArgs): Scorer {
+  if (args.importScores !== undefined) return new ImportedScorer(args.importScores);
   if (args.careerModel !== undefined && args.baseline !== 'career') {
     throw new InputError('--career-model goes with --baseline career', { file: '(command line)', field: 'career-model' });
   }
@@ -100,7 +103,7 @@ function scorerFromArgs(args: EvalArgs): Scorer {
 
 export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
   command: 'eval',
-  describe: 'score every test transition with a model or a baseline into a results store (resumable, shardable)',
+  describe: "score every test record with a model or a baseline, or import an outside model's scores, into a results store (resumable, shardable)",
   builder: (y: Argv<GlobalOptions>) =>
     y
       .option('model', { type: 'string', describe: 'GGUF model file (or use --baseline)' })
@@ -109,8 +112,13 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
         choices: [...BASELINE_NAMES, 'career'],
         describe: 'score a baseline fitted on the train split instead of a model (career: a trained CAREER model, --career-model)',
       })
-      .conflicts('model', 'baseline')
       .option('career-model', { type: 'string', describe: '--baseline career: the model file (labor-llm career train)' })
+      .option('import-scores', {
+        type: 'string',
+        describe: "store an outside model's per-record log-probs (CSV or Parquet: worker_id, year, log_prob, optional code) as a run",
+      })
+      .conflicts('model', ['baseline', 'import-scores'])
+      .conflicts('baseline', 'import-scores')
       .option('data', { type: 'string', demandOption: true, describe: 'panel store folder (labor-llm data import / synth --out)' })
       .option('template', { type: 'string', default: 'resume', describe: `prompt template: ${TEMPLATE_NAMES.join(', ')}` })
       .option('mode', {
@@ -136,13 +144,16 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
       .option('full-hash', { type: 'boolean', default: false, describe: 'identify the model by the sha256 of the whole file (slow)' })
       .option('commit-interval', { type: 'number', default: 1000, describe: 'commit finished workers at least every N ms (a kill loses at most that much work)' })
       .check((a) => {
-        if (a.model === undefined && a.baseline === undefined) throw new Error('give --model FILE or --baseline NAME');
+        if (a.model === undefined && a.baseline === undefined && a.importScores === undefined) {
+          throw new Error('give --model FILE, --baseline NAME or --import-scores FILE');
+        }
         return true;
       })
       .example('$0 eval --model ft.gguf --data panel/ --template resume --mode distribution --out results.duckdb', 'every title of every test transition')
       .example('$0 eval --model ft.gguf --data panel/ --mode perplexity --out results.duckdb --name ft-ppl', 'the true titles only (fast)')
       .example('$0 eval --baseline empirical --data panel/ --out results.duckdb', 'a baseline on the same transitions, into the same store')
       .example('$0 eval --baseline career --career-model career.gguf --data panel/ --out results.duckdb', 'a trained CAREER model (labor-llm career train)')
+      .example('$0 eval --import-scores career.csv --data panel/ --out results.duckdb --name CAREER', "an outside model's log-probs as a run")
       .example('$0 eval --model ft.gguf --data panel/ --shard 3/8 --out r3.duckdb', 'one job of a Slurm array; then labor-llm merge') as unknown as Argv<EvalArgs>, // yargs adds the camelCase keys at run time; its types do not
   handler: async (args) => {
     const split = choice('split', args.split, SPLIT_NAMES) as SplitName;
