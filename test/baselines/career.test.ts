@@ -21,6 +21,7 @@ import { readGguf, readTensorData } from '../../src/gguf/index.js';
 import type { Worker } from '../../src/panel/types.js';
 import { ResultsStore } from '../../src/store/results-store.js';
 import type { Taxonomy } from '../../src/taxonomy/taxonomy.js';
+import { runCli } from '../cli/run-cli.js';
 import { removeTempDirs, tempDir, writeSyntheticPanel } from '../eval/fixtures.js';
 
 const TINY = { layers: 2, width: 32, heads: 2, ff: 64, batch: 8, threads: 1 } as const;
@@ -234,5 +235,29 @@ describe('eval --baseline career', () => {
     const other = join(dir, 'r2.duckdb');
     await expect(evaluate({ data: panelDir, out: other, scorer: new CareerScorer({ model: join(dir, 'missing.gguf') }) })).rejects.toThrow();
     expect(existsSync(other)).toBe(false);
+  });
+});
+
+describe('labor-llm career train and eval --baseline career', () => {
+  it('trains from the command line, evaluates the file, and refuses a panel without splits (exit 2, no file)', async () => {
+    const out = join(dir, 'cli.gguf');
+    const tiny = ['--layers', '1', '--width', '16', '--heads', '2', '--ff', '32', '--epochs', '1', '--threads', '1', '-q'];
+    const r = await runCli(['career', 'train', '--data', panelDir, '--out', out, ...tiny, '--json']);
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.stdout) as { out: string; bestEpoch: number; config: { layers: number } };
+    expect(summary).toMatchObject({ out, bestEpoch: 1, config: { layers: 1 } });
+    const again = await runCli(['career', 'train', '--data', panelDir, '--out', out, ...tiny]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/exists/);
+    const e = await runCli(['eval', '--baseline', 'career', '--career-model', out, '--data', panelDir, '--out', join(dir, 'cli.duckdb'), '-q']);
+    expect(e.code).toBe(0);
+    const missing = await runCli(['eval', '--baseline', 'career', '--data', panelDir, '--out', join(dir, 'cli2.duckdb'), '-q']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--career-model/);
+    const unsplit = await writeSyntheticPanel({ workers: 10, seed: 1, splits: false });
+    const bad = await runCli(['career', 'train', '--data', unsplit.dir, '--out', join(dir, 'unsplit.gguf'), ...tiny]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/no workers in the train split/);
+    expect(existsSync(join(dir, 'unsplit.gguf'))).toBe(false);
   });
 });
