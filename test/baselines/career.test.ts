@@ -3,7 +3,8 @@
  * panel: training lowers the validation loss; one optimizer step changes every tensor; every record,
  * the first included, gets a normalized distribution; one forward pass over a worker (and a padded
  * batch of workers) equals scoring its prefixes one by one (the causal mask); one seed on one thread
- * gives identical files; a cancelled run and a bad panel leave no file; eval --baseline career
+ * gives identical files; a cancelled run and a bad panel leave no file; the native forward pass
+ * agrees with one written in TypeScript from the file's tensors; eval --baseline career
  * writes its rows next to the other baselines'.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -145,7 +146,94 @@ describe('career covariates', () => {
   });
 });
 
+/**
+ * An independent forward pass in plain TypeScript from the file's tensors (GELU in its
+ * tanh form, layer norm written out, attention by loops): the log-probabilities of every record.
+ */
+async function referenceLogProbs(path: string, worker: Worker): Promise<number[][]> {
+  const m = CareerModel.load(path);
+  const { config, vocab } = { config: m.info.config, vocab: m.vocabulary };
+  m.free();
+  const file = await readGguf(path);
+  const t = async (name: string) => Array.from(await readTensorData(file, name));
+  const d = config.width;
+  const H = config.heads;
+  const hd = d / H;
+  const K = config.nCodes;
+  const data = encodeWorkers(vocab, [worker]);
+  const F = config.covariateNames.length;
+  const T = worker.records.length;
+  const code = await t('code_embd.weight');
+  const covTables = await Promise.all(config.covariateNames.map((n) => t(`cov.${n}.weight`)));
+  const row = (table: number[], r: number) => table.slice(r * d, r * d + d);
+  const matvec = (w: number[], b: number[], x: number[], nOut: number) =>
+    Array.from({ length: nOut }, (_, o) => x.reduce((s, xi, i) => s + w[o * x.length + i]! * xi, b[o]!));
+  const norm = (x: number[], w: number[], b: number[]) => {
+    const mean = x.reduce((a, v) => a + v, 0) / x.length;
+    const c = x.map((v) => v - mean);
+    const rms = Math.sqrt(c.reduce((a, v) => a + v * v, 0) / x.length + 1e-5);
+    return c.map((v, i) => (v / rms) * w[i]! + b[i]!);
+  };
+  const gelu = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
+  const half = d / 2;
+  let xs = Array.from({ length: T }, (_, s) => {
+    const e = row(code, s === 0 ? K : data.codes[s - 1]!);
+    for (let f = 0; f < F; f++) row(covTables[f]!, data.covs[s * F + f]!).forEach((v, i) => (e[i]! += v));
+    return e.map((v, i) => {
+      const j = i < half ? i : i - half;
+      const angle = s * Math.exp((-Math.log(10000) * j) / Math.max(1, half - 1));
+      return Math.sqrt(d) * v + (i < half ? Math.sin(angle) : Math.cos(angle));
+    });
+  });
+  for (let l = 0; l < config.layers; l++) {
+    const p = async (n: string) => t(`blk.${l}.${n}`);
+    const [nw, nb, wq, bq, wk, bk, wv, bv, wo, bo, fw, fb, wu, bu, wd, bd] = await Promise.all(
+      ['attn_norm.weight', 'attn_norm.bias', 'attn_q.weight', 'attn_q.bias', 'attn_k.weight', 'attn_k.bias', 'attn_v.weight', 'attn_v.bias',
+        'attn_output.weight', 'attn_output.bias', 'ffn_norm.weight', 'ffn_norm.bias', 'ffn_up.weight', 'ffn_up.bias', 'ffn_down.weight', 'ffn_down.bias'].map(p),
+    );
+    const h = xs.map((x) => norm(x, nw!, nb!));
+    const q = h.map((x) => matvec(wq!, bq!, x, d));
+    const k = h.map((x) => matvec(wk!, bk!, x, d));
+    const v = h.map((x) => matvec(wv!, bv!, x, d));
+    xs = xs.map((x, s) => {
+      const o = new Array<number>(d).fill(0);
+      for (let hh = 0; hh < H; hh++) {
+        const dims = Array.from({ length: hd }, (_, i) => hh * hd + i);
+        const scores = Array.from({ length: s + 1 }, (_, r) => dims.reduce((a, i) => a + q[s]![i]! * k[r]![i]!, 0) / Math.sqrt(hd));
+        const mx = Math.max(...scores);
+        const ex = scores.map((z) => Math.exp(z - mx));
+        const z = ex.reduce((a, b) => a + b, 0);
+        for (const i of dims) o[i] = ex.reduce((a, e, r) => a + (e / z) * v[r]![i]!, 0);
+      }
+      const y = x.map((xi, i) => xi + matvec(wo!, bo!, o, d)[i]!);
+      const u = matvec(wu!, bu!, norm(y, fw!, fb!), config.ff).map(gelu);
+      return y.map((yi, i) => yi + matvec(wd!, bd!, u, d)[i]!);
+    });
+  }
+  const [ow, ob, outB] = [await t('output_norm.weight'), await t('output_norm.bias'), await t('output.bias')];
+  return xs.map((x) => {
+    const h = norm(x, ow, ob);
+    const logits = Array.from({ length: K }, (_, c) => row(code, c).reduce((a, e, i) => a + e * h[i]!, outB[c]!));
+    const mx = Math.max(...logits);
+    const lse = mx + Math.log(logits.reduce((a, z) => a + Math.exp(z - mx), 0));
+    return logits.map((z) => z - lse);
+  });
+}
+
 describe('CareerModel scoring', () => {
+  it('agrees with an independent forward pass written in TypeScript', async () => {
+    const m = CareerModel.load(trained, { threads: 1 });
+    try {
+      for (const w of test.slice(0, 3)) {
+        const ref = await referenceLogProbs(trained, w);
+        const [got] = await m.distributions([w]);
+        ref.forEach((lp, r) => lp.forEach((x, j) => expect(Math.abs(Math.log(got![r]![j]!) - x)).toBeLessThan(1e-4)));
+      }
+    } finally {
+      m.free();
+    }
+  });
+
   it('gives every record, the first included, a normalized distribution (log-sum-exp 0)', async () => {
     const m = CareerModel.load(trained, { threads: 1 });
     try {
