@@ -4,15 +4,19 @@
  */
 
 import { InputError } from '../errors.js';
-import { eventProbabilities } from '../metrics/binary.js';
+import { eventProbabilities, type LaborForceDefinition } from '../metrics/binary.js';
 import type { TopKEntry, TransitionResult } from '../metrics/types.js';
 import type { Panel, PredictedRecord, Transition, Worker } from '../panel/types.js';
 import { SPECIAL_STATES, type Taxonomy } from '../taxonomy/taxonomy.js';
 import type { OccupationModel } from './model.js';
 
-/** Codes of `taxonomy` outside the labor force (in education, unemployed, not in labor force); may be empty. */
-export function notInLaborForceCodes(taxonomy: Taxonomy): string[] {
-  return [SPECIAL_STATES.inEducation, SPECIAL_STATES.unemployed, SPECIAL_STATES.notInLaborForce].filter((c) => taxonomy.has(c));
+/**
+ * Codes of `taxonomy` outside the labor force (may be empty): in education and not in labor force by the
+ * official definition (the unemployed are in the labor force); the unemployed too by `employed`.
+ */
+export function notInLaborForceCodes(taxonomy: Taxonomy, definition: LaborForceDefinition = 'official'): string[] {
+  const out = definition === 'official' ? [SPECIAL_STATES.inEducation, SPECIAL_STATES.notInLaborForce] : [SPECIAL_STATES.inEducation, SPECIAL_STATES.unemployed, SPECIAL_STATES.notInLaborForce];
+  return out.filter((c) => taxonomy.has(c));
 }
 
 /** Tolerance on sum(distribution) = 1: a model off by more has a bug and is stopped. */

@@ -19,6 +19,7 @@
 import { resolve } from 'node:path';
 import { notInLaborForceCodes } from '../baselines/score.js';
 import { CancelledError, InputError, NotFoundError } from '../errors.js';
+import { LABOR_FORCE_DEFINITIONS, type LaborForceDefinition } from '../metrics/binary.js';
 import type { SplitName } from '../io/index.js';
 import { canonicalJson, describeDifferences, jsonDifferences } from '../store/identity.js';
 import { ResultsStore } from '../store/results-store.js';
@@ -58,6 +59,8 @@ export interface EvaluateOptions {
   name?: string;
   /** Commit at least this often (default 1000 ms); a worker is never split across commits. */
   commitIntervalMs?: number;
+  /** The labor-force task's definition (default official: the unemployed are in the labor force). Fixed per store. */
+  laborForce?: LaborForceDefinition;
 }
 
 export interface EvalProgress {
@@ -154,7 +157,11 @@ export async function evaluate(opts: EvaluateOptions, hooks: EvaluateHooks = {})
   const log = hooks.onLog ?? (() => undefined);
 
   const ds = await loadEvalDataset(opts.data, { split: opts.split, shard, limit: opts.limit });
-  const ctx: ScorerContext = { dataset: ds, topK, notInLaborForce: notInLaborForceCodes(ds.store.taxonomy), log };
+  const laborForce = opts.laborForce ?? 'official';
+  if (!LABOR_FORCE_DEFINITIONS.includes(laborForce)) {
+    throw new InputError(`--labor-force must be one of ${LABOR_FORCE_DEFINITIONS.join(', ')}, got "${String(laborForce)}"`, { file: '(command line)', field: 'labor-force' });
+  }
+  const ctx: ScorerContext = { dataset: ds, topK, notInLaborForce: notInLaborForceCodes(ds.store.taxonomy, laborForce), log };
   const runName = opts.name ?? scorer.defaultRunName;
   if (runName.trim() === '') throw new InputError('the run name is empty', { file: '(command line)', field: 'name' });
   const { kind, config } = await scorer.identify(ctx);
@@ -189,6 +196,13 @@ export async function evaluate(opts: EvaluateOptions, hooks: EvaluateHooks = {})
     let existingRun: RunRecord | undefined;
     if (store) {
       checkStoreIdentity(out, store.meta, ds, shard);
+      if (store.meta.taxonomy.laborForce !== laborForce) {
+        throw new InputError(
+          `this results store's labor-force task uses the ${store.meta.taxonomy.laborForce} definition, this evaluation the ${laborForce} one; ` +
+            'write to a new --out store',
+          { file: out, field: 'taxonomy.laborForce' },
+        );
+      }
       existingRun = await store.getRun(runName);
       if (existingRun) {
         checkRunConfig(out, existingRun, kind, config);
@@ -211,7 +225,7 @@ export async function evaluate(opts: EvaluateOptions, hooks: EvaluateHooks = {})
           version: STORE_VERSION,
           dataset: ds.identity,
           shards: { count: shard.count, indices: [shard.index] },
-          taxonomy: { name: ds.store.taxonomy.name, size: ds.store.taxonomy.size, notInLaborForce: [...ctx.notInLaborForce] },
+          taxonomy: { name: ds.store.taxonomy.name, size: ds.store.taxonomy.size, laborForce, notInLaborForce: [...ctx.notInLaborForce] },
           createdAt: new Date().toISOString(),
           source: { data: resolve(opts.data) },
         };

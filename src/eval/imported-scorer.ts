@@ -24,7 +24,7 @@ import { InputError, NotFoundError } from '../errors.js';
 import type { Worker } from '../panel/types.js';
 import type { StoredResult } from '../store/types.js';
 import { packageVersion } from '../taxonomy/package-data.js';
-import type { RunIdentity, Scorer, ScorerContext, ScorerFacts } from './scorer.js';
+import { rawResult, type RunIdentity, type Scorer, type ScorerContext, type ScorerFacts } from './scorer.js';
 
 const REQUIRED = ['worker_id', 'year', 'log_prob'] as const;
 const quote = (s: string): string => `'${s.replaceAll("'", "''")}'`;
@@ -119,22 +119,7 @@ export class ImportedScorer implements Scorer {
   async scoreWorker(worker: Worker): Promise<StoredResult[]> {
     const lps = this.scores.get(worker.id);
     if (!lps) throw new InputError(`no scores for worker "${worker.id}"`, { file: this.file });
-    return worker.records.map((rec, i) => ({
-      workerId: worker.id,
-      index: i,
-      dataset: worker.dataset,
-      year: rec.year,
-      from: i > 0 ? worker.records[i - 1]!.code : null,
-      to: rec.code,
-      logProb: null,
-      rawLogProb: lps[i]!,
-      validMass: null,
-      rank: null,
-      ties: null,
-      topK: null,
-      pSame: null,
-      pLaborForce: null,
-    }));
+    return worker.records.map((_, i) => rawResult(worker, i, lps[i]!));
   }
 
   stats(): null {

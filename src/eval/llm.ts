@@ -24,6 +24,7 @@ import type { PredictedRecord, Worker } from '../panel/types.js';
 import type { StoredResult } from '../store/types.js';
 import type { Taxonomy } from '../taxonomy/taxonomy.js';
 import { continuationOf, type Template } from '../template/index.js';
+import { rawResult } from './scorer.js';
 
 export type EvalMode = 'distribution' | 'perplexity';
 export const EVAL_MODES: readonly EvalMode[] = ['distribution', 'perplexity'];
@@ -187,23 +188,6 @@ export class LlmScorer {
       signal ? { signal } : {},
     );
     addStats(this.stats, scored.stats);
-    return spans.map((s, k) => {
-      return {
-        workerId: worker.id,
-        index: s.index,
-        dataset: worker.dataset,
-        year: s.year,
-        from: previousCode(worker, s.index),
-        to: s.code,
-        logProb: null,
-        rawLogProb: scored.logProbs[k]!,
-        validMass: null,
-        rank: null,
-        ties: null,
-        topK: null,
-        pSame: null,
-        pLaborForce: null,
-      };
-    });
+    return spans.map((s, k) => rawResult(worker, s.index, scored.logProbs[k]!));
   }
 }

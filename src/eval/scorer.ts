@@ -44,6 +44,30 @@ export interface ScorerFacts {
   session: JsonObject;
 }
 
+/**
+ * The stored result of record `index` of `worker` when only its raw log-prob is known (perplexity mode,
+ * imported scores): every other field null; a scorer that knows more spreads it over this.
+ */
+export function rawResult(worker: Worker, index: number, rawLogProb: number): StoredResult {
+  const rec = worker.records[index]!;
+  return {
+    workerId: worker.id,
+    index,
+    dataset: worker.dataset,
+    year: rec.year,
+    from: index > 0 ? worker.records[index - 1]!.code : null,
+    to: rec.code,
+    logProb: null,
+    rawLogProb,
+    validMass: null,
+    rank: null,
+    ties: null,
+    topK: null,
+    pSame: null,
+    pLaborForce: null,
+  };
+}
+
 export interface Scorer {
   /** The run's name when the caller gives none. */
   readonly defaultRunName: string;

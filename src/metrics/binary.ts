@@ -3,9 +3,11 @@
  *
  * - "sameOccupation": the worker stays in the same occupation, i.e. next code === previous code.
  *   (For a worker previously unemployed/in education/not in the labor force this means staying in that state.)
- * - "laborForce": the next state is in the labor force, i.e. an occupation or the military, as opposed to the
- *   non-working states in education / unemployed / not in labor force (occ1990dd codes 9001, 9002, 9003;
- *   another taxonomy passes its own set). With `among: 'previousInLaborForce'` the task is restricted to
+ * - "laborForce": the next state is in the labor force. By the official definition (the default, as the
+ *   BLS and the Census count it) the labor force is the employed and the unemployed: out of it are "in
+ *   education" and "not in labor force" (occ1990dd codes 9001, 9003). The other definition, by name
+ *   `employed`, counts the unemployed out too (9001, 9002, 9003): it asks whether the worker is at work.
+ *   Another taxonomy passes its own set. With `among: 'previousInLaborForce'` the task is restricted to
  *   transitions whose previous state was in the labor force, i.e. it reads "stays in the labor force".
  *
  * A model's probability of an event is the sum of its normalized title probabilities over the event's codes
@@ -17,8 +19,15 @@
 import { InputError } from '../errors.js';
 import type { TransitionResult } from './types.js';
 
-/** occ1990dd codes of the states outside the labor force: in education, unemployed, not in labor force. */
-export const OCC1990DD_NOT_IN_LABOR_FORCE: readonly string[] = ['9001', '9002', '9003'];
+/** What "in the labor force" means in the labor-force task: `official` (the unemployed are in it) or
+ * `employed` (only those at work are). */
+export type LaborForceDefinition = 'official' | 'employed';
+export const LABOR_FORCE_DEFINITIONS: readonly LaborForceDefinition[] = ['official', 'employed'];
+
+/** occ1990dd codes outside the labor force by the official definition: in education, not in labor force. */
+export const OCC1990DD_NOT_IN_LABOR_FORCE: readonly string[] = ['9001', '9003'];
+/** occ1990dd codes of the states without a job: in education, unemployed, not in labor force. */
+export const OCC1990DD_NOT_WORKING: readonly string[] = ['9001', '9002', '9003'];
 
 export type BinaryTaskName = 'sameOccupation' | 'laborForce';
 

@@ -15,7 +15,7 @@
 
 import { InputError } from '../errors.js';
 import type { Panel, Worker } from '../panel/types.js';
-import { OCC1990DD_NOT_IN_LABOR_FORCE } from './binary.js';
+import { OCC1990DD_NOT_WORKING } from './binary.js';
 import { bootstrapPerplexity, type BootstrapOptions, type PerplexityEstimate } from './bootstrap.js';
 import type { TransitionResult } from './types.js';
 
@@ -70,7 +70,7 @@ export function ageBand(age: number, edges: readonly number[]): string {
 }
 
 /** Number of jobs (runs of one occupation, non-working states excluded) in records[0..index-1]. */
-export function pastJobs(worker: Worker, index: number, notWorking: readonly string[] = OCC1990DD_NOT_IN_LABOR_FORCE): number {
+export function pastJobs(worker: Worker, index: number, notWorking: readonly string[] = OCC1990DD_NOT_WORKING): number {
   let jobs = 0;
   let last: string | null = null;
   for (let i = 0; i < index && i < worker.records.length; i++) {

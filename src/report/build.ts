@@ -24,7 +24,7 @@ import {
   type PerplexityEstimate,
   type TransitionResult,
 } from '../metrics/index.js';
-import { OCC1990DD_NOT_IN_LABOR_FORCE } from '../metrics/binary.js';
+import { type LaborForceDefinition, OCC1990DD_NOT_IN_LABOR_FORCE } from '../metrics/binary.js';
 import { describeDifferences, jsonDifferences } from '../store/identity.js';
 import { ResultsStore } from '../store/results-store.js';
 import type { StoredResult, StoreMeta } from '../store/types.js';
@@ -51,6 +51,7 @@ interface RunData {
   results: TransitionResult[];
   datasets: string[];
   notInLaborForce: string[];
+  laborForce: LaborForceDefinition;
 }
 
 /** A StoredResult as the metrics' TransitionResult. Perplexity-mode rows have no normalized log-prob,
@@ -144,7 +145,7 @@ function collectRuns(stores: LoadedStore[], opts: ReportOptions, notes: string[]
           hasDistribution: true,
           meanValidMass: null,
         };
-        entry = { data: { run, results: [], datasets: [], notInLaborForce: s.meta.taxonomy?.notInLaborForce ?? [...OCC1990DD_NOT_IN_LABOR_FORCE] }, seen: new Map() };
+        entry = { data: { run, results: [], datasets: [], notInLaborForce: s.meta.taxonomy?.notInLaborForce ?? [...OCC1990DD_NOT_IN_LABOR_FORCE], laborForce: s.meta.taxonomy?.laborForce ?? 'official' }, seen: new Map() };
         byName.set(r.name, entry);
       }
       const { data, seen } = entry;
@@ -444,6 +445,7 @@ export async function buildReport(storePaths: readonly string[], opts: ReportOpt
           dataset,
           task,
           among,
+          laborForce: task === 'laborForce' ? d.laborForce : null,
           n: rep.n,
           rate: rep.rate,
           logLoss: rep.logLoss,

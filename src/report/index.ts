@@ -2,3 +2,4 @@
 export * from './types.js';
 export { buildReport } from './build.js';
 export { renderMarkdown, formatEstimate } from './markdown.js';
+export { renderPaperTables } from './paper.js';

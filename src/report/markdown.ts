@@ -2,6 +2,7 @@
  * The report as Markdown: paper-style tables (runs x datasets, "estimate (SE)"), formatted from the
  * Report data model alone.
  */
+import type { LaborForceDefinition } from '../metrics/binary.js';
 import type { BootstrapEstimate } from '../metrics/index.js';
 import type { BinaryCell, Report } from './types.js';
 
@@ -67,6 +68,22 @@ const TASK_TITLES: Record<string, string> = {
   'laborForce/previousInLaborForce': 'Staying in the labor force (transitions from a labor-force state)',
   'laborForce/all': 'Being in the labor force (all transitions)',
 };
+
+const LABOR_FORCE_TEXT: Record<LaborForceDefinition, string> = {
+  official: 'official definition: the unemployed are in the labor force',
+  employed: 'definition "employed": only those at work are in the labor force',
+};
+
+/** Groups the binary cells into tables: one per task, transitions covered and labor-force definition. */
+export function taskKey(b: BinaryCell): string {
+  return `${b.task}/${b.among}${b.laborForce ? `/${b.laborForce}` : ''}`;
+}
+
+/** A task table's title, saying which labor-force definition it uses. */
+export function taskTitle(b: BinaryCell): string {
+  const base = TASK_TITLES[`${b.task}/${b.among}`] ?? `${b.task}/${b.among}`;
+  return b.laborForce ? `${base}, ${LABOR_FORCE_TEXT[b.laborForce]}` : base;
+}
 
 export function renderMarkdown(report: Report): string {
   const o = report.options;
@@ -150,12 +167,12 @@ export function renderMarkdown(report: Report): string {
   }
 
   // Binary tasks.
-  const taskKeys = [...new Set(report.binary.map((b) => `${b.task}/${b.among}`))];
+  const taskKeys = [...new Set(report.binary.map(taskKey))];
   if (taskKeys.length > 0) {
     out.push('## Binary tasks', '');
     for (const key of taskKeys) {
-      const cells = report.binary.filter((b) => `${b.task}/${b.among}` === key);
-      out.push(`### ${TASK_TITLES[key] ?? key}`, '');
+      const cells = report.binary.filter((b) => taskKey(b) === key);
+      out.push(`### ${taskTitle(cells[0]!)}`, '');
       const order = (b: BinaryCell): number => cols.indexOf(b.dataset) * runNames.length + runNames.indexOf(b.run);
       const rows = [...cells]
         .sort((a, b) => order(a) - order(b))

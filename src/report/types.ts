@@ -5,6 +5,7 @@
  * Rows are runs (an LLM evaluated with a template and mode, or a baseline), columns are datasets (the
  * workers' `dataset` field: PSID81, NLSY79, ...) plus "All" when there are several.
  */
+import type { LaborForceDefinition } from '../metrics/binary.js';
 import type { BinaryTaskName, BootstrapEstimate, CalibrationBin, LogProbVariant, PerplexityEstimate } from '../metrics/index.js';
 import type { DatasetIdentity, JsonObject, RunKind, ShardCoverage } from '../store/types.js';
 
@@ -105,6 +106,8 @@ export interface BinaryCell {
   task: BinaryTaskName;
   /** Which transitions the task covers ("previousInLaborForce": staying in the labor force). */
   among: 'all' | 'previousInLaborForce';
+  /** The labor-force task's definition (official: the unemployed are in the labor force); null for other tasks. */
+  laborForce: LaborForceDefinition | null;
   n: number;
   rate: number;
   logLoss: number;

@@ -9,6 +9,7 @@
  *
  * Identities are plain JSON so they can be compared, printed and written to Parquet/JSON unchanged.
  */
+import type { LaborForceDefinition } from '../metrics/binary.js';
 import type { TopKEntry } from '../metrics/types.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -45,7 +46,9 @@ export interface ShardCoverage {
 export interface StoredTaxonomyInfo {
   name: string;
   size: number;
-  /** Codes outside the labor force (in education, unemployed, not in labor force); may be empty. */
+  /** The labor-force task's definition (official: the unemployed are in the labor force) and the codes
+   * outside the labor force under it; may be empty. */
+  laborForce: LaborForceDefinition;
   notInLaborForce: string[];
 }
 

@@ -132,7 +132,9 @@ describe('buildReport', () => {
     expect(same.rate).toBeCloseTo(moves.filter((r) => r.from === r.to).length / moves.length, 12);
     expect(same.brier).toBeCloseTo(moves.reduce((a, r) => a + (r.pSame! - (r.from === r.to ? 1 : 0)) ** 2, 0) / moves.length, 12);
     const stay = report.binary.find((b) => b.run === 'empirical' && b.dataset === ALL_DATASETS && b.task === 'laborForce')!;
-    const fromLf = moves.filter((r) => !['9001', '9002', '9003'].includes(r.from!));
+    // The official definition: the unemployed (9002) are in the labor force.
+    const fromLf = moves.filter((r) => !['9001', '9003'].includes(r.from!));
+    expect(stay.laborForce).toBe('official');
     expect(stay.among).toBe('previousInLaborForce');
     expect(stay.n).toBe(fromLf.length);
   });
@@ -169,6 +171,22 @@ describe('buildReport', () => {
     expect(later.length).toBeLessThan(rows.length);
     expect(moves.options.transitionsOnly).toBe(true);
     expectClose(cellOf(moves, 'empirical', ALL_DATASETS)!.perplexity.estimate, bootstrapPerplexity(asResults(later), { B, seed }).estimate);
+  });
+
+  it('counts the unemployed in the labor force by default, out of it with the employed definition, one per store', async () => {
+    const out = join(await tempDir(), 'employed.duckdb');
+    await evaluate({ ...baseline(out, 'empirical'), laborForce: 'employed' });
+    const official = await rowsOf(store, 'empirical');
+    const employed = await rowsOf(out, 'empirical');
+    // Moving the unemployed out of the labor force takes their probability off pLaborForce.
+    employed.forEach((r, i) => {
+      const unemployed = r.topK!.find((e) => e.code === '9002');
+      expect(r.pLaborForce!).toBeLessThanOrEqual(official[i]!.pLaborForce! + 1e-12);
+      if (unemployed) expect(official[i]!.pLaborForce! - r.pLaborForce!).toBeCloseTo(unemployed.prob, 9);
+    });
+    const report = await buildReport([out], { B, seed });
+    expect(renderMarkdown(report)).toContain('definition "employed": only those at work are in the labor force');
+    await expect(evaluate({ ...baseline(out, 'uniform') })).rejects.toThrow(/uses the employed definition, this evaluation the official one/);
   });
 
   it('combines stores of different panels by run name, one column per dataset', async () => {
@@ -227,7 +245,7 @@ describe('report output', () => {
     expect(md).toContain('## Difference in raw perplexity: empirical \u2212 run');
     // The oracle beats the empirical baseline: a positive difference, as the paper writes them.
     expect(md).toMatch(/\| oracle \| \+\d+\.\d+ \(\d+\.\d+\)/);
-    expect(md).toContain('### Staying in the labor force (transitions from a labor-force state)');
+    expect(md).toContain('### Staying in the labor force (transitions from a labor-force state), official definition: the unemployed are in the labor force');
     expect(JSON.parse(JSON.stringify(report))).toMatchObject({ format: 'labor-llm-report', datasets: report.datasets });
   });
 

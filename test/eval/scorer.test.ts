@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { evaluate } from '../../src/eval/evaluate.js';
-import type { RunIdentity, Scorer, ScorerContext, ScorerFacts } from '../../src/eval/scorer.js';
-import { recordsOf } from '../../src/panel/validate.js';
+import { rawResult, type RunIdentity, type Scorer, type ScorerContext, type ScorerFacts } from '../../src/eval/scorer.js';
 import type { Worker } from '../../src/panel/types.js';
 import { ResultsStore } from '../../src/store/results-store.js';
 import type { StoredResult } from '../../src/store/types.js';
@@ -39,18 +38,7 @@ class UniformTagged implements Scorer {
   async scoreWorker(worker: Worker): Promise<StoredResult[]> {
     this.calls.push('score');
     const lp = -Math.log(this.size);
-    return recordsOf(worker).map((t) => ({
-      ...t,
-      dataset: worker.dataset,
-      logProb: lp,
-      rawLogProb: lp,
-      validMass: 1,
-      rank: null,
-      ties: null,
-      topK: null,
-      pSame: null,
-      pLaborForce: null,
-    }));
+    return worker.records.map((_, i) => ({ ...rawResult(worker, i, lp), logProb: lp, validMass: 1 }));
   }
   stats(): null {
     return null;

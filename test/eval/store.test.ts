@@ -16,7 +16,7 @@ const meta: StoreMeta = {
   version: STORE_VERSION,
   dataset: { fingerprint: 'abc', taxonomy: 'occ', split: 'test', limit: null, workers: 2, transitions: 3 },
   shards: { count: 1, indices: [0] },
-  taxonomy: { name: 'occ', size: 5, notInLaborForce: ['9001'] },
+  taxonomy: { name: 'occ', size: 5, laborForce: 'official', notInLaborForce: ['9001'] },
   createdAt: '2026-01-01T00:00:00.000Z',
   source: {},
 };

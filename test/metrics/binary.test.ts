@@ -6,6 +6,7 @@ import {
   brierScore,
   calibrationBins,
   eventProbabilities,
+  OCC1990DD_NOT_WORKING,
   logLoss,
 } from '../../src/metrics/binary.js';
 import { Rng } from '../../src/metrics/rng.js';
@@ -82,7 +83,10 @@ describe('binary metrics', () => {
     const dist = [0.1, 0.2, 0.05, 0.15, 0.3, 0.2];
     const e = eventProbabilities(codes, dist, '20');
     expect(e.pSame).toBeCloseTo(0.2, 12);
-    expect(e.pLaborForce).toBeCloseTo(0.35, 12); // 10, 20 and military 905
+    // Official definition: 10, 20, military 905 and the unemployed 9002 are in the labor force.
+    expect(e.pLaborForce).toBeCloseTo(0.65, 12);
+    // Definition "employed": the unemployed are out too.
+    expect(eventProbabilities(codes, dist, '20', OCC1990DD_NOT_WORKING).pLaborForce).toBeCloseTo(0.35, 12);
     expect(eventProbabilities(codes, dist, '9002').pSame).toBeCloseTo(0.3, 12);
     expect(() => eventProbabilities(codes, dist.slice(1), '20')).toThrow(/entries/);
   });
@@ -95,8 +99,11 @@ describe('binary metrics', () => {
       { ...base, index: 3, from: '9002', to: '20', pSame: 0.5, pLaborForce: 0.4 },
     ];
     expect([...binaryTaskData(rs, 'sameOccupation').y]).toEqual([1, 0, 0]);
-    expect([...binaryTaskData(rs, 'laborForce').y]).toEqual([1, 0, 1]);
-    expect([...binaryTaskData(rs, 'laborForce', { among: 'previousInLaborForce' }).p]).toEqual([0.9, 0.8]);
+    // Officially the unemployed (9002) are in the labor force; by "employed" they are not.
+    expect([...binaryTaskData(rs, 'laborForce').y]).toEqual([1, 1, 1]);
+    expect([...binaryTaskData(rs, 'laborForce', { among: 'previousInLaborForce' }).p]).toEqual([0.9, 0.8, 0.4]);
+    expect([...binaryTaskData(rs, 'laborForce', { notInLaborForce: OCC1990DD_NOT_WORKING }).y]).toEqual([1, 0, 1]);
+    expect([...binaryTaskData(rs, 'laborForce', { among: 'previousInLaborForce', notInLaborForce: OCC1990DD_NOT_WORKING }).p]).toEqual([0.9, 0.8]);
     const rep = binaryTaskReport(rs, 'sameOccupation', { bins: 2 });
     expect(rep.n).toBe(3);
     expect(rep.auc).toBe(1);

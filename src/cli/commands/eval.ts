@@ -8,6 +8,7 @@ import { InputError } from '../../errors.js';
 import { BASELINE_NAMES, type BaselineName, BaselineScorer } from '../../eval/baseline.js';
 import { evaluate, type EvaluateOptions } from '../../eval/evaluate.js';
 import { ImportedScorer } from '../../eval/imported-scorer.js';
+import { LABOR_FORCE_DEFINITIONS, type LaborForceDefinition } from '../../metrics/binary.js';
 import { EVAL_MODES, type EvalMode } from '../../eval/llm.js';
 import { type EngineSettings, ModelScorer, type ModelScorerOptions } from '../../eval/model-scorer.js';
 import { CareerScorer } from '../../eval/career.js';
@@ -43,6 +44,7 @@ interface EvalArgs extends GlobalOptions {
   iclSeed: number | undefined;
   fullHash: boolean;
   commitInterval: number;
+  laborForce: LaborForceDefinition;
 }
 
 /** Default store name: results.duckdb, or results.shard-I-of-N.duckdb for a shard. */
@@ -142,6 +144,11 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
       .option('k', { type: 'number', describe: 'template icl: number of example resumes (default 3)' })
       .option('icl-seed', { type: 'number', describe: 'template icl: seed of the example draw (default 0)' })
       .option('full-hash', { type: 'boolean', default: false, describe: 'identify the model by the sha256 of the whole file (slow)' })
+      .option('labor-force', {
+        choices: LABOR_FORCE_DEFINITIONS,
+        default: 'official' as const,
+        describe: "labor-force task: official (the unemployed are in the labor force) or employed (only those at work)",
+      })
       .option('commit-interval', { type: 'number', default: 1000, describe: 'commit finished workers at least every N ms (a kill loses at most that much work)' })
       .check((a) => {
         if (a.model === undefined && a.baseline === undefined && a.importScores === undefined) {
@@ -164,6 +171,7 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
       split,
       topK: args.topK,
       commitIntervalMs: args.commitInterval,
+      laborForce: args.laborForce,
     };
     if (args.shard !== undefined) opts.shard = args.shard;
     if (args.limit !== undefined) opts.limit = args.limit;

@@ -8,6 +8,7 @@ import { InputError, NotFoundError } from '../../errors.js';
 import { buildReport } from '../../report/build.js';
 import { sampleWorkersFromStores, writeHtmlReport, type SampleWorker, type StoreSampleOptions } from '../../report/html/index.js';
 import { renderMarkdown } from '../../report/markdown.js';
+import { renderPaperTables } from '../../report/paper.js';
 import type { ReportOptions } from '../../report/types.js';
 import { exportResults } from '../../store/export.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
@@ -16,6 +17,7 @@ interface ReportArgs extends GlobalOptions {
   stores: string[];
   reference: string | undefined;
   format: 'md' | 'json' | 'html';
+  layout: 'default' | 'paper';
   samples: number;
   panel: string | undefined;
   bootstrap: number;
@@ -40,6 +42,11 @@ export const reportCommand: CommandModule<GlobalOptions, ReportArgs> = {
         default: 'md' as const,
         describe: 'Markdown tables, the JSON data, or one self-contained HTML page with plots (needs --out)',
       })
+      .option('layout', {
+        choices: ['default', 'paper'] as const,
+        default: 'default' as const,
+        describe: "md: every table, or the paper's tables (Table 6's form: records per dataset, perplexity (SE), PPL(reference)-PPL(run); the off-the-shelf/ICL form)",
+      })
       .option('samples', { type: 'number', default: 3, describe: 'html: sample workers shown with their top predicted titles (0: none)' })
       .option('panel', { type: 'string', describe: 'html: panel store of the sample workers (default: the one eval recorded in the store)' })
       .option('bootstrap', { type: 'number', default: 1000, describe: 'worker-level bootstrap draws B' })
@@ -60,6 +67,7 @@ export const reportCommand: CommandModule<GlobalOptions, ReportArgs> = {
       .option('export', { type: 'string', describe: 'also write every result row to this .parquet or .csv file' })
       .example('$0 report results.duckdb', 'Markdown tables of every run in the store')
       .example('$0 report psid.duckdb nlsy79.duckdb --reference ft-llama --bootstrap 2000 --seed 1', 'two datasets, differences from ft-llama')
+      .example('$0 report psid.duckdb nlsy79.duckdb nlsy97.duckdb --layout paper --reference CAREER', "the paper's Table 6 form")
       .example('$0 report results.duckdb --format json --out report.json', 'the data behind the tables')
       .example('$0 report results.duckdb --format html --out report.html', 'plots and tables in one file that opens offline') as unknown as Argv<ReportArgs>, // yargs adds the camelCase keys at run time; its types do not
   handler: async (args) => {
@@ -67,6 +75,9 @@ export const reportCommand: CommandModule<GlobalOptions, ReportArgs> = {
       throw new InputError(`--bootstrap must be an integer >= 2, got ${args.bootstrap}`, { file: '(command line)', field: 'bootstrap' });
     }
     // Checked before the (slow) bootstrap so that a mistake costs nothing.
+    if (args.layout === 'paper' && args.format !== 'md') {
+      throw new InputError(`--layout paper is a Markdown layout; use it with --format md, not ${args.format}`, { file: '(command line)', field: 'layout' });
+    }
     if (args.format === 'html') {
       if (args.out === undefined) {
         throw new InputError('--format html writes a file: name it with --out report.html', { file: '(command line)', field: 'out' });
@@ -120,7 +131,7 @@ export const reportCommand: CommandModule<GlobalOptions, ReportArgs> = {
       return;
     }
     const asJson = args.json || args.format === 'json';
-    const text = asJson ? `${JSON.stringify(report, null, 2)}\n` : renderMarkdown(report);
+    const text = asJson ? `${JSON.stringify(report, null, 2)}\n` : args.layout === 'paper' ? renderPaperTables(report) : renderMarkdown(report);
     if (args.out !== undefined) {
       await writeFile(args.out, text);
       if (args.json) printJson({ out: args.out, runs: report.runs.map((r) => r.name), datasets: report.datasets });

@@ -2,17 +2,12 @@
  * The paper-style tables of a Report as display tables: the same rows, columns and "estimate (SE)" cells
  * as the Markdown report (report/markdown.ts), so the two formats never disagree on a number.
  */
-import { formatEstimate, recordsText, VARIANT_TEXT } from '../markdown.js';
+import { formatEstimate, recordsText, taskKey, taskTitle, VARIANT_TEXT } from '../markdown.js';
 import type { BinaryCell, Report } from '../types.js';
 import type { ReportTable, TableCell } from './types.js';
 
 const DASH = '\u2014';
 
-const TASK_TITLES: Record<string, string> = {
-  'sameOccupation/all': 'Staying in the same occupation (all transitions)',
-  'laborForce/previousInLaborForce': 'Staying in the labor force (transitions from a labor-force state)',
-  'laborForce/all': 'Being in the labor force (all transitions)',
-};
 
 function pct(x: number): string {
   return `${(100 * x).toFixed(1)}%`;
@@ -100,13 +95,13 @@ export function reportTables(report: Report): ReportTable[] {
     });
   }
 
-  const taskKeys = [...new Set(report.binary.map((b) => `${b.task}/${b.among}`))];
+  const taskKeys = [...new Set(report.binary.map(taskKey))];
   for (const key of taskKeys) {
     const order = (b: BinaryCell): number => cols.indexOf(b.dataset) * runNames.length + runNames.indexOf(b.run);
-    const cells = report.binary.filter((b) => `${b.task}/${b.among}` === key).sort((a, b) => order(a) - order(b));
+    const cells = report.binary.filter((b) => taskKey(b) === key).sort((a, b) => order(a) - order(b));
     tables.push({
-      id: `binary-${key.replace('/', '-')}`,
-      title: TASK_TITLES[key] ?? key,
+      id: `binary-${key.replaceAll('/', '-')}`,
+      title: taskTitle(cells[0]!),
       columns: [
         { label: 'Dataset' },
         { label: 'Run' },
