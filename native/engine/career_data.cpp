@@ -17,6 +17,9 @@ void Dataset::check(const Config &c, const char *what) const {
         bad("the code and covariate arrays do not match the worker lengths");
     for (size_t i = 0; i + 1 < offsets.size(); ++i) {
         if (offsets[i + 1] <= offsets[i]) bad("worker " + std::to_string(i) + " has no records");
+        if (offsets[i + 1] - offsets[i] > kMaxRecords)
+            bad("worker " + std::to_string(i) + " has " + std::to_string(offsets[i + 1] - offsets[i]) + " records; CAREER takes at most " +
+                std::to_string(kMaxRecords));
         for (int64_t r = offsets[i]; r < offsets[i + 1]; ++r) {
             if (codes[r] < 0 || codes[r] >= c.n_codes)
                 bad("worker " + std::to_string(i) + ", record " + std::to_string(r - offsets[i]) + ": code index " +

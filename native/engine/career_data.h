@@ -10,6 +10,10 @@
 
 namespace labor::career {
 
+// The most records a worker may have: attention holds batch x heads x T^2 floats (a survey worker
+// has tens of records).
+inline constexpr int32_t kMaxRecords = 512;
+
 struct Dataset {
     int32_t n_covariates = 0;
     std::vector<int32_t> codes;     // every record's code index, sequences concatenated

@@ -124,6 +124,8 @@ describe('career train', () => {
     expect(err).toBeInstanceOf(InputError);
     expect((err as Error).message).toMatch(/single occupation code/);
     await expect(trainCareer(opts(out, { train: [] }))).rejects.toThrow(/no workers in the train split/);
+    const long = { ...train[0]!, records: Array.from({ length: 513 }, (_, i) => ({ ...train[0]!.records[0]!, year: 1500 + i })) };
+    await expect(trainCareer(opts(out, { train: [long, ...train] }))).rejects.toThrow(/513 records; CAREER takes at most 512/);
     expect(existsSync(out)).toBe(false);
   });
 });
