@@ -51,22 +51,22 @@ Runner::~Runner() {
     ggml_backend_free(backend_);
 }
 
-namespace {
-struct ContextFree {
-    void operator()(ggml_context *c) const { ggml_free(c); }
-};
-}  // namespace
+GraphContext new_graph_context(int32_t layers, bool grads) {
+    ggml_init_params p{};
+    p.mem_size = graph_meta_bytes(layers);
+    p.no_alloc = true;
+    GraphContext g{ContextPtr(ggml_init(p)), nullptr};
+    if (!g.ctx) fail(ErrorKind::Engine, "out of memory for a CAREER graph");
+    g.graph = ggml_new_graph_custom(g.ctx.get(), graph_size(layers), grads);
+    return g;
+}
 
 void Runner::logits(const Weights &w, const HostBatch &b, std::vector<float> &out) {
     const Config &c = w.config();
-    ggml_init_params p{};
-    p.mem_size = graph_meta_bytes(c.layers);
-    p.no_alloc = true;
-    std::unique_ptr<ggml_context, ContextFree> ctx(ggml_init(p));
-    if (!ctx) fail(ErrorKind::Engine, "out of memory for a CAREER graph");
-    ggml_cgraph *gf = ggml_new_graph_custom(ctx.get(), graph_size(c.layers), false);
+    GraphContext g = new_graph_context(c.layers, false);
+    ggml_cgraph *gf = g.graph;
     GraphInputs in;
-    ggml_tensor *logits = build_logits(ctx.get(), w, b.T, b.B, (int32_t)b.rows.size(), false, in);
+    ggml_tensor *logits = build_logits(g.ctx.get(), w, b.T, b.B, (int32_t)b.rows.size(), false, in);
     ggml_set_output(logits);
     ggml_build_forward_expand(gf, logits);
     if (!ggml_gallocr_alloc_graph(galloc_, gf)) fail(ErrorKind::Engine, "out of memory for a CAREER forward pass");

@@ -2,6 +2,7 @@
 // the pieces the trainer shares with it (graph sizes, filling the inputs).
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "career_data.h"
@@ -15,6 +16,13 @@ namespace labor::career {
 size_t graph_size(int32_t layers);
 // Metadata bytes of a context that holds such a graph (three copies: forward, gradient, optimizer).
 size_t graph_meta_bytes(int32_t layers);
+
+// A metadata-only context and its graph (with gradients or not) for a graph of `layers` blocks.
+struct GraphContext {
+    ContextPtr ctx;
+    ggml_cgraph *graph = nullptr;
+};
+GraphContext new_graph_context(int32_t layers, bool grads);
 
 // Copies the batch into the graph's (allocated) inputs; `dropout` is null or [width, T*B, 2L+1].
 void set_inputs(const GraphInputs &in, const HostBatch &b, int32_t width, const float *dropout);

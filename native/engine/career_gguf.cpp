@@ -18,9 +18,6 @@ namespace {
 struct GgufFree {
     void operator()(gguf_context *g) const { gguf_free(g); }
 };
-struct ContextFree {
-    void operator()(ggml_context *c) const { ggml_free(c); }
-};
 
 const char *kLayers = "career.block_count";
 const char *kWidth = "career.embedding_length";
@@ -92,7 +89,7 @@ std::unique_ptr<Weights> load(const std::string &path, Metadata *meta) {
     p.no_alloc = false;
     p.ctx = &tctx;
     std::unique_ptr<gguf_context, GgufFree> g(gguf_init_from_file(path.c_str(), p));
-    std::unique_ptr<ggml_context, ContextFree> tensors(tctx);
+    ContextPtr tensors(tctx);
     if (!g) {
         const std::string why = take_recent_log_errors();
         bad("a truncated or corrupt GGUF file" + (why.empty() ? std::string() : ": " + why));

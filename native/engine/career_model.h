@@ -17,6 +17,7 @@
 // has no backward), dropout multiplies by a mask drawn on the host.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,12 @@
 
 namespace labor::career {
 
-// GGUF architecture name and the covariates' key prefix.
+struct ContextFree {
+    void operator()(ggml_context *c) const { ggml_free(c); }
+};
+using ContextPtr = std::unique_ptr<ggml_context, ContextFree>;
+
+// GGUF architecture name.
 inline constexpr const char *kArchitecture = "career";
 
 struct Config {

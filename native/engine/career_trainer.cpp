@@ -22,9 +22,6 @@
 namespace labor::career {
 namespace {
 
-struct ContextFree {
-    void operator()(ggml_context *c) const { ggml_free(c); }
-};
 struct SchedFree {
     void operator()(ggml_backend_sched *s) const { ggml_backend_sched_free(s); }
 };
@@ -194,16 +191,11 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
             check_stop();
             const HostBatch b = make_batch(opts.train, batches[k], c.start_token());
             const int32_t n_out = (int32_t)b.rows.size();
-            ggml_init_params ip{};
-            ip.mem_size = graph_meta_bytes(c.layers);
-            ip.no_alloc = true;
-            std::unique_ptr<ggml_context, ContextFree> ctx(ggml_init(ip));
-            if (!ctx) fail(ErrorKind::Engine, "out of memory for a CAREER training graph");
-            ggml_cgraph *gf = ggml_new_graph_custom(ctx.get(), graph_size(c.layers), true);
+            GraphContext g = new_graph_context(c.layers, true);
             GraphInputs in;
-            ggml_tensor *logits = build_logits(ctx.get(), *w, b.T, b.B, n_out, opts.dropout > 0, in);
-            ggml_build_forward_expand(gf, logits);
-            ggml_opt_prepare_alloc(opt.get(), ctx.get(), gf, in.codes, logits);
+            ggml_tensor *logits = build_logits(g.ctx.get(), *w, b.T, b.B, n_out, opts.dropout > 0, in);
+            ggml_build_forward_expand(g.graph, logits);
+            ggml_opt_prepare_alloc(opt.get(), g.ctx.get(), g.graph, in.codes, logits);
             ggml_opt_alloc(opt.get(), true);
             // Non-static ggml_opt graphs accumulate gradients across evaluations: start each step at zero.
             ggml_opt_reset(opt.get(), false);
