@@ -126,7 +126,7 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
       .option('mode', {
         type: 'string',
         default: 'distribution',
-        describe: 'distribution: every title scored per transition; perplexity: the true titles only, one pass per worker',
+        describe: 'distribution: every title scored per record; perplexity: the true titles only, one pass per worker',
       })
       .option('split', { type: 'string', default: 'test', describe: `split to evaluate: ${SPLIT_NAMES.join(', ')}` })
       .option('shard', { type: 'string', describe: 'evaluate shard i of n (0-based), e.g. --shard $SLURM_ARRAY_TASK_ID/8' })
