@@ -1,5 +1,5 @@
 /**
- * evaluate(): score every transition of a panel's split with a Scorer (an LLM, a baseline, any
+ * evaluate(): score every record of a panel's split with a Scorer (an LLM, a baseline, any
  * implementation of the interface in scorer.ts) into a results store, resumably.
  *
  * Order of work (every check that can fail runs before anything is written):
@@ -56,7 +56,7 @@ export interface EvaluateOptions {
   limit?: number;
   /** Only a seeded random sample of the records (`--sample`, sample.ts). Part of the evaluation's identity. */
   sample?: SampleSpec;
-  /** Codes kept per transition with their probabilities (default 10). */
+  /** Codes kept per record with their probabilities (default 10). */
   topK?: number;
   /** Run name in the store (default: the scorer's defaultRunName: the model file's name without .gguf, the baseline's name). */
   name?: string;

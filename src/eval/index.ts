@@ -7,6 +7,7 @@ export * from './shard.js';
 export * from './llm.js';
 export * from './model-scorer.js';
 export * from './baseline.js';
+export * from './career.js';
 export * from './imported-scorer.js';
 export * from './sample.js';
 export * from './context-check.js';

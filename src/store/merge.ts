@@ -67,6 +67,12 @@ export async function mergeStores(out: string, inputs: readonly string[], opts: 
     if (diffs.length > 0) {
       throw new InputError(`not from the same evaluation as ${inputs[0]}: ${describeDifferences(diffs)}`, { file: inputs[i]!, field: 'dataset' });
     }
+    if (m.taxonomy.laborForce !== first.taxonomy.laborForce) {
+      throw new InputError(`its labor-force task uses the ${m.taxonomy.laborForce} definition, ${inputs[0]} the ${first.taxonomy.laborForce} one`, {
+        file: inputs[i]!,
+        field: 'taxonomy.laborForce',
+      });
+    }
     if (m.shards.count !== first.shards.count) {
       throw new InputError(`split into ${m.shards.count} shards, ${inputs[0]} into ${first.shards.count}`, { file: inputs[i]!, field: 'shards' });
     }

@@ -97,12 +97,13 @@ describe('labor-llm demo', () => {
     expect(summary.training.bestValLoss).toBeLessThan(summary.training.initialValLoss);
   });
 
-  it('evaluates every run on the same test transitions: the first 4 test workers of the panel it wrote', async () => {
+  it('evaluates every run on the same test records: the first 4 test workers of the panel it wrote', async () => {
     const panel = await readPanelDir(join(out, DEMO_FILES.panel));
     expect(panel.panel.workers).toHaveLength(80);
     expect(panel.meta.oracle).toBe(true);
     const firstTest = panel.panel.workers.filter((w) => panel.splits.get(w.id) === 'test').slice(0, 4);
-    const expected = firstTest.flatMap((w) => w.records.slice(1).map((_, i) => `${w.id}/${i + 1}`)).sort();
+    // Every record, the first of each worker included (the paper's t = 1..T).
+    const expected = firstTest.flatMap((w) => w.records.map((_, i) => `${w.id}/${i}`)).sort();
     for (const name of DEMO_RUNS) {
       expect(stored.get(name)!.map((r) => `${r.workerId}/${r.index}`).sort(), name).toEqual(expected);
     }

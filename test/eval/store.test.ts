@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError, NotFoundError } from '../../src/errors.js';
+import { mergeStores } from '../../src/store/merge.js';
 import { canonicalJson, describeDifferences, jsonDifferences } from '../../src/store/identity.js';
 import { ResultsStore } from '../../src/store/results-store.js';
 import { STORE_FORMAT, STORE_VERSION, type StoredResult, type StoredWorker, type StoreMeta } from '../../src/store/types.js';
@@ -94,6 +95,16 @@ describe('ResultsStore', () => {
     const path = join(dir, 'r.duckdb');
     await (await ResultsStore.create(path, meta, workers)).close();
     await expect(ResultsStore.create(path, meta, workers)).rejects.toThrow(/already exists/);
+  });
+
+  it('merges only stores of one labor-force definition', async () => {
+    const dir = await tempDir();
+    const a = join(dir, 'a.duckdb');
+    const b = join(dir, 'b.duckdb');
+    const shards = (i: number) => ({ count: 2, indices: [i] });
+    await (await ResultsStore.create(a, { ...meta, shards: shards(0) }, [workers[0]!])).close();
+    await (await ResultsStore.create(b, { ...meta, shards: shards(1), taxonomy: { ...meta.taxonomy, laborForce: 'employed' } }, [workers[1]!])).close();
+    await expect(mergeStores(join(dir, 'm.duckdb'), [a, b])).rejects.toThrow(/uses the employed definition, .* the official one/);
   });
 
   it('stores a first record (from = null) and refuses a version-1 store (transitions only) with a clear message', async () => {

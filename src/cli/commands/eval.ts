@@ -11,6 +11,7 @@ import { ImportedScorer } from '../../eval/imported-scorer.js';
 import { LABOR_FORCE_DEFINITIONS, type LaborForceDefinition } from '../../metrics/binary.js';
 import { EVAL_MODES, type EvalMode } from '../../eval/llm.js';
 import { type EngineSettings, ModelScorer, type ModelScorerOptions } from '../../eval/model-scorer.js';
+import { CareerScorer } from '../../eval/career.js';
 import type { Scorer } from '../../eval/scorer.js';
 import { defaultStorePath } from '../../eval/shard.js';
 import { SPLIT_NAMES, type SplitName } from '../../io/index.js';
@@ -22,6 +23,7 @@ import { createProgress, formatDuration } from '../progress.js';
 interface EvalArgs extends GlobalOptions {
   model: string | undefined;
   baseline: string | undefined;
+  careerModel: string | undefined;
   importScores: string | undefined;
   data: string;
   template: string;
@@ -59,6 +61,18 @@ function choice<T extends string>(name: string, value: string, allowed: readonly
 /** The Scorer the flags ask for: a baseline (--baseline) or a model behind a template (--model). */
 function scorerFromArgs(args: EvalArgs): Scorer {
   if (args.importScores !== undefined) return new ImportedScorer(args.importScores);
+  if (args.careerModel !== undefined && args.baseline !== 'career') {
+    throw new InputError('--career-model goes with --baseline career', { file: '(command line)', field: 'career-model' });
+  }
+  if (args.baseline === 'career') {
+    if (args.careerModel === undefined) {
+      throw new InputError('--baseline career scores a trained model: give --career-model FILE (labor-llm career train)', {
+        file: '(command line)',
+        field: 'career-model',
+      });
+    }
+    return new CareerScorer({ model: args.careerModel, ...(args.threads !== undefined ? { threads: args.threads } : {}) });
+  }
   if (args.baseline !== undefined) return new BaselineScorer(choice('baseline', args.baseline, BASELINE_NAMES) as BaselineName);
   const engine: EngineSettings = { kvCache: args.kvCache, flashAttention: args.flashAttention };
   if (args.threads !== undefined) engine.threads = args.threads;
@@ -94,7 +108,12 @@ function scorerFromArgs(args: EvalArgs): Scorer {
  */
 export const EVAL_OPTIONS = {
   model: { type: 'string', describe: 'GGUF model file (or use --baseline)' },
-  baseline: { type: 'string', choices: BASELINE_NAMES, describe: 'score a baseline fitted on the train split instead of a model' },
+  baseline: {
+    type: 'string',
+    choices: [...BASELINE_NAMES, 'career'],
+    describe: 'score a baseline fitted on the train split instead of a model (career: a trained CAREER model, --career-model)',
+  },
+  'career-model': { type: 'string', describe: '--baseline career: the model file (labor-llm career train)' },
   'import-scores': {
     type: 'string',
     describe: "store an outside model's per-record log-probs (CSV or Parquet: worker_id, year, log_prob, optional code) as a run",
@@ -191,6 +210,7 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
       .example('$0 eval --model ft.gguf --data panel/ --mode perplexity --out results.duckdb --name ft-ppl', 'the true titles only (fast)')
       .example('$0 eval --baseline empirical --data panel/ --out results.duckdb', 'a baseline on the same transitions, into the same store')
       .example('$0 eval --model llama-3.1-8b.gguf --data panel/ --template icl-titles --sample 0.1 --context-size 8192 --out icl.duckdb', "the paper's ICL row: 10 examples and the title list, on a 10% sample")
+      .example('$0 eval --baseline career --career-model career.gguf --data panel/ --out results.duckdb', 'a trained CAREER model (labor-llm career train)')
       .example('$0 eval --import-scores career.csv --data panel/ --out results.duckdb --name CAREER', "an outside model's log-probs as a run")
       .example('$0 eval --model ft.gguf --data panel/ --shard 3/8 --out r3.duckdb', 'one job of a Slurm array; then labor-llm merge') as unknown as Argv<EvalArgs>, // yargs adds the camelCase keys at run time; its types do not
   handler: async (args) => {

@@ -12,6 +12,7 @@ import { slurmCommand } from './slurm.js';
 import { reportCommand } from './report.js';
 import { benchCommand } from './bench.js';
 import { demoCommand } from './demo.js';
+import { careerCommand } from './career.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command types its own arguments
 export const commands: CommandModule<any, any>[] = [
@@ -25,4 +26,5 @@ export const commands: CommandModule<any, any>[] = [
   reportCommand,
   benchCommand,
   demoCommand,
+  careerCommand,
 ];
