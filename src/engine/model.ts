@@ -207,6 +207,22 @@ export function toTypedError(err: unknown, context: string): LaborLlmError {
   }
 }
 
+/** Integer options in range before they reach C++ (where NaN became 0 and 2^32 wrapped to 0). */
+function checkModelOptions(opts: ModelOptions): void {
+  const ranges: [keyof ModelOptions, number, number][] = [
+    ['threads', 0, 1024],
+    ['contextSize', 64, 2 ** 31 - 1],
+    ['batchSize', 1, 2 ** 31 - 1],
+    ['gpuLayers', -1, 100000],
+  ];
+  for (const [name, min, max] of ranges) {
+    const v = opts[name];
+    if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max)) {
+      throw new InputError(`${name} must be an integer in [${min}, ${max}], got ${String(v)}`);
+    }
+  }
+}
+
 export class Model {
   readonly path: string;
   readonly info: NativeModelInfo;
@@ -221,6 +237,7 @@ export class Model {
 
   /** Loads a GGUF model. Missing, corrupt or unsuitable files reject with ModelError. */
   static async load(path: string, opts: ModelOptions = {}): Promise<Model> {
+    checkModelOptions(opts);
     if (!existsSync(path)) throw new NotFoundError(`model file not found: ${path}`);
     // llama.cpp aborts the process on some bad headers: the engine's verdict comes first.
     await validateModelFile(path);

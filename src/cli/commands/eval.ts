@@ -127,6 +127,12 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
         if (args.iclSeed !== undefined) scorer.icl.seed = args.iclSeed;
       }
     }
+    if (!(Number.isFinite(args.commitInterval) && args.commitInterval >= 0)) {
+      throw new InputError(`--commit-interval must be a number of milliseconds >= 0, got ${String(args.commitInterval)}`, {
+        file: '(command line)',
+        field: 'commit-interval',
+      });
+    }
     const opts: EvaluateOptions = {
       data: args.data,
       out: args.out ?? defaultStorePath(args.shard),
