@@ -223,6 +223,11 @@ function checkModelOptions(opts: ModelOptions): void {
   }
 }
 
+/** NaN log-probs come from NaN or infinite weights (or an overflow they cause): no score is meaningful. */
+function nanScores(path: string): ModelError {
+  return new ModelError(`${path}: the model computes NaN log-probabilities (its weights hold NaN or infinite values?); it cannot be used for scoring`);
+}
+
 export class Model {
   readonly path: string;
   readonly info: NativeModelInfo;
@@ -350,6 +355,7 @@ export class Model {
         ),
       'scoring failed',
     ).finally(cancel.dispose);
+    for (const r of results) if (Number.isNaN(r.logTotal) || r.logProbs.some(Number.isNaN)) throw nanScores(this.path);
     return results.map((r) => new TitleScores(set.titles, r.logProbs, r.logTotal, r.stats, r.logTotalUpper));
   }
 
@@ -364,7 +370,9 @@ export class Model {
   ): Promise<SpanScores> {
     const offsets = utf8Offsets(text, spans);
     const cancel = cancelFlag(opts.signal);
-    return this.serialize((n) => n.scoreSpans(text, offsets, cancel.flag), 'span scoring failed').finally(cancel.dispose);
+    const r = await this.serialize((n) => n.scoreSpans(text, offsets, cancel.flag), 'span scoring failed').finally(cancel.dispose);
+    if (r.logProbs.some(Number.isNaN)) throw nanScores(this.path);
+    return r;
   }
 
   /**
