@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { Model } from '../../src/engine/model.js';
-import { ModelError } from '../../src/errors.js';
+import { InputError, ModelError } from '../../src/errors.js';
 import { safeFileName } from '../../src/finetune/hosted/json.js';
 import { loadSource, smallModel, withMetadata } from './gguf-mutate.js';
 
@@ -34,4 +34,17 @@ it('a 300-character output name from a service becomes a file name that fits', (
   expect(safeFileName(`org/${'x'.repeat(300)}`)).toBe(name);
   expect(safeFileName(`org/${'x'.repeat(299)}y`)).not.toBe(name);
   expect(safeFileName('org/model')).toBe('org--model');
+});
+
+it('span scoring of a text far beyond the context fails at the first tokenization (a 10 MB field)', async () => {
+  const model = await Model.load(await smallModel(join(dir, 'small.gguf')), { threads: 1, contextSize: 128 });
+  try {
+    const text = `Occupation: ${'Nurse '.repeat(50_000)}`;
+    const spans = Array.from({ length: 20 }, (_, i): [number, number] => [12 + 6 * i, 17 + 6 * i]);
+    const err = await model.scoreSpans(text, spans).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toMatch(/the text has \d+ tokens, more than the context size of \d+ tokens/);
+  } finally {
+    await model.free();
+  }
 });
