@@ -622,6 +622,11 @@ SpanScores score_spans(Model &model, const std::string &text, const std::vector<
     auto t0 = Clock::now();
     const Tokens toks = model.tokenize(text, true);
     st.prompt_tokens = (int64_t)toks.size();
+    // Before the span boundaries, each of which tokenizes a prefix again: a text far beyond the context
+    // (a 10 MB field) fails now instead of after one whole-text tokenization per boundary.
+    if (toks.size() > model.n_ctx())
+        fail(ErrorKind::Input, "the text has " + std::to_string(toks.size()) + " tokens, more than the context size of " +
+                                   std::to_string(model.n_ctx()) + " tokens; raise the context size");
     // Token index at each span boundary: text[:offset] must tokenize to a prefix of the whole text.
     auto boundary = [&](uint32_t off, size_t span) -> int32_t {
         if (off > text.size()) fail(ErrorKind::Input, "span " + std::to_string(span) + " ends beyond the text");

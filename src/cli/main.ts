@@ -4,9 +4,22 @@ import { EXIT_CODES, LaborLlmError } from '../errors.js';
 import { commands } from './commands/index.js';
 
 /** Runs the CLI and resolves to the process exit code (documented in the README). */
+/** `--prompt-file -` as `--prompt-file=-`: yargs reads a lone "-" as a positional, not as the value. */
+function stdinValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--') && !a.includes('=') && argv[i + 1] === '-') {
+      out.push(`${a}=-`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let failure: unknown = null;
-  const parser = yargs(hideBin(['node', 'labor-llm', ...argv]))
+  const parser = yargs(hideBin(['node', 'labor-llm', ...stdinValues(argv)]))
     .scriptName('labor-llm')
     .usage('$0 <command> [options]\n\nOccupation models from large language models: score, evaluate, fine-tune, report.')
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON document on stdout' })

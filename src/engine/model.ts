@@ -225,6 +225,27 @@ export function toTypedError(err: unknown, context: string): LaborLlmError {
   }
 }
 
+/** Integer options in range before they reach C++ (where NaN became 0 and 2^32 wrapped to 0). */
+function checkModelOptions(opts: ModelOptions): void {
+  const ranges: [keyof ModelOptions, number, number][] = [
+    ['threads', 0, 1024],
+    ['contextSize', 64, 2 ** 31 - 1],
+    ['batchSize', 1, 2 ** 31 - 1],
+    ['gpuLayers', -1, 100000],
+  ];
+  for (const [name, min, max] of ranges) {
+    const v = opts[name];
+    if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max)) {
+      throw new InputError(`${name} must be an integer in [${min}, ${max}], got ${String(v)}`);
+    }
+  }
+}
+
+/** NaN log-probs come from NaN or infinite weights (or an overflow they cause): no score is meaningful. */
+function nanScores(path: string): ModelError {
+  return new ModelError(`${path}: the model computes NaN log-probabilities (its weights hold NaN or infinite values?); it cannot be used for scoring`);
+}
+
 export class Model {
   readonly path: string;
   /** What the model was loaded as (`info.lora`: the adapters at load; see `lora` for the current ones). */
@@ -240,6 +261,7 @@ export class Model {
 
   /** Loads a GGUF model. Missing, corrupt or unsuitable files reject with ModelError. */
   static async load(path: string, opts: ModelOptions = {}): Promise<Model> {
+    checkModelOptions(opts);
     if (!existsSync(path)) throw new NotFoundError(`model file not found: ${path}`);
     // llama.cpp aborts the process on some bad headers: the engine's verdict comes first.
     await validateModelFile(path);
@@ -354,6 +376,7 @@ export class Model {
         ),
       'scoring failed',
     ).finally(cancel.dispose);
+    for (const r of results) if (Number.isNaN(r.logTotal) || r.logProbs.some(Number.isNaN)) throw nanScores(this.path);
     return results.map((r) => new TitleScores(set.titles, r.logProbs, r.logTotal, r.stats, r.logTotalUpper));
   }
 
@@ -368,7 +391,9 @@ export class Model {
   ): Promise<SpanScores> {
     const offsets = utf8Offsets(text, spans);
     const cancel = cancelFlag(opts.signal);
-    return this.serialize((n) => n.scoreSpans(text, offsets, cancel.flag), 'span scoring failed').finally(cancel.dispose);
+    const r = await this.serialize((n) => n.scoreSpans(text, offsets, cancel.flag), 'span scoring failed').finally(cancel.dispose);
+    if (r.logProbs.some(Number.isNaN)) throw nanScores(this.path);
+    return r;
   }
 
   /**

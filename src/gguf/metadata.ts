@@ -34,9 +34,8 @@ function requireKey(meta: GgufMetadata, key: string, file: string | undefined): 
   return v;
 }
 
-/** An integer-valued scalar of any integer type (uint64/int64 must fit a JS number exactly). */
-export function getInteger(meta: GgufMetadata, key: string, file?: string): number {
-  const v = requireKey(meta, key, file);
+/** The number of a scalar of any integer type (64-bit ones rounded to a JS number); undefined for other types. */
+export function integerOf(v: GgufValue): number | undefined {
   switch (v.type) {
     case 'uint8':
     case 'int8':
@@ -47,13 +46,21 @@ export function getInteger(meta: GgufMetadata, key: string, file?: string): numb
       return v.value;
     case 'uint64':
     case 'int64':
-      if (v.value > BigInt(Number.MAX_SAFE_INTEGER) || v.value < BigInt(Number.MIN_SAFE_INTEGER)) {
-        throw new ModelError(`${where(file, key)} is too large: ${v.value}`);
-      }
       return Number(v.value);
     default:
-      throw new ModelError(`${where(file, key)} has type ${describeType(v)}, expected an integer`);
+      return undefined;
   }
+}
+
+/** An integer-valued scalar of any integer type (uint64/int64 must fit a JS number exactly). */
+export function getInteger(meta: GgufMetadata, key: string, file?: string): number {
+  const v = requireKey(meta, key, file);
+  if ((v.type === 'uint64' || v.type === 'int64') && (v.value > BigInt(Number.MAX_SAFE_INTEGER) || v.value < BigInt(Number.MIN_SAFE_INTEGER))) {
+    throw new ModelError(`${where(file, key)} is too large: ${v.value}`);
+  }
+  const n = integerOf(v);
+  if (n === undefined) throw new ModelError(`${where(file, key)} has type ${describeType(v)}, expected an integer`);
+  return n;
 }
 
 export function getFloat(meta: GgufMetadata, key: string, file?: string): number {

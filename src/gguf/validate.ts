@@ -10,10 +10,10 @@
  * norm kernels), so that `Model.load`, local training and `model info` give one verdict from one place.
  */
 import { ModelError } from '../errors.js';
-import { describeType } from './metadata.js';
+import { describeType, integerOf } from './metadata.js';
 import { llamaTensorSpecs } from './llama.js';
 import { readGguf } from './reader.js';
-import type { GgufFile, GgufValue } from './types.js';
+import type { GgufFile } from './types.js';
 
 /** llama-hparams.h: LLAMA_MAX_LAYERS and LLAMA_MAX_EXPERTS. */
 const MAX_LAYERS = 512;
@@ -37,25 +37,6 @@ export interface GgufVerdict {
   problems: string[];
 }
 
-/** Integer metadata as llama.cpp reads it: a scalar, or (`orArray`) a per-layer array whose maximum counts. */
-function intValue(v: GgufValue | undefined): number | undefined | 'bad' {
-  if (v === undefined) return undefined;
-  switch (v.type) {
-    case 'uint8':
-    case 'int8':
-    case 'uint16':
-    case 'int16':
-    case 'uint32':
-    case 'int32':
-      return v.value;
-    case 'uint64':
-    case 'int64':
-      return Number(v.value);
-    default:
-      return 'bad';
-  }
-}
-
 class Checker {
   readonly problems: string[] = [];
   constructor(readonly file: GgufFile) {}
@@ -76,11 +57,9 @@ class Checker {
       for (const x of v.value as Iterable<number | bigint>) max = Math.max(max, Number(x));
       return max;
     }
-    const n = intValue(v);
-    if (n === 'bad') {
-      this.problem(`${key} has type ${describeType(v!)}, expected an integer`);
-      return undefined;
-    }
+    if (v === undefined) return undefined;
+    const n = integerOf(v);
+    if (n === undefined) this.problem(`${key} has type ${describeType(v)}, expected an integer`);
     return n;
   }
 

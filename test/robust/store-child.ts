@@ -7,18 +7,10 @@
 import { join } from 'node:path';
 import { LaborLlmError, NotFoundError } from '../../src/errors.js';
 import { ResultsStore } from '../../src/store/results-store.js';
-import { STORE_FORMAT, STORE_VERSION, type StoreMeta } from '../../src/store/types.js';
+import { testStoreMeta } from './store-meta.js';
 
 const [id, dir, n] = process.argv.slice(2);
-const meta: StoreMeta = {
-  format: STORE_FORMAT,
-  version: STORE_VERSION,
-  dataset: { fingerprint: 'abc', taxonomy: 'occ', split: 'test', limit: null, workers: 1, transitions: 1 },
-  shards: { count: 1, indices: [0] },
-  taxonomy: { name: 'occ', size: 5, notInLaborForce: [], laborForce: 'official' },
-  createdAt: '2026-01-01T00:00:00.000Z',
-  source: { creator: id! },
-};
+const meta = testStoreMeta({ creator: id! });
 const workers = [{ workerId: 'w', ord: 0, dataset: 'NLSY79', gender: 'female', ethnicity: 'x', region: 'South', birthYear: 1960, shard: 0, transitions: 1 }];
 
 for (let i = 0; i < Number(n); i++) {

@@ -7,20 +7,12 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError, StateError } from '../../src/errors.js';
 import { ResultsStore } from '../../src/store/results-store.js';
-import { STORE_FORMAT, STORE_VERSION, type StoreMeta } from '../../src/store/types.js';
+import { testStoreMeta } from './store-meta.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'labor-llm-store-race-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const meta: StoreMeta = {
-  format: STORE_FORMAT,
-  version: STORE_VERSION,
-  dataset: { fingerprint: 'abc', taxonomy: 'occ', split: 'test', limit: null, workers: 1, transitions: 1 },
-  shards: { count: 1, indices: [0] },
-  taxonomy: { name: 'occ', size: 5, notInLaborForce: [], laborForce: 'official' },
-  createdAt: '2026-01-01T00:00:00.000Z',
-  source: {},
-};
+const meta = testStoreMeta();
 
 function child(id: string, n: number): Promise<{ code: number | null; out: string }> {
   return new Promise((done) => {

@@ -215,6 +215,12 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
       .example('$0 eval --model ft.gguf --data panel/ --shard 3/8 --out r3.duckdb', 'one job of a Slurm array; then labor-llm merge') as unknown as Argv<EvalArgs>, // yargs adds the camelCase keys at run time; its types do not
   handler: async (args) => {
     const split = choice('split', args.split, SPLIT_NAMES) as SplitName;
+    if (!(Number.isFinite(args.commitInterval) && args.commitInterval >= 0)) {
+      throw new InputError(`--commit-interval must be a number of milliseconds >= 0, got ${String(args.commitInterval)}`, {
+        file: '(command line)',
+        field: 'commit-interval',
+      });
+    }
     const opts: EvaluateOptions = {
       data: args.data,
       out: args.out ?? defaultStorePath(args.shard),

@@ -1,6 +1,7 @@
 /**
  * `labor-llm score`: every title's log-probability after one prompt, from the trie engine.
  */
+import { decodeUtf8 } from '../../io/text-file.js';
 import { readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { InputError, NotFoundError } from '../../errors.js';
@@ -27,12 +28,14 @@ interface ScoreArgs extends GlobalOptions {
 }
 
 function readPrompt(file: string): string {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+    bytes = file === '-' ? readFileSync(0) : readFileSync(file);
   } catch (err) {
     throw new NotFoundError(`cannot read the prompt file ${file}: ${(err as Error).message}`);
   }
+  // Invalid UTF-8 is an error naming the place, as in panel files (not silently replaced).
+  let text = decodeUtf8(bytes, file === '-' ? '(stdin)' : file);
   // Editors add a final newline; a prompt ends right before the title's leading space.
   if (text.endsWith('\n')) text = text.replace(/\r?\n$/, '');
   if (text.length === 0) throw new InputError('the prompt is empty', { file });

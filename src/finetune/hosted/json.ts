@@ -2,6 +2,7 @@
  * Tolerant readers for service JSON: both services add fields over time and spell some of them
  * two ways, so clients read what they need, check its type, and keep the rest in `raw`.
  */
+import { createHash } from 'node:crypto';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -33,5 +34,10 @@ export function isoTime(v: unknown): string | undefined {
 
 /** A job or checkpoint name made safe as a file name ("ns/model-x" -> "ns--model-x"). */
 export function safeFileName(name: string): string {
-  return name.replace(/\//g, '--').replace(/[^A-Za-z0-9._=+-]+/g, '_').replace(/^\.+/, '_');
+  const safe = name.replace(/\//g, '--').replace(/[^A-Za-z0-9._=+-]+/g, '_').replace(/^\.+/, '_');
+  // File names end at 255 bytes (ENAMETOOLONG); leave room for "-checkpoint-N-adapter.tar.zst.part.json".
+  if (safe.length <= MAX_NAME) return safe;
+  return `${safe.slice(0, MAX_NAME - 17)}-${createHash('sha256').update(name).digest('hex').slice(0, 16)}`;
 }
+
+const MAX_NAME = 160;
