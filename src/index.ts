@@ -2,7 +2,7 @@
  * labor-llm's library API: the same capabilities as the CLI, for other TypeScript code.
  */
 export * from './errors.js';
-export type { Worker, WorkerRecord, Panel, Transition, DatasetName } from './panel/types.js';
+export type { Worker, WorkerRecord, Panel, Transition, PredictedRecord, DatasetName } from './panel/types.js';
 export {
   Model,
   TitleSet,
@@ -19,7 +19,7 @@ export * from './taxonomy/index.js';
 export * from './template/index.js';
 export * from './split/index.js';
 export * from './synth/index.js';
-export { validatePanel, transitionsOf, panelTransitions } from './panel/validate.js';
+export { validatePanel, transitionsOf, recordsOf, panelTransitions } from './panel/validate.js';
 export { EDUCATION_LEVELS, normalizeEducation } from './panel/education.js';
 export { writeTinyLlama, readGguf, writeGguf } from './gguf/index.js';
 export * from './finetune/local/index.js';

@@ -14,6 +14,8 @@
 
 // Local fine-tuning (train.cpp).
 void RegisterTrain(Napi::Env env, Napi::Object exports);
+// The CAREER baseline (career.cpp).
+void RegisterCareer(Napi::Env env, Napi::Object exports);
 
 namespace {
 
@@ -441,6 +443,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("loadModel", Napi::Function::New(env, LoadModel));
     exports.Set("systemInfo", Napi::Function::New(env, SystemInfo));
     RegisterTrain(env, exports);
+    RegisterCareer(env, exports);
     return exports;
 }
 

@@ -12,12 +12,14 @@
  * Every code keeps probability > 0 (beta > 0), so no test transition gets an infinite loss.
  * alpha and beta are chosen on the validation split by grid search on its log-likelihood (the grid is small
  * and each point costs one pass over the distinct validation pairs); without a validation split the
- * defaults below are used.
+ * defaults below are used. The first record of a worker (no previous code) gets the training split's
+ * first-record frequencies (first-record.ts).
  */
 
 import { InputError, StateError } from '../errors.js';
 import type { Panel, Worker } from '../panel/types.js';
 import type { Taxonomy } from '../taxonomy/taxonomy.js';
+import { FirstRecordModel } from './first-record.js';
 import type { FitReport, OccupationModel } from './model.js';
 import { checkIndex, codeIndex, indexedTransitions } from './transitions.js';
 
@@ -49,6 +51,8 @@ export class EmpiricalTransitionModel implements OccupationModel {
   alpha: number;
   beta: number;
   private fitted = false;
+  /** Record 0 has no previous code: the training split's first-record frequencies (first-record.ts). */
+  private readonly first: FirstRecordModel;
 
   constructor(taxonomy: Taxonomy, opts: EmpiricalOptions = {}) {
     for (const [k, v] of [
@@ -59,6 +63,7 @@ export class EmpiricalTransitionModel implements OccupationModel {
     }
     this.taxonomy = taxonomy;
     this.K = taxonomy.size;
+    this.first = new FirstRecordModel(taxonomy);
     this.opts = opts;
     this.counts = new Float64Array(this.K * this.K);
     this.rowTotals = new Float64Array(this.K);
@@ -117,12 +122,14 @@ export class EmpiricalTransitionModel implements OccupationModel {
     this.fitted = true;
     details.alpha = this.alpha;
     details.beta = this.beta;
+    Object.assign(details, this.first.fit(train, valid));
     return { model: this.name, transitions: tr.length, seconds: (performance.now() - t0) / 1000, details };
   }
 
   distribution(worker: Worker, index: number): Float64Array {
     if (!this.fitted) throw new StateError('the empirical model must be fitted before use');
     checkIndex(worker, index);
+    if (index === 0) return this.first.distribution();
     const K = this.K;
     const i = codeIndex(this.taxonomy, worker, index - 1);
     const out = new Float64Array(K);

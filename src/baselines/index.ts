@@ -7,3 +7,4 @@ export * from './logit.js';
 export * from './oracle.js';
 export * from './score.js';
 export { indexedTransitions, type IndexedTransition } from './transitions.js';
+export * from './career/index.js';

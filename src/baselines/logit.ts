@@ -23,6 +23,7 @@ import { Rng } from '../metrics/rng.js';
 import type { Panel, Worker } from '../panel/types.js';
 import type { Taxonomy } from '../taxonomy/taxonomy.js';
 import { FEATURE_SLOTS, LogitFeatures } from './features.js';
+import { FirstRecordModel } from './first-record.js';
 import type { FitReport, OccupationModel } from './model.js';
 import { checkIndex, indexedTransitions } from './transitions.js';
 
@@ -68,10 +69,13 @@ export class MultinomialLogitModel implements OccupationModel {
   private features: LogitFeatures | null = null;
   /** weights[f * K + k]. */
   private weights: Float32Array | null = null;
+  /** Record 0 has no previous code: the training split's first-record frequencies (first-record.ts). */
+  private readonly first: FirstRecordModel;
 
   constructor(taxonomy: Taxonomy, opts: LogitOptions = {}) {
     this.taxonomy = taxonomy;
     this.K = taxonomy.size;
+    this.first = new FirstRecordModel(taxonomy);
     this.opts = {
       l2: opts.l2 ?? 3e-5,
       l2Grid: opts.l2Grid ?? [],
@@ -132,6 +136,7 @@ export class MultinomialLogitModel implements OccupationModel {
       batchSize: this.opts.batchSize,
       learningRate: this.opts.learningRate,
     };
+    Object.assign(details, this.first.fit(train, valid));
     if (b.validNll !== null) {
       details.bestEpoch = b.bestEpoch;
       details.validPerplexity = Math.exp(b.validNll);
@@ -230,6 +235,7 @@ export class MultinomialLogitModel implements OccupationModel {
   distribution(worker: Worker, index: number): Float64Array {
     if (!this.features || !this.weights) throw new StateError('the logit model must be fitted before use');
     checkIndex(worker, index);
+    if (index === 0) return this.first.distribution();
     const feats = new Int32Array(FEATURE_SLOTS);
     this.features.encode(worker, index, feats, 0);
     const z = new Float64Array(this.K);

@@ -23,6 +23,7 @@ export interface OccupationModel {
   readonly taxonomy: Taxonomy;
   /** Fits on the training split only; `valid` (optional) is used for tuning and early stopping. */
   fit?(train: Panel, valid?: Panel): FitReport;
-  /** Probabilities of every code for record `index` (>= 1) of `worker`; sums to 1. */
+  /** Probabilities of every code for record `index` of `worker` (0: the first record, from the traits
+   * alone); sums to 1. */
   distribution(worker: Worker, index: number): Float64Array;
 }

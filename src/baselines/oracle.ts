@@ -1,7 +1,7 @@
 /**
  * The oracle: the synthetic generator's own conditional distribution. Only meaningful on synthetic panels,
  * where it is the true distribution of every transition, so its perplexity is the floor no model can beat
- * in expectation. The generator's parameters depend on the taxonomy only, so the oracle of a saved synthetic
+ * in expectation; for a first record it is the generator's first-record distribution. The generator's parameters depend on the taxonomy only, so the oracle of a saved synthetic
  * panel can be rebuilt from its taxonomy alone.
  */
 

@@ -6,7 +6,7 @@
 import { InputError } from '../errors.js';
 import { eventProbabilities } from '../metrics/binary.js';
 import type { TopKEntry, TransitionResult } from '../metrics/types.js';
-import type { Panel, Transition, Worker } from '../panel/types.js';
+import type { Panel, PredictedRecord, Transition, Worker } from '../panel/types.js';
 import { SPECIAL_STATES, type Taxonomy } from '../taxonomy/taxonomy.js';
 import type { OccupationModel } from './model.js';
 
@@ -32,7 +32,7 @@ export interface ScoreOptions {
 export function resultFromDistribution(
   taxonomy: Taxonomy,
   dist: ArrayLike<number>,
-  t: Transition,
+  t: PredictedRecord,
   opts: { topK?: number; notInLaborForce?: readonly string[]; codes?: readonly string[] } = {},
 ): TransitionResult {
   const topK = opts.topK ?? 10;
@@ -73,7 +73,7 @@ export function resultFromDistribution(
     rank: greater + 1,
     ties,
     topK: top,
-    pSame: ev.pSame,
+    ...(t.from !== null ? { pSame: ev.pSame } : {}),
     pLaborForce: ev.pLaborForce,
   };
 }

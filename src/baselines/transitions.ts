@@ -42,8 +42,9 @@ export function codeIndex(taxonomy: Taxonomy, worker: Worker, index: number): nu
   return k;
 }
 
+/** A record index to predict: 0 (the first record) to records.length - 1. */
 export function checkIndex(worker: Worker, index: number): void {
-  if (!Number.isInteger(index) || index < 1 || index >= worker.records.length) {
-    throw new InputError(`worker "${worker.id}" has no transition at record index ${index} (it has ${worker.records.length} records)`);
+  if (!Number.isInteger(index) || index < 0 || index >= worker.records.length) {
+    throw new InputError(`worker "${worker.id}" has no record at index ${index} (it has ${worker.records.length} records)`);
   }
 }

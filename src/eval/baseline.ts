@@ -1,7 +1,7 @@
 /**
- * Baselines in an evaluation: built and fitted on the panel's training split (validation split for
- * tuning), then scored worker by worker on exactly the transitions the LLM runs score, into the same
- * store and the same StoredResult rows.
+ * Baselines in an evaluation (BaselineScorer): built and fitted on the panel's training split
+ * (validation split for tuning), then scored worker by worker on exactly the records the LLM runs
+ * score, into the same store and the same StoredResult rows.
  */
 import {
   EmpiricalTransitionModel,
@@ -16,9 +16,11 @@ import { InputError } from '../errors.js';
 import type { PanelStore } from '../io/index.js';
 import type { TransitionResult } from '../metrics/types.js';
 import type { Panel, Worker } from '../panel/types.js';
-import { transitionsOf } from '../panel/validate.js';
-import type { StoredResult } from '../store/types.js';
+import { recordsOf } from '../panel/validate.js';
+import type { JsonObject, StoredResult } from '../store/types.js';
+import { packageVersion } from '../taxonomy/package-data.js';
 import type { Taxonomy } from '../taxonomy/taxonomy.js';
+import type { RunIdentity, Scorer, ScorerContext, ScorerFacts } from './scorer.js';
 
 export const BASELINE_NAMES = ['uniform', 'empirical', 'logit', 'oracle'] as const;
 export type BaselineName = (typeof BASELINE_NAMES)[number];
@@ -80,28 +82,58 @@ export function toStoredResult(r: TransitionResult, dataset: string): StoredResu
   };
 }
 
-export class BaselineScorer {
-  private readonly codes: readonly string[];
+/** A baseline as a Scorer: fitted in start() on the training split, then scored worker by worker. */
+export class BaselineScorer implements Scorer {
+  readonly defaultRunName: string;
+  private fitted: { model: OccupationModel; taxonomy: Taxonomy; codes: readonly string[]; topK: number; notInLaborForce: readonly string[] } | null = null;
 
-  constructor(
-    private readonly model: OccupationModel,
-    private readonly taxonomy: Taxonomy,
-    private readonly topK: number,
-    private readonly notInLaborForce: readonly string[],
-  ) {
-    this.codes = taxonomy.codes();
+  constructor(readonly baseline: BaselineName) {
+    if (!isBaselineName(baseline)) {
+      throw new InputError(`--baseline must be one of ${BASELINE_NAMES.join(', ')}, got "${String(baseline)}"`, {
+        file: '(command line)',
+        field: 'baseline',
+      });
+    }
+    this.defaultRunName = baseline;
   }
 
-  scoreWorker(worker: Worker): StoredResult[] {
-    return transitionsOf(worker).map((t) =>
+  async identify(ctx: ScorerContext): Promise<RunIdentity> {
+    return { kind: 'baseline', config: { kind: 'baseline', baseline: this.baseline, topK: ctx.topK, labor_llm: packageVersion() } };
+  }
+
+  async start(ctx: ScorerContext): Promise<ScorerFacts> {
+    const ds = ctx.dataset;
+    const { model, fit } = fitBaseline(this.baseline, ds.store, ds.train, ds.valid, ds.dir);
+    const taxonomy = ds.store.taxonomy;
+    this.fitted = { model, taxonomy, codes: taxonomy.codes(), topK: ctx.topK, notInLaborForce: ctx.notInLaborForce };
+    const info: JsonObject = {};
+    if (fit) {
+      info.fit = fit as unknown as JsonObject;
+      ctx.log(`fitted ${this.baseline} on ${fit.transitions} training transitions in ${fit.seconds.toFixed(1)} s`);
+    }
+    return { info, session: {} };
+  }
+
+  async scoreWorker(worker: Worker): Promise<StoredResult[]> {
+    const f = this.fitted;
+    if (!f) throw new Error('BaselineScorer.scoreWorker called before start()');
+    return recordsOf(worker).map((t) =>
       toStoredResult(
-        resultFromDistribution(this.taxonomy, this.model.distribution(worker, t.index), t, {
-          topK: this.topK,
-          notInLaborForce: this.notInLaborForce,
-          codes: this.codes,
+        resultFromDistribution(f.taxonomy, f.model.distribution(worker, t.index), t, {
+          topK: f.topK,
+          notInLaborForce: f.notInLaborForce,
+          codes: f.codes,
         }),
         worker.dataset,
       ),
     );
+  }
+
+  stats(): null {
+    return null;
+  }
+
+  async free(): Promise<void> {
+    this.fitted = null;
   }
 }

@@ -60,7 +60,8 @@ export function selectWorkers(dir: string, store: PanelStore, opts: SelectOption
     );
   }
   const selection = opts.limit !== undefined ? all.slice(0, opts.limit) : all;
-  const transitions = (w: Worker): number => Math.max(0, w.records.length - 1);
+  // Every record is scored, the first one included (the paper's t = 1..T).
+  const transitions = (w: Worker): number => w.records.length;
   const identity: DatasetIdentity = {
     fingerprint: panelFingerprint(store),
     taxonomy: store.taxonomy.name,

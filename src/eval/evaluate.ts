@@ -1,23 +1,23 @@
 /**
- * evaluate(): score every transition of a panel's split with an LLM or a baseline into a results store,
- * resumably.
+ * evaluate(): score every transition of a panel's split with a Scorer (an LLM, a baseline, any
+ * implementation of the interface in scorer.ts) into a results store, resumably.
  *
  * Order of work (every check that can fail runs before anything is written):
- *   1. options: template name, shard, mode, baseline name;
+ *   1. options: shard, top-k (the scorer checked its own options when it was made);
  *   2. data: the panel store, its split (InputError if empty), the limit and the shard;
- *   3. identity: the dataset identity and the run configuration (model fingerprint, template, mode...);
+ *   3. identity: the dataset identity and the run's identity (Scorer.identify: model fingerprint,
+ *      template, mode...);
  *   4. an existing store must be of the same dataset identity and shards, and a run of the same name
  *      must have the same configuration (InputError naming the differing fields otherwise);
- *   5. the scorer: the model is loaded and must express every title (ModelError), or the baseline fitted;
+ *   5. the scorer starts (Scorer.start): the model is loaded and must express every title
+ *      (ModelError), or the baseline is fitted;
  *   6. the store and the run are created if new; then workers not yet complete are scored in order and
  *      committed in batches (each worker's rows with its completion mark, one transaction per batch).
  * A kill loses at most the uncommitted batch (about `commitIntervalMs` of work); running the same
  * command again skips complete workers and ends with the results of an uninterrupted run.
  */
-import { readFileSync } from 'node:fs';
-import { basename, extname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { notInLaborForceCodes } from '../baselines/score.js';
-import { Model, type ModelOptions } from '../engine/model.js';
 import { CancelledError, InputError, NotFoundError } from '../errors.js';
 import type { SplitName } from '../io/index.js';
 import { canonicalJson, describeDifferences, jsonDifferences } from '../store/identity.js';
@@ -28,54 +28,24 @@ import {
   type RunRecord,
   STORE_FORMAT,
   STORE_VERSION,
-  type StoredResult,
   type StoreMeta,
   type WorkerResults,
 } from '../store/types.js';
-import type { Worker } from '../panel/types.js';
-import { packageRoot } from '../taxonomy/package-data.js';
-import { getTemplate, type Template } from '../template/index.js';
-import { BASELINE_NAMES, type BaselineName, BaselineScorer, fitBaseline, isBaselineName } from './baseline.js';
+import { packageVersion } from '../taxonomy/package-data.js';
 import { type EvalDataset, loadEvalDataset } from './dataset.js';
-import { modelFingerprint } from './fingerprint.js';
-import { checkTitlesExpressible, EVAL_MODES, type EvalMode, LlmScorer, type ScoringStats } from './llm.js';
+import type { ScoringStats } from './llm.js';
+import type { Scorer, ScorerContext } from './scorer.js';
 import { formatShard, parseShard, type ShardSpec, UNSHARDED } from './shard.js';
 
-/** Engine settings. kvCache and flashAttention change the numbers and are part of a run's identity; the
- * others only change speed (and float rounding) and are recorded per session, not compared. */
-export interface EngineSettings {
-  threads?: number;
-  contextSize?: number;
-  batchSize?: number;
-  gpuLayers?: number;
-  kvCache?: 'f16' | 'f32';
-  flashAttention?: 'auto' | 'on' | 'off';
-  /** Distribution mode: a worker's transitions scored this many at a time in shared decodes (default 1; see ScoreOptions.crossBatch). */
-  crossBatch?: number;
-}
-
-export type ScorerSpec =
-  | {
-      kind: 'model';
-      /** GGUF file. */
-      model: string;
-      /** Template name (see TEMPLATE_NAMES). */
-      template: string;
-      mode: EvalMode;
-      engine?: EngineSettings;
-      /** Template `icl`: number of example resumes and seed of their draw. */
-      icl?: { k?: number; seed?: number };
-      /** Hash the whole model file instead of a sample (slow for big models). */
-      fullHash?: boolean;
-    }
-  | { kind: 'baseline'; baseline: BaselineName };
+export { packageVersion } from '../taxonomy/package-data.js';
 
 export interface EvaluateOptions {
   /** Panel store folder (labor-llm data import/synth --out). */
   data: string;
   /** Results store file (created if missing). */
   out: string;
-  scorer: ScorerSpec;
+  /** What scores the records: new ModelScorer({...}), new BaselineScorer('empirical'), or your own. */
+  scorer: Scorer;
   /** Split to evaluate (default test). */
   split?: SplitName;
   /** "i/n" or a ShardSpec (default: unsharded). */
@@ -84,7 +54,7 @@ export interface EvaluateOptions {
   limit?: number;
   /** Codes kept per transition with their probabilities (default 10). */
   topK?: number;
-  /** Run name in the store (default: the model file's name without .gguf, or the baseline's name). */
+  /** Run name in the store (default: the scorer's defaultRunName: the model file's name without .gguf, the baseline's name). */
   name?: string;
   /** Commit at least this often (default 1000 ms); a worker is never split across commits. */
   commitIntervalMs?: number;
@@ -132,44 +102,15 @@ const DEFAULT_COMMIT_MS = 1000;
 /** A batch is committed early when it holds this many rows, whatever the time. */
 const MAX_PENDING_ROWS = 20000;
 
-let cachedVersion: string | undefined;
-export function packageVersion(): string {
-  if (cachedVersion === undefined) {
-    const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string };
-    cachedVersion = pkg.version ?? '0.0.0';
-  }
-  return cachedVersion;
-}
-
 function resolveShard(s: ShardSpec | string | undefined): ShardSpec {
   if (s === undefined) return UNSHARDED;
   if (typeof s === 'string') return parseShard(s);
   return parseShard(formatShard(s));
 }
 
-function defaultRunName(spec: ScorerSpec): string {
-  if (spec.kind === 'baseline') return spec.baseline;
-  const file = basename(spec.model);
-  return extname(file).toLowerCase() === '.gguf' ? file.slice(0, -5) : file;
-}
-
 function checkTopK(k: number): number {
   if (!Number.isInteger(k) || k < 1) throw new InputError(`--top-k must be a positive integer, got ${k}`, { file: '(command line)', field: 'top-k' });
   return k;
-}
-
-function templateFor(spec: Extract<ScorerSpec, { kind: 'model' }>, ds: EvalDataset): Template {
-  if (spec.template === 'icl' && ds.train.workers.length === 0) {
-    throw new InputError(`template "icl" draws its examples from the training split, which is empty; run "labor-llm data split ${ds.dir} --write"`, {
-      file: ds.dir,
-      field: 'split',
-    });
-  }
-  // getTemplate throws NotFoundError listing the valid names for an unknown one.
-  return getTemplate(spec.template, {
-    taxonomy: ds.store.taxonomy,
-    icl: { pool: ds.train.workers, k: spec.icl?.k, seed: spec.icl?.seed },
-  });
 }
 
 /** Checks an existing store against this evaluation; throws InputError naming the first differences. */
@@ -204,106 +145,19 @@ export function checkRunConfig(path: string, run: RunRecord, kind: RunRecord['ki
   }
 }
 
-/** The run's identity: what must be equal for two sessions to write the same run. */
-async function runConfigFor(spec: ScorerSpec, topK: number): Promise<JsonObject> {
-  if (spec.kind === 'baseline') return { kind: 'baseline', baseline: spec.baseline, topK, labor_llm: packageVersion() };
-  const fp = await modelFingerprint(spec.model, { full: spec.fullHash ?? false });
-  const engine = spec.engine ?? {};
-  return {
-    kind: 'model',
-    model: { file: fp.file, size: fp.size, sha256: fp.sha256 },
-    template: spec.template,
-    templateOptions: spec.template === 'icl' ? { k: spec.icl?.k ?? 3, seed: spec.icl?.seed ?? 0 } : {},
-    mode: spec.mode,
-    topK: spec.mode === 'distribution' ? topK : null,
-    engine: { kvCache: engine.kvCache ?? 'f32', flashAttention: engine.flashAttention ?? 'off' },
-    labor_llm: packageVersion(),
-  };
-}
-
-interface ActiveScorer {
-  scoreWorker: (w: Worker, signal?: AbortSignal) => Promise<StoredResult[]>;
-  /** Engine token counts (LLM runs), updated as workers are scored. */
-  stats: ScoringStats | null;
-  /** Facts for the run's info (model description, fit report). */
-  info: JsonObject;
-  free: () => Promise<void>;
-}
-
-/** Loads and checks the model (every title expressible), or fits the baseline. */
-async function startScorer(
-  spec: ScorerSpec,
-  ds: EvalDataset,
-  template: Template | null,
-  topK: number,
-  log: (m: string) => void,
-): Promise<ActiveScorer> {
-  const taxonomy = ds.store.taxonomy;
-  const nilf = notInLaborForceCodes(taxonomy);
-  if (spec.kind === 'baseline') {
-    const fitted = fitBaseline(spec.baseline, ds.store, ds.train, ds.valid, ds.dir);
-    const info: JsonObject = {};
-    if (fitted.fit) {
-      info.fit = fitted.fit as unknown as JsonObject;
-      log(`fitted ${spec.baseline} on ${fitted.fit.transitions} training transitions in ${fitted.fit.seconds.toFixed(1)} s`);
-    }
-    const scorer = new BaselineScorer(fitted.model, taxonomy, topK, nilf);
-    return { scoreWorker: async (w) => scorer.scoreWorker(w), stats: null, info, free: async () => undefined };
-  }
-  const engine = spec.engine ?? {};
-  const mopts: ModelOptions = { kvCache: engine.kvCache ?? 'f32', flashAttention: engine.flashAttention ?? 'off' };
-  if (engine.threads !== undefined) mopts.threads = engine.threads;
-  if (engine.contextSize !== undefined) mopts.contextSize = engine.contextSize;
-  if (engine.batchSize !== undefined) mopts.batchSize = engine.batchSize;
-  if (engine.gpuLayers !== undefined) mopts.gpuLayers = engine.gpuLayers;
-  const model = await Model.load(spec.model, mopts);
-  try {
-    checkTitlesExpressible(model, taxonomy.titles());
-    const titleSet = await model.titleSet(taxonomy.titles());
-    const scorer = new LlmScorer({
-      model,
-      titleSet,
-      taxonomy,
-      template: template!,
-      mode: spec.mode,
-      topK,
-      notInLaborForce: nilf,
-      ...(engine.crossBatch !== undefined ? { crossBatch: engine.crossBatch } : {}),
-    });
-    return {
-      scoreWorker: (w, signal) => scorer.scoreWorker(w, signal),
-      stats: scorer.stats,
-      info: { model: model.info.description },
-      free: () => model.free(),
-    };
-  } catch (err) {
-    await model.free();
-    throw err;
-  }
-}
-
 export async function evaluate(opts: EvaluateOptions, hooks: EvaluateHooks = {}): Promise<EvaluateResult> {
   const started = performance.now();
-  const spec = opts.scorer;
+  const scorer = opts.scorer;
   const shard = resolveShard(opts.shard);
   const topK = checkTopK(opts.topK ?? DEFAULT_TOP_K);
   const out = resolve(opts.out);
   const log = hooks.onLog ?? (() => undefined);
-  if (spec.kind === 'model' && !EVAL_MODES.includes(spec.mode)) {
-    throw new InputError(`--mode must be one of ${EVAL_MODES.join(', ')}, got "${String(spec.mode)}"`, { file: '(command line)', field: 'mode' });
-  }
-  if (spec.kind === 'baseline' && !isBaselineName(spec.baseline)) {
-    throw new InputError(`--baseline must be one of ${BASELINE_NAMES.join(', ')}, got "${String(spec.baseline)}"`, {
-      file: '(command line)',
-      field: 'baseline',
-    });
-  }
 
   const ds = await loadEvalDataset(opts.data, { split: opts.split, shard, limit: opts.limit });
-  const template = spec.kind === 'model' ? templateFor(spec, ds) : null;
-  const runName = opts.name ?? defaultRunName(spec);
+  const ctx: ScorerContext = { dataset: ds, topK, notInLaborForce: notInLaborForceCodes(ds.store.taxonomy), log };
+  const runName = opts.name ?? scorer.defaultRunName;
   if (runName.trim() === '') throw new InputError('the run name is empty', { file: '(command line)', field: 'name' });
-  const config = await runConfigFor(spec, topK);
+  const { kind, config } = await scorer.identify(ctx);
   const result = (p: { total: number; done: number; scored: number; transitionsTotal: number; transitionsScored: number }, extra: {
     storeCreated: boolean;
     runCreated: boolean;
@@ -312,7 +166,7 @@ export async function evaluate(opts: EvaluateOptions, hooks: EvaluateHooks = {})
   }): EvaluateResult => ({
     store: out,
     run: runName,
-    kind: spec.kind,
+    kind,
     shard: formatShard(shard),
     storeCreated: extra.storeCreated,
     runCreated: extra.runCreated,
@@ -337,7 +191,7 @@ export async function evaluate(opts: EvaluateOptions, hooks: EvaluateHooks = {})
       checkStoreIdentity(out, store.meta, ds, shard);
       existingRun = await store.getRun(runName);
       if (existingRun) {
-        checkRunConfig(out, existingRun, spec.kind, config);
+        checkRunConfig(out, existingRun, kind, config);
         // Nothing left to do: answer without loading the model (minutes for a big one).
         const p = await store.progress(runName);
         if (p.complete) {
@@ -348,7 +202,7 @@ export async function evaluate(opts: EvaluateOptions, hooks: EvaluateHooks = {})
       }
     }
 
-    const scorer = await startScorer(spec, ds, template, topK, log);
+    const facts = await scorer.start(ctx);
     try {
       let storeCreated = false;
       if (!store) {
@@ -357,7 +211,7 @@ export async function evaluate(opts: EvaluateOptions, hooks: EvaluateHooks = {})
           version: STORE_VERSION,
           dataset: ds.identity,
           shards: { count: shard.count, indices: [shard.index] },
-          taxonomy: { name: ds.store.taxonomy.name, size: ds.store.taxonomy.size, notInLaborForce: notInLaborForceCodes(ds.store.taxonomy) },
+          taxonomy: { name: ds.store.taxonomy.name, size: ds.store.taxonomy.size, notInLaborForce: [...ctx.notInLaborForce] },
           createdAt: new Date().toISOString(),
           source: { data: resolve(opts.data) },
         };
@@ -366,20 +220,19 @@ export async function evaluate(opts: EvaluateOptions, hooks: EvaluateHooks = {})
         log(`created results store ${out} (${ds.storedWorkers.length} workers${shard.count > 1 ? ` in shard ${formatShard(shard)}` : ''})`);
       }
       if (!existingRun) {
-        const info: JsonObject = { data: resolve(opts.data), ...scorer.info };
-        if (spec.kind === 'model') info.modelPath = resolve(spec.model);
-        await store.addRun({ name: runName, kind: spec.kind, config, info, createdAt: new Date().toISOString() });
+        const info: JsonObject = { data: resolve(opts.data), ...facts.info };
+        await store.addRun({ name: runName, kind, config, info, createdAt: new Date().toISOString() });
       }
       const session = await scoreRemaining(store, runName, ds, scorer, {
         commitMs: opts.commitIntervalMs ?? DEFAULT_COMMIT_MS,
-        sessionInfo: { shard: formatShard(shard), engine: spec.kind === 'model' ? ((spec.engine ?? {}) as JsonObject) : {}, version: packageVersion() },
+        sessionInfo: { shard: formatShard(shard), engine: facts.session, version: packageVersion() },
         hooks,
         log,
       });
       const p = await store.progress(runName);
       return result(
         { total: ds.workers.length, done: session.alreadyDone, scored: session.scoredWorkers, transitionsTotal: p.transitionsTotal, transitionsScored: session.scoredTransitions },
-        { storeCreated, runCreated: !existingRun, complete: p.complete, stats: scorer.stats },
+        { storeCreated, runCreated: !existingRun, complete: p.complete, stats: scorer.stats() },
       );
     } finally {
       await scorer.free();
@@ -398,7 +251,7 @@ async function scoreRemaining(
   store: ResultsStore,
   run: string,
   ds: EvalDataset,
-  scorer: ActiveScorer,
+  scorer: Scorer,
   o: { commitMs: number; sessionInfo: JsonObject; hooks: EvaluateHooks; log: (m: string) => void },
 ): Promise<{ alreadyDone: number; scoredWorkers: number; scoredTransitions: number }> {
   const { hooks } = o;

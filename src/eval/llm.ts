@@ -1,7 +1,10 @@
 /**
  * Scoring a worker with an LLM, in the two evaluation modes:
  *
- * - distribution: for each transition, the engine scores every title after the transition's prompt
+ * Every record of a worker is scored, the first one included (its prompt is the preamble and its line
+ * head: the paper's perplexity averages over t = 1..T).
+ *
+ * - distribution: for each record, the engine scores every title after the record's prompt
  *   (template.prompts); the true title's raw and normalized log-prob, the mass on valid titles, its rank,
  *   the top-k codes and the binary-task probabilities are stored. All prompts of a worker go to the
  *   engine in one call, in record order: each is a prefix of the next, so the engine evaluates only the
@@ -9,7 +12,7 @@
  *   prompt (a titles list, the resume header), which is therefore evaluated once per run, not per worker.
  * - perplexity: one teacher-forced pass over the worker's whole text (template.render), reading the
  *   log-prob of each title's continuation " " + title + "\n" at its span. Since text.slice(0, span.start)
- *   is exactly the transition's prompt, this is the same number as distribution mode's raw log-prob of
+ *   is exactly the record's prompt, this is the same number as distribution mode's raw log-prob of
  *   the true title (same tokens, same positions; equal to float rounding, ~1e-6 nats with an f32 KV
  *   cache), at the cost of one pass over the text instead of one trie pass per transition.
  */
@@ -17,7 +20,7 @@ import { ModelError } from '../errors.js';
 import { type Model, type TitleScores, type TitleSet } from '../engine/model.js';
 import { eventProbabilities } from '../metrics/binary.js';
 import type { TopKEntry } from '../metrics/types.js';
-import type { Worker } from '../panel/types.js';
+import type { PredictedRecord, Worker } from '../panel/types.js';
 import type { StoredResult } from '../store/types.js';
 import type { Taxonomy } from '../taxonomy/taxonomy.js';
 import { continuationOf, type Template } from '../template/index.js';
@@ -83,7 +86,7 @@ export function checkTitlesExpressible(model: Model, titles: readonly string[]):
 export function distributionResult(
   taxonomy: Taxonomy,
   scores: TitleScores,
-  t: { workerId: string; index: number; year: number; from: string; to: string; dataset: string },
+  t: PredictedRecord & { dataset: string },
   topK: number,
   notInLaborForce: readonly string[],
 ): StoredResult {
@@ -120,9 +123,14 @@ export function distributionResult(
     rank: greater + 1,
     ties,
     topK: top,
-    pSame: ev.pSame,
+    pSame: t.from === null ? null : ev.pSame,
     pLaborForce: ev.pLaborForce,
   };
+}
+
+/** The code before record `index`; null for the first record. */
+function previousCode(worker: Worker, index: number): string | null {
+  return index > 0 ? worker.records[index - 1]!.code : null;
 }
 
 export interface LlmScorerOptions {
@@ -158,11 +166,10 @@ export class LlmScorer {
     return prompts.map((p, k) => {
       const s = scores[k]!;
       addStats(this.stats, s.stats);
-      const prev = worker.records[p.index - 1]!;
       return distributionResult(
         taxonomy,
         s,
-        { workerId: worker.id, index: p.index, year: p.year, from: prev.code, to: p.code, dataset: worker.dataset },
+        { workerId: worker.id, index: p.index, year: p.year, from: previousCode(worker, p.index), to: p.code, dataset: worker.dataset },
         topK,
         notInLaborForce,
       );
@@ -172,7 +179,7 @@ export class LlmScorer {
   private async perplexity(worker: Worker, signal: AbortSignal | undefined): Promise<StoredResult[]> {
     const { model, template } = this.o;
     const rendered = template.render(worker);
-    const spans = rendered.spans.filter((s) => s.index >= 1);
+    const spans = rendered.spans;
     if (spans.length === 0) return [];
     const scored = await model.scoreSpans(
       rendered.text,
@@ -181,13 +188,12 @@ export class LlmScorer {
     );
     addStats(this.stats, scored.stats);
     return spans.map((s, k) => {
-      const prev = worker.records[s.index - 1]!;
       return {
         workerId: worker.id,
         index: s.index,
         dataset: worker.dataset,
         year: s.year,
-        from: prev.code,
+        from: previousCode(worker, s.index),
         to: s.code,
         logProb: null,
         rawLogProb: scored.logProbs[k]!,

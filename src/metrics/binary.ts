@@ -34,7 +34,7 @@ export interface EventProbabilities {
 export function eventProbabilities(
   codes: readonly string[],
   dist: ArrayLike<number>,
-  from: string,
+  from: string | null,
   notInLaborForce: readonly string[] = OCC1990DD_NOT_IN_LABOR_FORCE,
 ): EventProbabilities {
   if (codes.length !== dist.length) {
@@ -93,7 +93,9 @@ export function binaryTaskData(
   const ys: number[] = [];
   const ps: number[] = [];
   for (const r of results) {
-    if (among === 'previousInLaborForce' && !inLaborForce(r.from, nilf)) continue;
+    // A first record has no previous state: it is in neither "same occupation" nor "stays in the labor force".
+    if ((task === 'sameOccupation' || among === 'previousInLaborForce') && r.from === null) continue;
+    if (among === 'previousInLaborForce' && !inLaborForce(r.from!, nilf)) continue;
     if (task === 'sameOccupation') {
       ys.push(r.to === r.from ? 1 : 0);
       ps.push(checkProb(r.pSame, r, 'pSame'));

@@ -11,12 +11,12 @@ export interface TopKEntry {
 
 export interface TransitionResult {
   workerId: string;
-  /** Index into worker.records of the record being predicted (>= 1). */
+  /** Index into worker.records of the record being predicted (0 is the first record). */
   index: number;
   /** Calendar year of the predicted record. */
   year: number;
-  /** Previous code (records[index - 1].code). */
-  from: string;
+  /** Previous code (records[index - 1].code); null for the first record. */
+  from: string | null;
   /** Observed next code (records[index].code). */
   to: string;
   /** Natural log of the true code's probability, normalized over the taxonomy's titles. */
@@ -37,7 +37,7 @@ export interface TransitionResult {
   ties?: number;
   /** The k most probable codes, most probable first. */
   topK: TopKEntry[];
-  /** Model probability that `to === from` (binary task "same occupation"), from the full distribution. */
+  /** Model probability that `to === from` (binary task "same occupation"), from the full distribution; absent for a first record. */
   pSame?: number;
   /** Model probability that the next state is in the labor force (see binary.ts), from the full distribution. */
   pLaborForce?: number;

@@ -41,6 +41,16 @@ export interface Panel {
  * A transition: predicting record `index` (>= 1) of a worker from records 0..index-1.
  * `from` is the previous code, `to` the observed next one.
  */
+/** A record to predict: records[index] of a worker after its previous code (null for the first record). */
+export interface PredictedRecord {
+  workerId: string;
+  /** Index into worker.records of the record being predicted. */
+  index: number;
+  year: number;
+  from: string | null;
+  to: string;
+}
+
 export interface Transition {
   workerId: string;
   /** Index into worker.records of the record being predicted. */

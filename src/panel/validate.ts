@@ -11,7 +11,7 @@
 import { InputError, type SourceLocation } from '../errors.js';
 import type { Taxonomy } from '../taxonomy/taxonomy.js';
 import { EDUCATION_LEVELS, normalizeEducation } from './education.js';
-import type { Panel, Transition, Worker, WorkerRecord } from './types.js';
+import type { Panel, PredictedRecord, Transition, Worker, WorkerRecord } from './types.js';
 
 export type UnknownCodePolicy = 'error' | { mapTo: string };
 
@@ -116,6 +116,11 @@ export function transitionsOf(worker: Worker): Transition[] {
     out.push({ workerId: worker.id, index: i, year: rec.year, from: prev.code, to: rec.code });
   }
   return out;
+}
+
+/** Every record of a worker as a record to predict, the first one included (its `from` is null). */
+export function recordsOf(worker: Worker): PredictedRecord[] {
+  return worker.records.map((rec, i) => ({ workerId: worker.id, index: i, year: rec.year, from: i > 0 ? worker.records[i - 1]!.code : null, to: rec.code }));
 }
 
 /** All transitions of a panel, worker by worker in panel order. */

@@ -19,7 +19,9 @@ import {
   bootstrapPerplexity,
   compareModels,
   type BinaryTaskName,
+  type BootstrapEstimate,
   type LogProbVariant,
+  type PerplexityEstimate,
   type TransitionResult,
 } from '../metrics/index.js';
 import { OCC1990DD_NOT_IN_LABOR_FORCE } from '../metrics/binary.js';
@@ -133,7 +135,7 @@ function collectRuns(stores: LoadedStore[], opts: ReportOptions, notes: string[]
           stores: [],
           template: typeof cfg.template === 'string' ? cfg.template : null,
           mode: typeof cfg.mode === 'string' ? cfg.mode : null,
-          scorer: r.kind === 'baseline' ? String(cfg.baseline) : String(model?.file ?? r.name),
+          scorer: r.kind === 'baseline' ? String(cfg.baseline) : String(model?.file ?? (cfg.file as { name?: string } | undefined)?.name ?? r.name),
           config: r.config,
           workers: 0,
           workersTotal: 0,
@@ -156,6 +158,7 @@ function collectRuns(stores: LoadedStore[], opts: ReportOptions, notes: string[]
       if (r.workersDone < r.workersTotal) data.run.complete = false;
       const p = prefix(s);
       for (const row of r.results) {
+        if (opts.transitionsOnly && row.index === 0) continue;
         const t = toTransitionResult(row, p + row.workerId);
         const k = keyOf(t);
         const prev = seen.get(k);
@@ -238,6 +241,11 @@ function missingShards(stores: readonly LoadedStore[]): string[] {
   return out;
 }
 
+/** A difference run - reference as the paper writes it: reference - run (baseline - model). */
+function referenceMinusRun(e: BootstrapEstimate): BootstrapEstimate {
+  return { ...e, estimate: -e.estimate, ci: [-e.ci[1], -e.ci[0]] };
+}
+
 /** The results of one column (a dataset, or all). */
 function columnResults(d: RunData, dataset: string): TransitionResult[] {
   if (dataset === ALL_DATASETS) return d.results;
@@ -259,9 +267,10 @@ export async function buildReport(storePaths: readonly string[], opts: ReportOpt
   const B = opts.B ?? 1000;
   const seed = opts.seed ?? 0;
   const level = opts.level ?? 0.95;
-  const variant: LogProbVariant = opts.variant ?? 'normalized';
+  const variant: LogProbVariant = opts.variant ?? 'raw';
   const allowPartial = opts.allowPartial ?? false;
   const bins = opts.bins ?? 10;
+  const transitionsOnly = opts.transitionsOnly ?? false;
   if (!Number.isInteger(B) || B < 2) throw new InputError(`--bootstrap must be an integer >= 2, got ${B}`, { file: '(command line)', field: 'bootstrap' });
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
     throw new InputError(`--seed must be an integer in [0, 2^32), got ${seed}`, { file: '(command line)', field: 'seed' });
@@ -323,7 +332,8 @@ export async function buildReport(storePaths: readonly string[], opts: ReportOpt
     }
     reference = ref.run.name;
   } else if (usable.length > 0) {
-    reference = (usable.find((d) => d.run.kind === 'model') ?? usable[0]!).run.name;
+    // The paper writes differences as baseline minus model: against a baseline by default.
+    reference = (usable.find((d) => d.run.kind !== 'model') ?? usable[0]!).run.name;
   }
 
   const datasetNames = orderDatasets(runs.flatMap((d) => d.datasets));
@@ -332,6 +342,20 @@ export async function buildReport(storePaths: readonly string[], opts: ReportOpt
   const perplexity: PerplexityCell[] = [];
   const differences: DifferenceCell[] = [];
   const bopts = { B, seed, level, variant };
+  const runByName = (name: string): RunData => usable.find((d) => d.run.name === name)!;
+  // The leading perplexity in `variant`, the other one beside it (normalized only where stored).
+  const perplexityCell = (d: RunData, dataset: string, lead: PerplexityEstimate): PerplexityCell => {
+    const other: LogProbVariant = variant === 'raw' ? 'normalized' : 'raw';
+    const beside = other === 'raw' || d.run.hasDistribution ? bootstrapPerplexity(columnResults(d, dataset), { ...bopts, variant: other }) : null;
+    return {
+      run: d.run.name,
+      dataset,
+      variant,
+      perplexity: lead,
+      raw: variant === 'raw' ? lead : beside!,
+      normalized: variant === 'normalized' ? lead : beside,
+    };
+  };
   for (const dataset of datasets) {
     const cols = usable.map((d) => ({ d, results: columnResults(d, dataset) })).filter((c) => c.results.length > 0);
     const ref = cols.find((c) => c.d.run.name === reference);
@@ -345,15 +369,15 @@ export async function buildReport(storePaths: readonly string[], opts: ReportOpt
       );
       for (const m of cmp.models) {
         const { name, ...est } = m;
-        perplexity.push({ run: name, dataset, perplexity: est });
+        perplexity.push(perplexityCell(runByName(name), dataset, est));
       }
       for (const diff of cmp.differences) {
         differences.push({
           run: diff.name,
           reference: diff.reference,
           dataset,
-          difference: diff.difference,
-          logDifference: diff.logDifference,
+          difference: referenceMinusRun(diff.difference),
+          logDifference: referenceMinusRun(diff.logDifference),
           transitions: ref!.results.length,
           workers: cmp.models[0]!.workers,
         });
@@ -361,7 +385,7 @@ export async function buildReport(storePaths: readonly string[], opts: ReportOpt
     }
     for (const c of cols) {
       if (groupNames.has(c.d.run.name)) continue;
-      perplexity.push({ run: c.d.run.name, dataset, perplexity: bootstrapPerplexity(c.results, bopts) });
+      perplexity.push(perplexityCell(c.d, dataset, bootstrapPerplexity(c.results, bopts)));
       if (!ref) continue;
       const refKeys = new Set(ref.results.map(keyOf));
       const common = new Set(c.results.map(keyOf).filter((k) => refKeys.has(k)));
@@ -378,8 +402,8 @@ export async function buildReport(storePaths: readonly string[], opts: ReportOpt
           run: c.d.run.name,
           reference: reference!,
           dataset,
-          difference: diff.difference,
-          logDifference: diff.logDifference,
+          difference: referenceMinusRun(diff.difference),
+          logDifference: referenceMinusRun(diff.logDifference),
           transitions: common.size,
           workers: cmp.models[0]!.workers,
         });
@@ -444,7 +468,7 @@ export async function buildReport(storePaths: readonly string[], opts: ReportOpt
   return {
     format: REPORT_FORMAT,
     version: REPORT_VERSION,
-    options: { B, seed, level, variant, reference, allowPartial },
+    options: { B, seed, level, variant, reference, allowPartial, transitionsOnly },
     stores: reportStores,
     runs: runs.map((d) => d.run),
     datasets,

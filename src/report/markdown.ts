@@ -51,6 +51,17 @@ function table(header: string[], rows: string[][], align?: ('l' | 'r')[]): strin
 
 const DASH = '\u2014';
 
+/** What each perplexity variant is, in words (one definition for every table). */
+export const VARIANT_TEXT = {
+  raw: 'raw: from the product of the title\u2019s token probabilities (the paper\u2019s perplexity)',
+  normalized: 'normalized: from the probabilities renormalized over the taxonomy\u2019s titles',
+} as const;
+
+/** Which records the perplexities average over. */
+export function recordsText(transitionsOnly: boolean): string {
+  return transitionsOnly ? 'records 2..T of each test worker (transitions only)' : 'every record of each test worker, the first included (t = 1..T, as the paper)';
+}
+
 const TASK_TITLES: Record<string, string> = {
   'sameOccupation/all': 'Staying in the same occupation (all transitions)',
   'laborForce/previousInLaborForce': 'Staying in the labor force (transitions from a labor-force state)',
@@ -60,10 +71,10 @@ const TASK_TITLES: Record<string, string> = {
 export function renderMarkdown(report: Report): string {
   const o = report.options;
   const out: string[] = [];
-  const variantText = o.variant === 'raw' ? 'raw (unnormalized) title log-probabilities' : 'log-probabilities normalized over the titles';
   out.push('# Evaluation report', '');
   out.push(
-    `Perplexity = exp(\u2212mean log P(observed next title)) over the test transitions, with ${variantText}. ` +
+    `Perplexity = exp(\u2212mean log P(observed title)) over ${recordsText(o.transitionsOnly)}. ` +
+      `${VARIANT_TEXT.raw} and ${VARIANT_TEXT.normalized}; the ${o.variant} one leads and the differences use it. ` +
       `Standard errors in parentheses: worker-level bootstrap, B = ${o.B} draws, seed ${o.seed}; ` +
       'differences use the same draws for both runs (paired).',
     '',
@@ -92,23 +103,25 @@ export function renderMarkdown(report: Report): string {
   const runNames = report.runs.map((r) => r.name);
   const cols = report.datasets;
 
-  // Perplexity.
+  // Perplexity: the leading variant, the other beside it, each column labelled.
   out.push('## Perplexity', '');
+  const variants = [o.variant, o.variant === 'raw' ? 'normalized' : 'raw'] as const;
   const pplRows = runNames
     .filter((n) => report.perplexity.some((c) => c.run === n))
     .map((n) => [
       n,
-      ...cols.map((d) => {
+      ...cols.flatMap((d) => {
         const c = report.perplexity.find((x) => x.run === n && x.dataset === d);
-        return c ? formatEstimate(c.perplexity) : DASH;
+        return variants.map((v) => (c && c[v] ? formatEstimate(c[v]!) : DASH));
       }),
     ]);
-  out.push(pplRows.length > 0 ? table(['Run', ...cols], pplRows) : '_No run has the log-probabilities this table needs._', '');
+  const pplHeader = ['Run', ...cols.flatMap((d) => variants.map((v) => `${d} ${v}`))];
+  out.push(pplRows.length > 0 ? table(pplHeader, pplRows) : '_No run has the log-probabilities this table needs._', '');
 
-  // Differences.
+  // Differences, as the paper writes them: reference (a baseline) minus run.
   if (o.reference !== null && report.differences.length > 0) {
-    out.push(`## Difference in perplexity from ${o.reference}`, '');
-    out.push(`perplexity(run) \u2212 perplexity(${o.reference}); negative is better than the reference.`, '');
+    out.push(`## Difference in ${o.variant} perplexity: ${o.reference} \u2212 run`, '');
+    out.push(`perplexity(${o.reference}) \u2212 perplexity(run): the paper's "baseline \u2212 model"; positive means the run beats ${o.reference}.`, '');
     const rows = runNames
       .filter((n) => report.differences.some((c) => c.run === n))
       .map((n) => [

@@ -20,9 +20,10 @@ export interface ReportOptions {
   seed?: number;
   /** Confidence level of the percentile intervals (default 0.95). */
   level?: number;
-  /** Log-probs the perplexities use (default normalized over the titles). */
+  /** Log-probs of the leading perplexity and the differences (default raw: the product of the title's
+   * token probabilities, the paper's perplexity); the other variant is reported beside it. */
   variant?: LogProbVariant;
-  /** Run the differences are taken against (default: the first LLM run, else the first run). */
+  /** Run the differences are taken against (default: the first baseline run, else the first run). */
   reference?: string;
   /** Only these runs, in this order (default: every run of every store, in store order). */
   runs?: readonly string[];
@@ -30,6 +31,9 @@ export interface ReportOptions {
   allowPartial?: boolean;
   /** Calibration bins of the binary tasks (default 10). */
   bins?: number;
+  /** Only records 2..T of each worker (the transitions), leaving out the first record (default false:
+   * every record, t = 1..T, as the paper's perplexity). */
+  transitionsOnly?: boolean;
 }
 
 export interface ReportStore {
@@ -63,16 +67,24 @@ export interface ReportRun {
 export interface PerplexityCell {
   run: string;
   dataset: string;
+  /** Which log-probs `perplexity` uses (the report's variant: raw by default). */
+  variant: LogProbVariant;
+  /** The leading perplexity: `raw` or `normalized` below, as `variant` says. */
   perplexity: PerplexityEstimate;
+  /** From the raw title log-probs (the product of the title's token probabilities: the paper's). */
+  raw: PerplexityEstimate;
+  /** From the log-probs normalized over the titles; null for runs that stored raw log-probs only. */
+  normalized: PerplexityEstimate | null;
 }
 
 export interface DifferenceCell {
   run: string;
   reference: string;
   dataset: string;
-  /** perplexity(run) - perplexity(reference), bootstrap on the same draws. */
+  /** perplexity(reference) - perplexity(run), bootstrap on the same draws: the paper's "baseline -
+   * model" when the reference is a baseline; positive means the run beats the reference. */
   difference: BootstrapEstimate;
-  /** log perplexity(run) - log perplexity(reference). */
+  /** log perplexity(reference) - log perplexity(run). */
   logDifference: BootstrapEstimate;
   /** Transitions both were scored on. */
   transitions: number;
@@ -105,7 +117,16 @@ export interface BinaryCell {
 export interface Report {
   format: typeof REPORT_FORMAT;
   version: typeof REPORT_VERSION;
-  options: { B: number; seed: number; level: number; variant: LogProbVariant; reference: string | null; allowPartial: boolean };
+  options: {
+    B: number;
+    seed: number;
+    level: number;
+    variant: LogProbVariant;
+    reference: string | null;
+    allowPartial: boolean;
+    /** Records 2..T only (true) or every record 1..T (false). */
+    transitionsOnly: boolean;
+  };
   stores: ReportStore[];
   runs: ReportRun[];
   /** Column order. */

@@ -7,7 +7,7 @@
  * and exported (Parquet) without any code of ours. SQLite would give the first, not the columnar
  * queries or Parquet; JSONL files give neither atomic multi-row commits nor queries.
  *
- * Tables (schema version 1):
+ * Tables (schema version 2: one row per record, the first one included, its from_code NULL):
  *   store_meta   key 'meta' -> StoreMeta as JSON: which transitions (panel fingerprint, split, limit, shards)
  *   workers      the evaluated workers of the store's shards (ord = position in the whole selection)
  *   runs         name, kind, config (compared on append), info (not compared)
@@ -60,7 +60,7 @@ CREATE TABLE runs (name VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, config VARCH
   created_at VARCHAR NOT NULL);
 CREATE TABLE results (
   run VARCHAR NOT NULL, worker_id VARCHAR NOT NULL, idx INTEGER NOT NULL, dataset VARCHAR NOT NULL,
-  year INTEGER NOT NULL, from_code VARCHAR NOT NULL, to_code VARCHAR NOT NULL,
+  year INTEGER NOT NULL, from_code VARCHAR, to_code VARCHAR NOT NULL,
   log_prob DOUBLE, raw_log_prob DOUBLE, valid_mass DOUBLE, rank INTEGER, ties INTEGER,
   top_k STRUCT(code VARCHAR, prob DOUBLE)[], p_same DOUBLE, p_labor_force DOUBLE,
   PRIMARY KEY (run, worker_id, idx));
@@ -387,6 +387,13 @@ async function readMeta(conn: DuckDBConnection, path: string): Promise<StoreMeta
   if (meta.format !== STORE_FORMAT) {
     throw new InputError(`not a labor-llm results store (format ${JSON.stringify(meta.format)})`, { file: path, field: 'format' });
   }
+  if ((meta.version as number | undefined) === 1) {
+    throw new InputError(
+      `results store version 1 holds transitions only (records 2..T), from before every record was scored; ` +
+        `its numbers are not comparable with this version's (records 1..T, as the paper): evaluate again into a new --out store`,
+      { file: path, field: 'version' },
+    );
+  }
   if (meta.version !== STORE_VERSION) {
     throw new InputError(`results store version ${String(meta.version)} is not supported (this labor-llm reads version ${STORE_VERSION})`, {
       file: path,
@@ -428,7 +435,8 @@ function appendResult(ap: DuckDBAppender, run: string, r: StoredResult): void {
   ap.appendInteger(r.index);
   ap.appendVarchar(r.dataset);
   ap.appendInteger(r.year);
-  ap.appendVarchar(r.from);
+  if (r.from === null) ap.appendNull();
+  else ap.appendVarchar(r.from);
   ap.appendVarchar(r.to);
   appendNullable(ap, r.logProb, 'double');
   appendNullable(ap, r.rawLogProb, 'double');
@@ -450,7 +458,7 @@ function rowToResult(r: Record<string, unknown>): StoredResult {
     index: r.idx as number,
     dataset: r.dataset as string,
     year: r.year as number,
-    from: r.from_code as string,
+    from: (r.from_code as string | null) ?? null,
     to: r.to_code as string,
     logProb: num(r.log_prob),
     rawLogProb: num(r.raw_log_prob),

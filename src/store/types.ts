@@ -15,7 +15,11 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 export type JsonObject = { [key: string]: JsonValue };
 
 export const STORE_FORMAT = 'labor-llm-results';
-export const STORE_VERSION = 1;
+/**
+ * 2: every record is scored, the first one included (from = null), as the paper's perplexity over
+ * t = 1..T; version 1 stores held transitions only (records 1..T) and are refused, never mixed.
+ */
+export const STORE_VERSION = 2;
 
 /** The evaluated transitions: equal identities mean the same workers with the same records. */
 export interface DatasetIdentity {
@@ -25,7 +29,8 @@ export interface DatasetIdentity {
   split: string;
   /** First N workers of the split, or null for all of them. */
   limit: number | null;
-  /** Workers and transitions of the whole selection (all shards). */
+  /** Workers and scored records of the whole selection (all shards); `transitions` counts every record,
+   * the first of each worker included (t = 1..T), the name kept from version 1. */
   workers: number;
   transitions: number;
 }
@@ -66,10 +71,12 @@ export interface StoredWorker {
   region: string;
   birthYear: number | null;
   shard: number;
+  /** Scored records of the worker (all of them, the first included). */
   transitions: number;
 }
 
-export type RunKind = 'model' | 'baseline';
+/** model: an LLM; baseline: a fitted baseline; imported: an outside model's log-probs (eval --import-scores). */
+export type RunKind = 'model' | 'baseline' | 'imported';
 
 /** A run: its name in the store, the configuration that must match to append to it, and free-form info. */
 export interface RunRecord {
@@ -91,7 +98,8 @@ export interface StoredResult {
   index: number;
   dataset: string;
   year: number;
-  from: string;
+  /** The previous record's code; null for the first record. */
+  from: string | null;
   to: string;
   logProb: number | null;
   rawLogProb: number | null;

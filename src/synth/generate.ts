@@ -110,7 +110,8 @@ export function synthesizePanel(opts: SynthOptions): SynthResult {
       const mixture = model.mixture(worker, r);
       const c = model.sample(mixture, rng);
       record.code = (taxonomy.entries[c] as { code: string }).code;
-      if (r > 0) record.trueProbability = model.probabilityOf(mixture, c);
+      // The first record's too: the paper's perplexity predicts it (t = 1..T), so the oracle does as well.
+      record.trueProbability = model.probabilityOf(mixture, c);
     }
     workers[i] = worker;
   }

@@ -34,6 +34,17 @@ export function packageRoot(): string {
   }
 }
 
+let cachedVersion: string | undefined;
+
+/** labor-llm's version (recorded in every run's identity). */
+export function packageVersion(): string {
+  if (cachedVersion === undefined) {
+    const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string };
+    cachedVersion = pkg.version ?? '0.0.0';
+  }
+  return cachedVersion;
+}
+
 /** Absolute path of `data/<file>` in the package; throws NotFoundError if it is missing. */
 export function packageDataPath(file: string): string {
   const path = join(packageRoot(), 'data', file);

@@ -33,8 +33,9 @@ export function renderLines(layout: LineLayout, taxonomy: Taxonomy, worker: Work
   return { workerId: worker.id, text, spans };
 }
 
+/** The prompt of record `index` (0 included: the first record's prompt is the preamble and its line head). */
 export function promptLines(layout: LineLayout, taxonomy: Taxonomy, worker: Worker, index: number): string {
-  checkTransitionIndex(worker, index);
+  checkRecordIndex(worker, index);
   let text = layout.preamble(worker);
   for (let i = 0; i < index; i++) {
     text += layout.head(worker, i) + continuationOf(taxonomy.titleOf((worker.records[i] as { code: string }).code));
@@ -42,22 +43,21 @@ export function promptLines(layout: LineLayout, taxonomy: Taxonomy, worker: Work
   return text + layout.head(worker, index);
 }
 
-export function checkTransitionIndex(worker: Worker, index: number): void {
-  if (!Number.isInteger(index) || index < 1 || index >= worker.records.length) {
-    throw new StateError(
-      `worker "${worker.id}" has no transition at record ${index} (valid: 1..${worker.records.length - 1})`,
-    );
+export function checkRecordIndex(worker: Worker, index: number): void {
+  if (!Number.isInteger(index) || index < 0 || index >= worker.records.length) {
+    throw new StateError(`worker "${worker.id}" has no record ${index} (valid: 0..${worker.records.length - 1})`);
   }
 }
 
-/** prompts() in terms of prompt(): one PredictionPrompt per transition. */
+/** prompts() in terms of prompt(): one PredictionPrompt per record, the first one included (the paper
+ * scores t = 1..T: the first record is predicted from the demographic lines alone). */
 export function allPrompts(
   taxonomy: Taxonomy,
   worker: Worker,
   prompt: (worker: Worker, index: number) => string,
 ): PredictionPrompt[] {
   const out: PredictionPrompt[] = [];
-  for (let i = 1; i < worker.records.length; i++) {
+  for (let i = 0; i < worker.records.length; i++) {
     const rec = worker.records[i] as { year: number; code: string };
     out.push({ workerId: worker.id, index: i, year: rec.year, code: rec.code, title: taxonomy.titleOf(rec.code), prompt: prompt(worker, i) });
   }

@@ -10,7 +10,7 @@ import type { Worker } from '../panel/types.js';
 
 /** Where record `index` of a worker sits in its rendered text. */
 export interface RecordSpan {
-  /** Index into worker.records. Record 0 is rendered but is not a transition. */
+  /** Index into worker.records (record 0 is predicted too, from the preamble alone). */
   index: number;
   year: number;
   /** The record's (true) code. */
@@ -31,7 +31,7 @@ export interface RenderedWorker {
   spans: RecordSpan[];
 }
 
-/** The prompt for one transition (records[index] predicted from records[0..index-1]). */
+/** The prompt for one record (records[index] predicted from records[0..index-1]; none for index 0). */
 export interface PredictionPrompt {
   workerId: string;
   index: number;
@@ -47,9 +47,9 @@ export interface Template {
   readonly description: string;
   /** The worker's whole text (training text for the resume templates), with every title's span. */
   render(worker: Worker): RenderedWorker;
-  /** The prediction prompt for records[index] (index >= 1): a prefix of render(worker).text. */
+  /** The prediction prompt for records[index] (index >= 0): a prefix of render(worker).text. */
   prompt(worker: Worker, index: number): string;
-  /** prompt() for every transition of the worker (index 1..n-1). */
+  /** prompt() for every record of the worker (index 0..n-1). */
   prompts(worker: Worker): PredictionPrompt[];
 }
 

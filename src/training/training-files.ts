@@ -68,7 +68,8 @@ export function trainingExamples(workers: readonly Worker[], template: Template,
       const cut = first ? r.text.lastIndexOf('\n', first.start) + 1 : r.text.length;
       out.push({ prompt: r.text.slice(0, cut), completion: r.text.slice(cut) });
     } else {
-      for (const p of template.prompts(w)) out.push({ prompt: p.prompt, completion: continuationOf(p.title) });
+      // As the mode's name says, transitions only (records 1..n-1); resume mode's completion holds every record.
+      for (const p of template.prompts(w)) if (p.index >= 1) out.push({ prompt: p.prompt, completion: continuationOf(p.title) });
     }
   }
   return out;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { transitionsOf } from '../../src/panel/validate.js';
+import { recordsOf } from '../../src/panel/validate.js';
 import { synthesizePanel } from '../../src/synth/index.js';
 import { loadTaxonomy } from '../../src/taxonomy/taxonomy.js';
 import { continuationOf, getTemplate, TEMPLATE_NAMES } from '../../src/template/index.js';
@@ -17,7 +17,7 @@ describe('prediction prompts on synthetic panels', () => {
           for (const w of panel.workers) {
             const r = template.render(w);
             const prompts = template.prompts(w);
-            expect(prompts.map((p) => p.index)).toEqual(transitionsOf(w).map((t) => t.index));
+            expect(prompts.map((p) => p.index)).toEqual(recordsOf(w).map((t) => t.index));
             for (const p of prompts) {
               const span = r.spans[p.index];
               expect(r.text.startsWith(p.prompt)).toBe(true);

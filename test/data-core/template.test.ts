@@ -76,13 +76,19 @@ describe('resume templates (byte-exact)', () => {
         '1981 to 1983 (college): Financial managers\n' +
         '1983 to 1985 (college):',
     );
+    expect(t.prompt(ana, 0)).toBe(
+      '<A Resume from the NLSY79 Dataset>\n' +
+        'The following resume is of a female worker of hispanic ethnicity living in the South region, born in 1960.\n' +
+        '1980 to 1981 (high school diploma):',
+    );
     expect(t.prompts(ana).map((p) => [p.index, p.year, p.code, p.title])).toEqual([
+      [0, 1980, '9001', 'In education'],
       [1, 1981, '7', 'Financial managers'],
       [2, 1983, '9002', 'Unemployed'],
       [3, 1985, '7', 'Financial managers'],
     ]);
-    expect(() => t.prompt(ana, 0)).toThrow(StateError);
-    expect(() => t.prompt(ana, 4)).toThrow(/no transition at record 4 \(valid: 1\.\.3\)/);
+    expect(() => t.prompt(ana, -1)).toThrow(StateError);
+    expect(() => t.prompt(ana, 4)).toThrow(/no record 4 \(valid: 0\.\.3\)/);
   });
 });
 
@@ -167,7 +173,7 @@ describe('registry and spans', () => {
         const title = taxonomy.titleOf(s.code);
         expect(r.text.slice(s.start, s.end)).toBe(continuationOf(title));
         expect(r.text.slice(s.titleStart, s.titleEnd)).toBe(title);
-        if (s.index >= 1) expect(t.prompt(ana, s.index) + continuationOf(title)).toBe(r.text.slice(0, s.end));
+        expect(t.prompt(ana, s.index) + continuationOf(title)).toBe(r.text.slice(0, s.end));
       }
     });
   }

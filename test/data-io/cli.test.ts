@@ -124,10 +124,10 @@ describe('data synth, export, split', () => {
     expect(await readFile(join(a, 'workers.jsonl'))).toEqual(await readFile(join(b, 'workers.jsonl')));
     expect(result).toMatchObject({ command: 'data synth', profile: 'nlsy79', workers: 25 });
     expect(result.transitions).toBe(result.records - 25);
-    // Recompute the oracle perplexity from the stored probabilities.
+    // Recompute the oracle perplexity from the stored probabilities (every record, the first included).
     const store = await readPanelDir(a);
-    const logs = store.panel.workers.flatMap((w) => w.records.slice(1).map((r) => Math.log(r.trueProbability as number)));
-    expect(logs).toHaveLength(result.transitions);
+    const logs = store.panel.workers.flatMap((w) => w.records.map((r) => Math.log(r.trueProbability as number)));
+    expect(logs).toHaveLength(result.records);
     expect(result.oraclePerplexity.all).toBeCloseTo(Math.exp(-logs.reduce((x, y) => x + y, 0) / logs.length), 10);
     expect(store.meta.oracle).toBe(true);
   });
@@ -206,7 +206,7 @@ describe('data render and training', () => {
     expect(await run('data', 'render', store, '--prompts', '--worker', (panel.workers[0] as { id: string }).id, '--json')).toBe(0);
     const prompts = JSON.parse(stdout).items as { text: string; index: number }[];
     const full = template.render(panel.workers[0] as (typeof panel.workers)[0]).text;
-    expect(prompts).toHaveLength((panel.workers[0] as { records: unknown[] }).records.length - 1);
+    expect(prompts).toHaveLength((panel.workers[0] as { records: unknown[] }).records.length); // every record's prompt, the first included
     for (const p of prompts) expect(full.startsWith(p.text)).toBe(true);
 
     expect(await run('data', 'render', store, '--limit', '2', '--out', join(base, 'r.txt'), '--json')).toBe(0);

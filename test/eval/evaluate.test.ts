@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Model, TitleScores } from '../../src/engine/model.js';
 import { CancelledError, InputError, ModelError, NotFoundError } from '../../src/errors.js';
+import { BaselineScorer } from '../../src/eval/baseline.js';
 import { evaluate, type EvaluateOptions } from '../../src/eval/evaluate.js';
+import { ModelScorer } from '../../src/eval/model-scorer.js';
 import { distributionResult, inexpressibleTitles } from '../../src/eval/llm.js';
 import { completeSplits, readPanelDir, writePanelDir } from '../../src/io/index.js';
 import { ResultsStore } from '../../src/store/results-store.js';
@@ -34,7 +36,7 @@ function modelOpts(out: string, extra: Partial<EvaluateOptions> & { template?: s
   return {
     data: fx.dir,
     out,
-    scorer: { kind: 'model', model: model ?? spm, template: template ?? 'resume', mode: mode ?? 'distribution', engine: ENGINE },
+    scorer: new ModelScorer({ model: model ?? spm, template: template ?? 'resume', mode: mode ?? 'distribution', engine: ENGINE }),
     ...rest,
   };
 }
@@ -93,6 +95,9 @@ describe('evaluate with a tiny model', () => {
       const rp = await readRun(join(dir, `${template}.duckdb`), 'p');
       expect(rd.length).toBeGreaterThan(20);
       expect(rp.map((r) => [r.workerId, r.index, r.from, r.to])).toEqual(rd.map((r) => [r.workerId, r.index, r.from, r.to]));
+      // Every record is scored, the first of each worker included (from = null).
+      const workers = new Set(rd.map((r) => r.workerId));
+      expect(rd.filter((r) => r.index === 0 && r.from === null).length).toBe(workers.size);
       let maxDiff = 0;
       rd.forEach((r, i) => {
         maxDiff = Math.max(maxDiff, Math.abs(r.rawLogProb! - rp[i]!.rawLogProb!));
@@ -114,7 +119,7 @@ describe('evaluate with a tiny model', () => {
     await evaluate(modelOpts(out, { limit: 3, name: 'd' }));
     const rows = await readRun(out, 'd');
     // A worker's transitions three at a time in shared decodes: the same numbers.
-    const crossed = { kind: 'model', model: spm, template: 'resume', mode: 'distribution', engine: { ...ENGINE, crossBatch: 3 } } as const;
+    const crossed = new ModelScorer({ model: spm, template: 'resume', mode: 'distribution', engine: { ...ENGINE, crossBatch: 3 } });
     await evaluate({ data: fx.dir, out: join(await tempDir(), 'c.duckdb'), scorer: crossed, limit: 3, name: 'c' }).then(async (r) => {
       const c = await readRun(r.store, 'c');
       expect(c.map((x) => [x.workerId, x.index])).toEqual(rows.map((x) => [x.workerId, x.index]));
@@ -200,7 +205,7 @@ describe('baselines in the same store', () => {
     const llm = await readRun(out, 'llm');
     const ppl: Record<string, number> = {};
     for (const baseline of ['uniform', 'empirical', 'logit', 'oracle'] as const) {
-      const r = await evaluate({ data: fx.dir, out, scorer: { kind: 'baseline', baseline } });
+      const r = await evaluate({ data: fx.dir, out, scorer: new BaselineScorer(baseline) });
       expect(r.run).toBe(baseline);
       const rows = await readRun(out, baseline);
       expect(rows.map((x) => [x.workerId, x.index, x.to])).toEqual(llm.map((x) => [x.workerId, x.index, x.to]));
@@ -269,7 +274,7 @@ describe('bad input is refused before anything is written or lost', () => {
     }
     // In an existing store: refused, the store's results untouched.
     const out = join(await tempDir(), 'r.duckdb');
-    await evaluate({ data: fx.dir, out, scorer: { kind: 'baseline', baseline: 'uniform' } });
+    await evaluate({ data: fx.dir, out, scorer: new BaselineScorer('uniform') });
     const before = await rowsOf(out);
     const err = await evaluate(modelOpts(out, { model: bert })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ModelError);
@@ -314,7 +319,7 @@ describe('bad input is refused before anything is written or lost', () => {
     const dir = join(await tempDir(), 'real');
     await writePanelDir(dir, { panel: real, splits: store.splits, taxonomy: store.taxonomy });
     const out = join(await tempDir(), 'r.duckdb');
-    await expect(evaluate({ data: dir, out, scorer: { kind: 'baseline', baseline: 'oracle' } })).rejects.toThrow(/oracle baseline needs a synthetic panel/);
+    await expect(evaluate({ data: dir, out, scorer: new BaselineScorer('oracle') })).rejects.toThrow(/oracle baseline needs a synthetic panel/);
     expect(existsSync(out)).toBe(false);
   });
 });

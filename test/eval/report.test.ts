@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { BaselineScorer } from '../../src/eval/baseline.js';
 import { evaluate, type EvaluateOptions } from '../../src/eval/evaluate.js';
+import { ModelScorer } from '../../src/eval/model-scorer.js';
 import { readPanelDir, writePanelDir } from '../../src/io/index.js';
 import { bootstrapPerplexity, compareModels, type TransitionResult } from '../../src/metrics/index.js';
 import { buildReport } from '../../src/report/build.js';
@@ -28,7 +30,7 @@ const B = 60;
 const seed = 7;
 
 function baseline(out: string, baseline: 'uniform' | 'empirical' | 'oracle', data = fx.dir): EvaluateOptions {
-  return { data, out, scorer: { kind: 'baseline', baseline } };
+  return { data, out, scorer: new BaselineScorer(baseline) };
 }
 
 beforeAll(async () => {
@@ -36,8 +38,8 @@ beforeAll(async () => {
   model = await tinyModelPath('llama-spm', 1);
   store = join(await tempDir(), 'r.duckdb');
   const engine = { threads: 2 };
-  await evaluate({ data: fx.dir, out: store, name: 'llm', scorer: { kind: 'model', model, template: 'resume', mode: 'distribution', engine } });
-  await evaluate({ data: fx.dir, out: store, name: 'llm-ppl', scorer: { kind: 'model', model, template: 'resume', mode: 'perplexity', engine } });
+  await evaluate({ data: fx.dir, out: store, name: 'llm', scorer: new ModelScorer({ model, template: 'resume', mode: 'distribution', engine }) });
+  await evaluate({ data: fx.dir, out: store, name: 'llm-ppl', scorer: new ModelScorer({ model, template: 'resume', mode: 'perplexity', engine }) });
   for (const b of ['empirical', 'uniform', 'oracle'] as const) await evaluate(baseline(store, b));
 });
 
@@ -65,10 +67,10 @@ function cellOf(report: Report, run: string, dataset: string) {
 
 describe('buildReport', () => {
   it('computes perplexity per dataset and pooled, with bootstrap SEs and paired differences', async () => {
-    const report = await buildReport([store], { B, seed, reference: 'empirical' });
+    const report = await buildReport([store], { B, seed, reference: 'empirical', variant: 'normalized' });
     expect(report.datasets).toEqual(['PSID81', 'NLSY79', ALL_DATASETS]);
     expect(report.runs.map((r) => r.name)).toEqual(['llm', 'llm-ppl', 'empirical', 'uniform', 'oracle']);
-    // The perplexity-mode run has no normalized log-probs: not in this table, with a note.
+    // The perplexity-mode run has no normalized log-probs: not led by them, with a note.
     expect(report.perplexity.some((c) => c.run === 'llm-ppl')).toBe(false);
     expect(report.notes.join('\n')).toMatch(/"llm-ppl" \(perplexity mode\) stored raw log-probs only/);
 
@@ -93,7 +95,9 @@ describe('buildReport', () => {
       for (const d of cmp.differences) {
         const got = report.differences.find((x) => x.run === d.name && x.dataset === dataset)!;
         expect(got.reference).toBe('empirical');
-        expectClose(got.difference.estimate, d.difference.estimate);
+        // Written as the paper does: reference (baseline) minus run.
+        expectClose(got.difference.estimate, -d.difference.estimate);
+        expectClose(got.difference.ci[0], -d.difference.ci[1]);
         expectClose(got.difference.se, d.difference.se);
         expect(got.transitions).toBe(byRun.empirical!.length);
       }
@@ -106,7 +110,8 @@ describe('buildReport', () => {
 
   it('reports accuracy and the binary tasks of runs with the full distribution', async () => {
     const report = await buildReport([store], { B, seed });
-    expect(report.options.reference).toBe('llm');
+    // The differences are against a baseline by default (the paper's "baseline - model").
+    expect(report.options.reference).toBe('empirical');
     const rows = await rowsOf(store, 'uniform');
     const acc = report.accuracy.find((a) => a.run === 'uniform' && a.dataset === ALL_DATASETS)!;
     // Uniform: every code ties, so top-k accuracy is k / 18 exactly.
@@ -119,13 +124,31 @@ describe('buildReport', () => {
     expect(report.accuracy.some((a) => a.run === 'llm-ppl')).toBe(false);
 
     const same = report.binary.find((b) => b.run === 'empirical' && b.dataset === ALL_DATASETS && b.task === 'sameOccupation')!;
-    expect(same.n).toBe(emp.length);
-    expect(same.rate).toBeCloseTo(emp.filter((r) => r.from === r.to).length / emp.length, 12);
-    expect(same.brier).toBeCloseTo(emp.reduce((a, r) => a + (r.pSame! - (r.from === r.to ? 1 : 0)) ** 2, 0) / emp.length, 12);
+    // A first record has no previous state: the binary tasks are about transitions.
+    const moves = emp.filter((r) => r.from !== null);
+    expect(moves.length).toBeLessThan(emp.length);
+    expect(emp.filter((r) => r.index === 0).every((r) => r.pSame === null)).toBe(true);
+    expect(same.n).toBe(moves.length);
+    expect(same.rate).toBeCloseTo(moves.filter((r) => r.from === r.to).length / moves.length, 12);
+    expect(same.brier).toBeCloseTo(moves.reduce((a, r) => a + (r.pSame! - (r.from === r.to ? 1 : 0)) ** 2, 0) / moves.length, 12);
     const stay = report.binary.find((b) => b.run === 'empirical' && b.dataset === ALL_DATASETS && b.task === 'laborForce')!;
-    const fromLf = emp.filter((r) => !['9001', '9002', '9003'].includes(r.from));
+    const fromLf = moves.filter((r) => !['9001', '9002', '9003'].includes(r.from!));
     expect(stay.among).toBe('previousInLaborForce');
     expect(stay.n).toBe(fromLf.length);
+  });
+
+  it('leads with the raw perplexity (the paper\'s) and puts the normalized one beside it', async () => {
+    const report = await buildReport([store], { B, seed });
+    expect(report.options.variant).toBe('raw');
+    const llm = await rowsOf(store, 'llm');
+    const cell = cellOf(report, 'llm', ALL_DATASETS)!;
+    expect(cell.variant).toBe('raw');
+    expect(cell.perplexity).toEqual(cell.raw);
+    expectClose(cell.raw.estimate, Math.exp(-llm.reduce((a, r) => a + r.rawLogProb!, 0) / llm.length));
+    expectClose(cell.normalized!.estimate, Math.exp(-llm.reduce((a, r) => a + r.logProb!, 0) / llm.length));
+    expect(cell.normalized!.estimate).toBeLessThan(cell.raw.estimate);
+    // A perplexity-mode run has the raw one only.
+    expect(cellOf(report, 'llm-ppl', ALL_DATASETS)!.normalized).toBeNull();
   });
 
   it('uses raw log-probs with --variant raw, so perplexity-mode runs compare with the others', async () => {
@@ -134,6 +157,18 @@ describe('buildReport', () => {
     // Both modes store the same raw log-probs: the difference is float noise.
     expect(Math.abs(d.difference.estimate)).toBeLessThan(1e-3 * cellOf(report, 'llm', ALL_DATASETS)!.perplexity.estimate);
     expect(cellOf(report, 'llm-ppl', 'NLSY79')).toBeDefined();
+  });
+
+  it('covers every record by default, records 2..T with transitionsOnly', async () => {
+    const all = await buildReport([store], { B, seed, reference: 'empirical' });
+    const moves = await buildReport([store], { B, seed, reference: 'empirical', transitionsOnly: true });
+    const rows = await rowsOf(store, 'empirical');
+    const later = rows.filter((r) => r.index > 0);
+    expect(all.runs.find((r) => r.name === 'empirical')!.transitions).toBe(rows.length);
+    expect(moves.runs.find((r) => r.name === 'empirical')!.transitions).toBe(later.length);
+    expect(later.length).toBeLessThan(rows.length);
+    expect(moves.options.transitionsOnly).toBe(true);
+    expectClose(cellOf(moves, 'empirical', ALL_DATASETS)!.perplexity.estimate, bootstrapPerplexity(asResults(later), { B, seed }).estimate);
   });
 
   it('combines stores of different panels by run name, one column per dataset', async () => {
@@ -176,7 +211,7 @@ describe('buildReport', () => {
     expect(diff.transitions).toBe(emp.length);
     expect(report.notes.join('\n')).toMatch(/Incomplete runs/);
     await expect(buildReport([store], { B, seed, reference: 'nope' })).rejects.toThrow(/--reference "nope" is not a run/);
-    await expect(buildReport([store], { B, seed, reference: 'llm-ppl' })).rejects.toThrow(/raw log-probs only/);
+    await expect(buildReport([store], { B, seed, reference: 'llm-ppl', variant: 'normalized' })).rejects.toThrow(/raw log-probs only/);
   });
 });
 
@@ -184,12 +219,14 @@ describe('report output', () => {
   it('renders Markdown tables with estimates and SEs, and JSON of the same data', async () => {
     const report = await buildReport([store], { B, seed, reference: 'empirical' });
     const md = renderMarkdown(report);
-    expect(md).toContain('| Run | PSID81 | NLSY79 | All |');
-    expect(md).toContain(`| uniform | 18.00 (0.00) | 18.00 (0.00) | 18.00 (0.00) |`);
+    expect(md).toContain('| Run | PSID81 raw | PSID81 normalized | NLSY79 raw | NLSY79 normalized | All raw | All normalized |');
+    expect(md).toContain(`| uniform | ${Array(6).fill('18.00 (0.00)').join(' | ')} |`);
+    expect(md).toMatch(/\| llm-ppl \| [^|]+ \| \u2014 \|/);
     const oracle = cellOf(report, 'oracle', 'NLSY79')!.perplexity;
     expect(md).toContain(formatEstimate(oracle));
-    expect(md).toContain('## Difference in perplexity from empirical');
-    expect(md).toMatch(/\| oracle \| \u2212\d+\.\d+ \(\d+\.\d+\)/);
+    expect(md).toContain('## Difference in raw perplexity: empirical \u2212 run');
+    // The oracle beats the empirical baseline: a positive difference, as the paper writes them.
+    expect(md).toMatch(/\| oracle \| \+\d+\.\d+ \(\d+\.\d+\)/);
     expect(md).toContain('### Staying in the labor force (transitions from a labor-force state)');
     expect(JSON.parse(JSON.stringify(report))).toMatchObject({ format: 'labor-llm-report', datasets: report.datasets });
   });

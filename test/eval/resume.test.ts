@@ -7,7 +7,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { BaselineScorer } from '../../src/eval/baseline.js';
 import { evaluate, type EvaluateOptions } from '../../src/eval/evaluate.js';
+import { ModelScorer } from '../../src/eval/model-scorer.js';
 import { buildReport } from '../../src/report/build.js';
 import type { Report } from '../../src/report/types.js';
 import { mergeStores } from '../../src/store/merge.js';
@@ -141,18 +143,18 @@ describe('shards and merge', () => {
       data: fx.dir,
       out,
       limit,
-      scorer: { kind: 'model', model, template: 'resume', mode: 'distribution', engine: { threads: 2 } },
+      scorer: new ModelScorer({ model, template: 'resume', mode: 'distribution', engine: { threads: 2 } }),
       ...(shard ? { shard } : {}),
     });
     const whole = join(dir, 'whole.duckdb');
     const llmRun = (await evaluate(base(whole))).run;
-    await evaluate({ data: fx.dir, out: whole, limit, scorer: { kind: 'baseline', baseline: 'empirical' } });
+    await evaluate({ data: fx.dir, out: whole, limit, scorer: new BaselineScorer('empirical') });
     const shards = [0, 1, 2].map((i) => join(dir, `shard-${i}.duckdb`));
     for (const [i, path] of shards.entries()) {
       const r = await evaluate(base(path, `${i}/3`));
       expect(r.shard).toBe(`${i}/3`);
       // Shard 2 never gets the baseline: the merged store has it incomplete, and eval finishes it there.
-      if (i < 2) await evaluate({ data: fx.dir, out: path, limit, scorer: { kind: 'baseline', baseline: 'empirical' }, shard: `${i}/3` });
+      if (i < 2) await evaluate({ data: fx.dir, out: path, limit, scorer: new BaselineScorer('empirical'), shard: `${i}/3` });
     }
     const sizes = await Promise.all(
       shards.map(async (p) => {
@@ -185,7 +187,7 @@ describe('shards and merge', () => {
     const m = await ResultsStore.open(merged, { readOnly: true });
     expect((await m.progress('empirical')).complete).toBe(false);
     await m.close();
-    const finish = await evaluate({ data: fx.dir, out: merged, limit, scorer: { kind: 'baseline', baseline: 'empirical' } });
+    const finish = await evaluate({ data: fx.dir, out: merged, limit, scorer: new BaselineScorer('empirical') });
     expect(finish.workers.alreadyDone).toBe(sizes[0]! + sizes[1]!);
     expect(await snapshot(merged)).toEqual(await snapshot(whole));
 
@@ -199,7 +201,7 @@ describe('shards and merge', () => {
     const opts = (out: string, shard: string, extra: Partial<EvaluateOptions> = {}): EvaluateOptions => ({
       data: fx.dir,
       out,
-      scorer: { kind: 'baseline', baseline: 'uniform' },
+      scorer: new BaselineScorer('uniform'),
       shard,
       ...extra,
     });

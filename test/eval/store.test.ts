@@ -95,6 +95,20 @@ describe('ResultsStore', () => {
     await (await ResultsStore.create(path, meta, workers)).close();
     await expect(ResultsStore.create(path, meta, workers)).rejects.toThrow(/already exists/);
   });
+
+  it('stores a first record (from = null) and refuses a version-1 store (transitions only) with a clear message', async () => {
+    const path = join(await tempDir(), 'r.duckdb');
+    const store = await ResultsStore.create(path, meta, workers);
+    await store.addRun({ name: 'm', kind: 'model', config: {}, info: {}, createdAt: 'now' });
+    const first = { ...result('a', 0, true), from: null, pSame: null };
+    await store.commitWorkers('m', [{ workerId: 'a', results: [first] }]);
+    expect(await store.results('m')).toEqual([first]);
+    await store.connection().run(`UPDATE store_meta SET value = $1 WHERE key = 'meta'`, [JSON.stringify({ ...meta, version: 1 })]);
+    await store.close();
+    const err = await ResultsStore.open(path).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).message).toMatch(/version 1 holds transitions only \(records 2\.\.T\).*evaluate again into a new --out store/);
+  });
 });
 
 describe('identities', () => {

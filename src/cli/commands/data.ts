@@ -380,7 +380,7 @@ function renderBuilder(y: Argv<GlobalOptions>) {
     .option('split', { choices: ['all', ...SPLIT_NAMES] as const, default: 'all' as const, describe: 'which workers' })
     .option('worker', { type: 'string', array: true, describe: 'only these worker ids' })
     .option('limit', { type: 'number', describe: 'at most this many workers' })
-    .option('prompts', { type: 'boolean', default: false, describe: 'print the prediction prompt of every transition instead of whole texts' })
+    .option('prompts', { type: 'boolean', default: false, describe: 'print the prediction prompt of every record (the first included) instead of whole texts' })
     .option('numbered-seed', { type: 'number', describe: 'titles of the numbered taxonomy variant with this seed' })
     .option('k', { type: 'number', describe: 'icl: number of example resumes (default 3)' })
     .option('icl-seed', { type: 'number', describe: 'icl: seed of the example draw (default 0)' })

@@ -5,9 +5,13 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { InputError } from '../../errors.js';
-import { BASELINE_NAMES, type BaselineName } from '../../eval/baseline.js';
-import { evaluate, type EvaluateOptions, type ScorerSpec } from '../../eval/evaluate.js';
+import { BASELINE_NAMES, type BaselineName, BaselineScorer } from '../../eval/baseline.js';
+import { evaluate, type EvaluateOptions } from '../../eval/evaluate.js';
+import { ImportedScorer } from '../../eval/imported-scorer.js';
 import { EVAL_MODES, type EvalMode } from '../../eval/llm.js';
+import { type EngineSettings, ModelScorer, type ModelScorerOptions } from '../../eval/model-scorer.js';
+import { CareerScorer } from '../../eval/career.js';
+import type { Scorer } from '../../eval/scorer.js';
 import { parseShard } from '../../eval/shard.js';
 import { SPLIT_NAMES, type SplitName } from '../../io/index.js';
 import { TEMPLATE_NAMES } from '../../template/index.js';
@@ -17,6 +21,8 @@ import { createProgress, formatDuration } from '../progress.js';
 interface EvalArgs extends GlobalOptions {
   model: string | undefined;
   baseline: string | undefined;
+  careerModel: string | undefined;
+  importScores: string | undefined;
   data: string;
   template: string;
   mode: string;
@@ -53,14 +59,66 @@ function choice<T extends string>(name: string, value: string, allowed: readonly
   return value as T;
 }
 
+/** The Scorer the flags ask for: a baseline (--baseline) or a model behind a template (--model). */
+function scorerFromArgs(args: EvalArgs): Scorer {
+  if (args.importScores !== undefined) return new ImportedScorer(args.importScores);
+  if (args.careerModel !== undefined && args.baseline !== 'career') {
+    throw new InputError('--career-model goes with --baseline career', { file: '(command line)', field: 'career-model' });
+  }
+  if (args.baseline === 'career') {
+    if (args.careerModel === undefined) {
+      throw new InputError('--baseline career scores a trained model: give --career-model FILE (labor-llm career train)', {
+        file: '(command line)',
+        field: 'career-model',
+      });
+    }
+    return new CareerScorer({ model: args.careerModel, ...(args.threads !== undefined ? { threads: args.threads } : {}) });
+  }
+  if (args.baseline !== undefined) return new BaselineScorer(choice('baseline', args.baseline, BASELINE_NAMES) as BaselineName);
+  const engine: EngineSettings = { kvCache: args.kvCache, flashAttention: args.flashAttention };
+  if (args.threads !== undefined) engine.threads = args.threads;
+  if (args.contextSize !== undefined) engine.contextSize = args.contextSize;
+  if (args.batchSize !== undefined) engine.batchSize = args.batchSize;
+  if (args.crossBatch !== undefined) {
+    if (!Number.isInteger(args.crossBatch) || args.crossBatch < 1 || args.crossBatch > 16) {
+      throw new InputError(`--cross-batch must be an integer in [1, 16], got ${args.crossBatch}`, { file: '(command line)', field: 'cross-batch' });
+    }
+    engine.crossBatch = args.crossBatch;
+  }
+  if (args.gpuLayers !== undefined) engine.gpuLayers = args.gpuLayers;
+  const options: ModelScorerOptions = {
+    model: args.model!,
+    template: args.template,
+    mode: choice('mode', args.mode, EVAL_MODES) as EvalMode,
+    engine,
+    fullHash: args.fullHash,
+  };
+  if (args.k !== undefined || args.iclSeed !== undefined) {
+    options.icl = {};
+    if (args.k !== undefined) options.icl.k = args.k;
+    if (args.iclSeed !== undefined) options.icl.seed = args.iclSeed;
+  }
+  return new ModelScorer(options);
+}
+
 export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
   command: 'eval',
-  describe: 'score every test transition with a model or a baseline into a results store (resumable, shardable)',
+  describe: "score every test record with a model or a baseline, or import an outside model's scores, into a results store (resumable, shardable)",
   builder: (y: Argv<GlobalOptions>) =>
     y
       .option('model', { type: 'string', describe: 'GGUF model file (or use --baseline)' })
-      .option('baseline', { type: 'string', choices: BASELINE_NAMES, describe: 'score a baseline fitted on the train split instead of a model' })
-      .conflicts('model', 'baseline')
+      .option('baseline', {
+        type: 'string',
+        choices: [...BASELINE_NAMES, 'career'],
+        describe: 'score a baseline fitted on the train split instead of a model (career: a trained CAREER model, --career-model)',
+      })
+      .option('career-model', { type: 'string', describe: '--baseline career: the model file (labor-llm career train)' })
+      .option('import-scores', {
+        type: 'string',
+        describe: "store an outside model's per-record log-probs (CSV or Parquet: worker_id, year, log_prob, optional code) as a run",
+      })
+      .conflicts('model', ['baseline', 'import-scores'])
+      .conflicts('baseline', 'import-scores')
       .option('data', { type: 'string', demandOption: true, describe: 'panel store folder (labor-llm data import / synth --out)' })
       .option('template', { type: 'string', default: 'resume', describe: `prompt template: ${TEMPLATE_NAMES.join(', ')}` })
       .option('mode', {
@@ -86,51 +144,23 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
       .option('full-hash', { type: 'boolean', default: false, describe: 'identify the model by the sha256 of the whole file (slow)' })
       .option('commit-interval', { type: 'number', default: 1000, describe: 'commit finished workers at least every N ms (a kill loses at most that much work)' })
       .check((a) => {
-        if (a.model === undefined && a.baseline === undefined) throw new Error('give --model FILE or --baseline NAME');
+        if (a.model === undefined && a.baseline === undefined && a.importScores === undefined) {
+          throw new Error('give --model FILE, --baseline NAME or --import-scores FILE');
+        }
         return true;
       })
       .example('$0 eval --model ft.gguf --data panel/ --template resume --mode distribution --out results.duckdb', 'every title of every test transition')
       .example('$0 eval --model ft.gguf --data panel/ --mode perplexity --out results.duckdb --name ft-ppl', 'the true titles only (fast)')
       .example('$0 eval --baseline empirical --data panel/ --out results.duckdb', 'a baseline on the same transitions, into the same store')
+      .example('$0 eval --baseline career --career-model career.gguf --data panel/ --out results.duckdb', 'a trained CAREER model (labor-llm career train)')
+      .example('$0 eval --import-scores career.csv --data panel/ --out results.duckdb --name CAREER', "an outside model's log-probs as a run")
       .example('$0 eval --model ft.gguf --data panel/ --shard 3/8 --out r3.duckdb', 'one job of a Slurm array; then labor-llm merge') as unknown as Argv<EvalArgs>, // yargs adds the camelCase keys at run time; its types do not
   handler: async (args) => {
     const split = choice('split', args.split, SPLIT_NAMES) as SplitName;
-    let scorer: ScorerSpec;
-    if (args.baseline !== undefined) {
-      scorer = { kind: 'baseline', baseline: choice('baseline', args.baseline, BASELINE_NAMES) as BaselineName };
-    } else {
-      const engine: NonNullable<Extract<ScorerSpec, { kind: 'model' }>['engine']> = {
-        kvCache: args.kvCache,
-        flashAttention: args.flashAttention,
-      };
-      if (args.threads !== undefined) engine.threads = args.threads;
-      if (args.contextSize !== undefined) engine.contextSize = args.contextSize;
-      if (args.batchSize !== undefined) engine.batchSize = args.batchSize;
-      if (args.crossBatch !== undefined) {
-        if (!Number.isInteger(args.crossBatch) || args.crossBatch < 1 || args.crossBatch > 16) {
-          throw new InputError(`--cross-batch must be an integer in [1, 16], got ${args.crossBatch}`, { file: '(command line)', field: 'cross-batch' });
-        }
-        engine.crossBatch = args.crossBatch;
-      }
-      if (args.gpuLayers !== undefined) engine.gpuLayers = args.gpuLayers;
-      scorer = {
-        kind: 'model',
-        model: args.model!,
-        template: args.template,
-        mode: choice('mode', args.mode, EVAL_MODES) as EvalMode,
-        engine,
-        fullHash: args.fullHash,
-      };
-      if (args.k !== undefined || args.iclSeed !== undefined) {
-        scorer.icl = {};
-        if (args.k !== undefined) scorer.icl.k = args.k;
-        if (args.iclSeed !== undefined) scorer.icl.seed = args.iclSeed;
-      }
-    }
     const opts: EvaluateOptions = {
       data: args.data,
       out: args.out ?? defaultStorePath(args.shard),
-      scorer,
+      scorer: scorerFromArgs(args),
       split,
       topK: args.topK,
       commitIntervalMs: args.commitInterval,

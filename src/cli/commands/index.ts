@@ -11,6 +11,7 @@ import { mergeCommand } from './merge.js';
 import { reportCommand } from './report.js';
 import { benchCommand } from './bench.js';
 import { demoCommand } from './demo.js';
+import { careerCommand } from './career.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command types its own arguments
 export const commands: CommandModule<any, any>[] = [
@@ -23,4 +24,5 @@ export const commands: CommandModule<any, any>[] = [
   reportCommand,
   benchCommand,
   demoCommand,
+  careerCommand,
 ];

@@ -23,6 +23,7 @@ interface ReportArgs extends GlobalOptions {
   variant: 'normalized' | 'raw';
   runs: string | undefined;
   allowPartial: boolean;
+  transitionsOnly: boolean;
   out: string | undefined;
   export: string | undefined;
 }
@@ -33,7 +34,7 @@ export const reportCommand: CommandModule<GlobalOptions, ReportArgs> = {
   builder: (y: Argv<GlobalOptions>) =>
     y
       .positional('stores', { type: 'string', array: true, demandOption: true, describe: 'results stores (eval --out)' })
-      .option('reference', { type: 'string', describe: 'run the differences are taken against (default: the first LLM run)' })
+      .option('reference', { type: 'string', describe: 'run the differences are taken against, written reference minus run as the paper (default: the first baseline run)' })
       .option('format', {
         choices: ['md', 'json', 'html'] as const,
         default: 'md' as const,
@@ -44,12 +45,17 @@ export const reportCommand: CommandModule<GlobalOptions, ReportArgs> = {
       .option('bootstrap', { type: 'number', default: 1000, describe: 'worker-level bootstrap draws B' })
       .option('seed', { type: 'number', default: 0, describe: 'bootstrap seed' })
       .option('variant', {
-        choices: ['normalized', 'raw'] as const,
-        default: 'normalized' as const,
-        describe: 'log-probs normalized over the titles, or raw (perplexity-mode runs have raw only)',
+        choices: ['raw', 'normalized'] as const,
+        default: 'raw' as const,
+        describe: "the leading perplexity and the differences: raw (the paper's: product of the title's token probabilities) or normalized over the titles; the other is shown beside it",
       })
       .option('runs', { type: 'string', describe: 'comma-separated run names to report, in this order (default: all)' })
       .option('allow-partial', { type: 'boolean', default: false, describe: 'report incomplete runs (differences on common transitions)' })
+      .option('transitions-only', {
+        type: 'boolean',
+        default: false,
+        describe: "only records 2..T of each worker (default: every record 1..T, the first included, as the paper's perplexity)",
+      })
       .option('out', { type: 'string', describe: 'write the report to this file instead of stdout' })
       .option('export', { type: 'string', describe: 'also write every result row to this .parquet or .csv file' })
       .example('$0 report results.duckdb', 'Markdown tables of every run in the store')
@@ -69,7 +75,13 @@ export const reportCommand: CommandModule<GlobalOptions, ReportArgs> = {
         throw new InputError(`--samples must be an integer >= 0, got ${args.samples}`, { file: '(command line)', field: 'samples' });
       }
     }
-    const opts: ReportOptions = { B: args.bootstrap, seed: args.seed, variant: args.variant, allowPartial: args.allowPartial };
+    const opts: ReportOptions = {
+      B: args.bootstrap,
+      seed: args.seed,
+      variant: args.variant,
+      allowPartial: args.allowPartial,
+      transitionsOnly: args.transitionsOnly,
+    };
     if (args.reference !== undefined) opts.reference = args.reference;
     if (args.runs !== undefined) opts.runs = args.runs.split(',').map((s) => s.trim()).filter((s) => s !== '');
     const report = await buildReport(args.stores, opts);

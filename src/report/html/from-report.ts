@@ -10,6 +10,7 @@ import { readPanelDir } from '../../io/panel-store.js';
 import type { Worker } from '../../panel/types.js';
 import { ResultsStore } from '../../store/results-store.js';
 import type { StoredResult } from '../../store/types.js';
+import { recordsText, VARIANT_TEXT } from '../markdown.js';
 import type { Report } from '../types.js';
 import { renderHtmlReport } from './render.js';
 import { reportTables } from './tables.js';
@@ -40,17 +41,17 @@ export function htmlViewFromReport(report: Report, opts: HtmlReportOptions = {})
   const order = new Map(report.runs.map((r, i) => [r.name, i] as const));
   const datasetOrder = new Map(report.datasets.map((d, i) => [d, i] as const));
   const rank = (run: string, dataset: string) => (order.get(run) ?? 1e9) * 1000 + (datasetOrder.get(dataset) ?? 999);
+  // Both perplexities of a run, each labelled on its row: the leading variant first.
+  const variants = [report.options.variant, report.options.variant === 'raw' ? 'normalized' : 'raw'] as const;
   const perplexity: PerplexityPoint[] = [...report.perplexity]
     .sort((a, b) => rank(a.run, a.dataset) - rank(b.run, b.dataset))
-    .map((c) => ({
-      model: c.run,
-      dataset: c.dataset,
-      perplexity: c.perplexity.estimate,
-      se: c.perplexity.se,
-      logSe: c.perplexity.logPerplexity.se,
-      transitions: c.perplexity.transitions,
-      workers: c.perplexity.workers,
-    }));
+    .flatMap((c) =>
+      variants.flatMap((v) => {
+        const e = c[v];
+        if (!e) return [];
+        return [{ model: `${c.run} (${v})`, dataset: c.dataset, perplexity: e.estimate, se: e.se, logSe: e.logPerplexity.se, transitions: e.transitions, workers: e.workers }];
+      }),
+    );
   const calibration: CalibrationPoint[] = [];
   for (const b of [...report.binary].sort((x, y) => rank(x.run, x.dataset) - rank(y.run, y.dataset))) {
     const task = plottedTask(b.task, b.among);
@@ -61,7 +62,8 @@ export function htmlViewFromReport(report: Report, opts: HtmlReportOptions = {})
     { label: 'results stores', value: report.stores.map((s) => s.path).join(', ') },
     { label: 'runs', value: report.runs.map((r) => r.name).join(', ') },
     { label: 'datasets', value: report.datasets.join(', ') },
-    { label: 'bootstrap', value: `B = ${o.B}, seed ${o.seed}, ${o.variant} log-probabilities` },
+    { label: 'bootstrap', value: `B = ${o.B}, seed ${o.seed}; differences from ${o.variant} log-probabilities` },
+    { label: 'perplexity', value: `${VARIANT_TEXT.raw}; ${VARIANT_TEXT.normalized}; over ${recordsText(o.transitionsOnly)}` },
   ];
   return {
     title: opts.title ?? 'labor-llm evaluation report',

@@ -50,7 +50,7 @@ export function perplexitySpec(points: readonly PerplexityPoint[]): TopLevelSpec
     scale: { type: 'log' as const, nice: false },
     // Plain numbers up to 10^5, then powers of ten (an untrained model's perplexity can be 1e20).
     axis: { labelExpr: "datum.value >= 1e5 ? format(datum.value, '.0e') : format(datum.value, '~g')", labelOverlap: 'greedy' as const },
-    title: 'test perplexity (log scale; bars: 95% intervals from the bootstrap SE)',
+    title: 'test perplexity, raw and normalized as each row says (log scale; bars: 95% intervals from the bootstrap SE)',
   };
   return {
     config: CONFIG,

@@ -2,7 +2,7 @@
  * The paper-style tables of a Report as display tables: the same rows, columns and "estimate (SE)" cells
  * as the Markdown report (report/markdown.ts), so the two formats never disagree on a number.
  */
-import { formatEstimate } from '../markdown.js';
+import { formatEstimate, recordsText, VARIANT_TEXT } from '../markdown.js';
 import type { BinaryCell, Report } from '../types.js';
 import type { ReportTable, TableCell } from './types.js';
 
@@ -22,6 +22,7 @@ export function reportTables(report: Report): ReportTable[] {
   const o = report.options;
   const runNames = report.runs.map((r) => r.name);
   const cols = report.datasets;
+  const variants = [o.variant, o.variant === 'raw' ? 'normalized' : 'raw'] as const;
   const tables: ReportTable[] = [];
   const bootNote = `Standard errors in parentheses: worker-level bootstrap, B = ${o.B} draws, seed ${o.seed}.`;
 
@@ -58,28 +59,32 @@ export function reportTables(report: Report): ReportTable[] {
     tables.push({
       id: 'perplexity',
       title: 'Test perplexity',
-      columns,
-      rows: byRun(report.perplexity, (n, d) => {
-        const c = report.perplexity.find((x) => x.run === n && x.dataset === d);
-        return c ? formatEstimate(c.perplexity) : DASH;
-      }),
-      notes: [
-        `exp(\u2212mean log P(observed next title)), with ${o.variant === 'raw' ? 'raw' : 'normalized'} title log-probabilities.`,
-        bootNote,
-      ],
+      columns: [{ label: 'Run' }, ...cols.flatMap((d) => variants.map((v) => ({ label: `${d} ${v}`, align: 'right' as const })))],
+      rows: runNames
+        .filter((n) => report.perplexity.some((c) => c.run === n))
+        .map((n) => [
+          n,
+          ...cols.flatMap((d) => {
+            const c = report.perplexity.find((x) => x.run === n && x.dataset === d);
+            return variants.map((v) => (c && c[v] ? formatEstimate(c[v]!) : DASH));
+          }),
+        ]),
+      notes: [`exp(\u2212mean log P(observed title)) over ${recordsText(o.transitionsOnly)}; ${VARIANT_TEXT.raw}; ${VARIANT_TEXT.normalized}.`, bootNote],
     });
   }
 
   if (o.reference !== null && report.differences.length > 0) {
     tables.push({
       id: 'differences',
-      title: `Difference in perplexity from ${o.reference}`,
+      title: `Difference in ${o.variant} perplexity: ${o.reference} \u2212 run`,
       columns,
       rows: byRun(report.differences, (n, d) => {
         const c = report.differences.find((x) => x.run === n && x.dataset === d);
         return c ? formatEstimate(c.difference, { signed: true }) : DASH;
       }),
-      notes: [`perplexity(run) \u2212 perplexity(${o.reference}); negative is better. Paired bootstrap (same draws for both runs).`],
+      notes: [
+        `perplexity(${o.reference}) \u2212 perplexity(run), the paper's "baseline \u2212 model": positive means the run beats ${o.reference}. Paired bootstrap (same draws for both runs).`,
+      ],
     });
   }
 

@@ -1,0 +1,268 @@
+#include "career_trainer.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <memory>
+
+#include "career_forward.h"
+#include "career_random.h"
+#include "errors.h"
+#include "ggml-cpu.h"
+#include "ggml-opt.h"
+#include "log.h"
+
+namespace labor::career {
+namespace {
+
+struct ContextFree {
+    void operator()(ggml_context *c) const { ggml_free(c); }
+};
+struct SchedFree {
+    void operator()(ggml_backend_sched *s) const { ggml_backend_sched_free(s); }
+};
+struct OptFree {
+    void operator()(ggml_opt_context *o) const { ggml_opt_free(o); }
+};
+
+void check_options(const TrainOptions &o) {
+    auto bad = [](const std::string &m) { fail(ErrorKind::Input, m); };
+    if (o.out_path.empty()) bad("the output path is empty");
+    if (o.epochs < 0 || o.epochs > 100000) bad("epochs must be between 0 and 100000, got " + std::to_string(o.epochs));
+    if (o.batch < 1 || o.batch > 65536) bad("the batch size must be between 1 and 65536 workers, got " + std::to_string(o.batch));
+    if (!(std::isfinite(o.lr) && o.lr > 0 && o.lr <= 1)) bad("the learning rate must be in (0, 1], got " + std::to_string(o.lr));
+    if (!(o.warmup_init_lr > 0 && o.warmup_init_lr <= o.lr)) bad("the warm-up's initial learning rate must be in (0, lr]");
+    if (o.warmup < -1) bad("warm-up steps must be >= 0 (or -1: automatic)");
+    if (!(o.weight_decay >= 0 && o.weight_decay <= 1)) bad("weight decay must be in [0, 1], got " + std::to_string(o.weight_decay));
+    if (!(o.beta1 >= 0 && o.beta1 < 1)) bad("beta1 must be in [0, 1)");
+    if (!(o.beta2 >= 0 && o.beta2 < 1)) bad("beta2 must be in [0, 1)");
+    if (!(std::isfinite(o.eps) && o.eps >= 0)) bad("eps must be a finite number >= 0");
+    if (!(o.dropout >= 0 && o.dropout < 1)) bad("dropout must be in [0, 1), got " + std::to_string(o.dropout));
+    if (o.threads < 0 || o.threads > 1024) bad("threads must be between 0 (all) and 1024");
+    if (o.max_steps < 0) bad("max_steps must be >= 0");
+}
+
+void probe_output(const std::string &out) {
+    struct stat st {};
+    if (stat(out.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) fail(ErrorKind::Input, "the output " + out + " is a folder");
+    const std::string probe = out + ".career-probe-" + std::to_string((long)getpid()) + ".tmp";
+    FILE *f = std::fopen(probe.c_str(), "wb");
+    if (!f) fail(ErrorKind::Input, "cannot write next to the output " + out + ": " + std::strerror(errno));
+    std::fclose(f);
+    std::remove(probe.c_str());
+}
+
+struct Schedule {
+    double lr, init_lr;
+    int64_t warmup;
+    int64_t step = 0;  // optimizer steps taken
+    ggml_opt_optimizer_params pars{};
+    double rate(int64_t s) const {  // learning rate of step s (1-based)
+        if (warmup > 0 && s <= warmup) return init_lr + (lr - init_lr) * (double)s / (double)warmup;
+        return lr * std::sqrt((double)std::max<int64_t>(warmup, 1) / (double)s);
+    }
+};
+
+ggml_opt_optimizer_params schedule_params(void *ud) {
+    Schedule *s = static_cast<Schedule *>(ud);
+    ggml_opt_optimizer_params p = s->pars;
+    p.adamw.alpha = (float)s->rate(s->step + 1);
+    return p;
+}
+
+}  // namespace
+
+double mean_nll(const Weights &w, const Dataset &ds, int32_t batch, Runner &runner, const StopFn &stop) {
+    const int32_t K = w.config().n_codes;
+    double total = 0;
+    int64_t n = 0;
+    std::vector<float> logits;
+    for (const auto &seqs : plan_batches(ds, batch, nullptr)) {
+        if (stop && stop()) fail(ErrorKind::Cancelled, "the operation was cancelled");
+        const HostBatch b = make_batch(ds, seqs, w.config().start_token());
+        runner.logits(w, b, logits);
+        for (size_t r = 0; r < b.targets.size(); ++r) {
+            const float *row = logits.data() + r * K;
+            total += logsumexp(row, K) - row[b.targets[r]];
+            ++n;
+        }
+    }
+    return n > 0 ? total / (double)n : std::numeric_limits<double>::quiet_NaN();
+}
+
+TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, const StopFn &stop) {
+    using clock = std::chrono::steady_clock;
+    const auto t0 = clock::now();
+    auto elapsed_ms = [&] { return std::chrono::duration<double, std::milli>(clock::now() - t0).count(); };
+    auto check_stop = [&] {
+        if (stop()) fail(ErrorKind::Cancelled, "the operation was cancelled");
+    };
+    install_log_handler();
+    check_options(opts);
+
+    std::unique_ptr<Weights> w;
+    if (!opts.init_path.empty()) {
+        w = load(opts.init_path, nullptr);
+    } else {
+        w = std::make_unique<Weights>(opts.config);
+        w->init_random(opts.seed);
+    }
+    const Config &c = w->config();
+    opts.train.check(c, "training data");
+    opts.valid.check(c, "validation data");
+    probe_output(opts.out_path);
+    check_stop();
+
+    Runner runner(opts.threads);
+    TrainResult res;
+    res.config = c;
+    res.threads = runner.threads();
+    res.n_params = w->n_params();
+    res.train_workers = (int64_t)opts.train.size();
+    res.valid_workers = (int64_t)opts.valid.size();
+    res.train_records = opts.train.records();
+    res.valid_records = opts.valid.records();
+    const int64_t steps_per_epoch = std::min<int64_t>(
+        (int64_t)((opts.train.size() + opts.batch - 1) / opts.batch), opts.max_steps > 0 ? opts.max_steps : INT64_MAX);
+    Schedule sched{opts.lr, opts.warmup_init_lr, opts.warmup >= 0 ? opts.warmup : std::min<int64_t>(steps_per_epoch, 4000)};
+    res.warmup = sched.warmup;
+    sched.pars = ggml_opt_get_default_optimizer_params(nullptr);
+    sched.pars.adamw.beta1 = (float)opts.beta1;
+    sched.pars.adamw.beta2 = (float)opts.beta2;
+    sched.pars.adamw.eps = (float)opts.eps;
+    sched.pars.adamw.wd = (float)opts.weight_decay;
+
+    auto validate = [&](int32_t epoch) {
+        TrainProgress p;
+        p.phase = TrainProgress::Phase::Validate;
+        p.epoch = epoch;
+        p.elapsed_ms = elapsed_ms();
+        progress(p);
+        return mean_nll(*w, opts.valid, std::max(opts.batch, 64), runner, stop);
+    };
+    res.initial_val_loss = validate(0);
+    {
+        TrainProgress p;
+        p.phase = TrainProgress::Phase::Epoch;
+        p.val_loss = res.initial_val_loss;
+        p.train_loss = std::numeric_limits<double>::quiet_NaN();
+        p.elapsed_ms = elapsed_ms();
+        progress(p);
+    }
+    if (opts.epochs == 0) {
+        save(*w, opts.meta, opts.out_path);
+        res.best_val_loss = res.initial_val_loss;
+        res.seconds = elapsed_ms() / 1000;
+        return res;
+    }
+
+    w->set_trainable();
+    ggml_backend_t backend = runner.backend();
+    std::unique_ptr<ggml_backend_sched, SchedFree> bsched(
+        ggml_backend_sched_new(&backend, nullptr, 1, graph_size(c.layers), false, false));
+    if (!bsched) fail(ErrorKind::Engine, "could not create the ggml scheduler");
+    ggml_opt_params op = ggml_opt_default_params(bsched.get(), GGML_OPT_LOSS_TYPE_CROSS_ENTROPY);
+    op.get_opt_pars = schedule_params;
+    op.get_opt_pars_ud = &sched;
+    op.optimizer = GGML_OPT_OPTIMIZER_TYPE_ADAMW;
+    std::unique_ptr<ggml_opt_context, OptFree> opt(ggml_opt_init(op));
+    if (!opt) fail(ErrorKind::Engine, "could not create the ggml optimizer");
+
+    Random rng(opts.seed ^ 0x5DEECE66Dull);
+    const int32_t K = c.n_codes, d = c.width;
+    std::vector<float> mask, labels;
+    double best = std::numeric_limits<double>::infinity();
+    std::vector<std::vector<float>> best_weights;
+    for (int32_t epoch = 1; epoch <= opts.epochs; ++epoch) {
+        const auto e0 = clock::now();
+        std::vector<std::vector<int64_t>> batches = plan_batches(opts.train, opts.batch, &rng);
+        if ((int64_t)batches.size() > steps_per_epoch) batches.resize((size_t)steps_per_epoch);
+        TrainProgress p;
+        p.phase = TrainProgress::Phase::Train;
+        p.epoch = epoch;
+        p.steps = (int64_t)batches.size();
+        double loss_sum = 0;
+        int64_t records = 0;
+        for (size_t k = 0; k < batches.size(); ++k) {
+            check_stop();
+            const HostBatch b = make_batch(opts.train, batches[k], c.start_token());
+            const int32_t n_out = (int32_t)b.rows.size();
+            ggml_init_params ip{};
+            ip.mem_size = graph_meta_bytes(c.layers);
+            ip.no_alloc = true;
+            std::unique_ptr<ggml_context, ContextFree> ctx(ggml_init(ip));
+            if (!ctx) fail(ErrorKind::Engine, "out of memory for a CAREER training graph");
+            ggml_cgraph *gf = ggml_new_graph_custom(ctx.get(), graph_size(c.layers), true);
+            GraphInputs in;
+            ggml_tensor *logits = build_logits(ctx.get(), *w, b.T, b.B, n_out, opts.dropout > 0, in);
+            ggml_build_forward_expand(gf, logits);
+            ggml_opt_prepare_alloc(opt.get(), ctx.get(), gf, in.codes, logits);
+            ggml_opt_alloc(opt.get(), true);
+            // Non-static ggml_opt graphs accumulate gradients across evaluations: start each step at zero.
+            ggml_opt_reset(opt.get(), false);
+            if (in.dropout) {
+                const float keep = 1.0f - opts.dropout, scale = 1.0f / keep;
+                mask.resize((size_t)ggml_nelements(in.dropout));
+                for (float &m : mask) m = rng.uniform() < keep ? scale : 0.0f;
+            }
+            set_inputs(in, b, d, in.dropout ? mask.data() : nullptr);
+            labels.assign((size_t)K * n_out, 0.0f);
+            for (int32_t r = 0; r < n_out; ++r) labels[(size_t)r * K + b.targets[r]] = 1.0f;
+            ggml_backend_tensor_set(ggml_opt_labels(opt.get()), labels.data(), 0, labels.size() * sizeof(float));
+            p.lr = sched.rate(sched.step + 1);
+            ggml_opt_eval(opt.get(), nullptr);
+            ++sched.step;
+            float loss = 0;
+            ggml_backend_tensor_get(ggml_opt_loss(opt.get()), &loss, 0, sizeof(float));
+            if (!std::isfinite(loss))
+                fail(ErrorKind::Engine, "the training loss is not finite at epoch " + std::to_string(epoch) +
+                                            ": training diverged; lower the learning rate");
+            loss_sum += (double)loss * n_out;
+            records += n_out;
+            p.step = (int64_t)k + 1;
+            p.loss = loss_sum / (double)records;
+            p.elapsed_ms = elapsed_ms();
+            progress(p);
+        }
+        const double train_seconds = std::chrono::duration<double>(clock::now() - e0).count();
+        EpochSummary s;
+        s.epoch = epoch;
+        s.train_loss = loss_sum / (double)std::max<int64_t>(records, 1);
+        s.train_records = records;
+        s.train_seconds = train_seconds;
+        s.val_loss = validate(epoch);
+        if (!std::isfinite(s.val_loss)) fail(ErrorKind::Engine, "the validation loss is not finite: training diverged");
+        s.improved = s.val_loss < best;
+        if (s.improved) {
+            best = s.val_loss;
+            best_weights = w->snapshot();
+            res.best_epoch = epoch;
+            res.best_val_loss = s.val_loss;
+        }
+        s.seconds = std::chrono::duration<double>(clock::now() - e0).count();
+        res.history.push_back(s);
+        TrainProgress e;
+        e.phase = TrainProgress::Phase::Epoch;
+        e.epoch = epoch;
+        e.train_loss = s.train_loss;
+        e.val_loss = s.val_loss;
+        e.improved = s.improved;
+        e.elapsed_ms = elapsed_ms();
+        progress(e);
+        check_stop();
+    }
+    res.steps = sched.step;
+    w->restore(best_weights);
+    save(*w, opts.meta, opts.out_path);
+    res.seconds = elapsed_ms() / 1000;
+    return res;
+}
+
+}  // namespace labor::career
