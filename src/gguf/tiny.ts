@@ -63,6 +63,8 @@ export interface TinyLlamaOptions {
    * attend by position alone (e.g. to the previous line's title); a constant direction gives it one.
    */
   constantEmbeddingDims?: number;
+  /** No output.weight: the token embeddings are the output layer too (default false). */
+  tiedOutput?: boolean;
 }
 
 export interface TinyLlamaResult extends GgufWriteResult {
@@ -152,6 +154,7 @@ export async function writeTinyLlama(opts: TinyLlamaOptions): Promise<TinyLlamaR
       }
       return w;
     },
+    tiedOutput: opts.tiedOutput,
     extraMetadata: [
       ['labor_llm.generator', gguf.str(`tiny-llama v${TINY_LLAMA_VERSION}`)],
       ['labor_llm.vocab', gguf.str(vocabName)],

@@ -89,6 +89,7 @@ describe('labor-llm demo', () => {
       'training texts',
       'tiny model',
       'fine-tuning',
+      'career',
       ...DEMO_RUNS.map((r) => `evaluate ${r}`),
       'report',
       'report files',
@@ -102,7 +103,7 @@ describe('labor-llm demo', () => {
     expect(panel.panel.workers).toHaveLength(80);
     expect(panel.meta.oracle).toBe(true);
     const firstTest = panel.panel.workers.filter((w) => panel.splits.get(w.id) === 'test').slice(0, 4);
-    const expected = firstTest.flatMap((w) => w.records.slice(1).map((_, i) => `${w.id}/${i + 1}`)).sort();
+    const expected = firstTest.flatMap((w) => w.records.map((_, i) => `${w.id}/${i}`)).sort();
     for (const name of DEMO_RUNS) {
       expect(stored.get(name)!.map((r) => `${r.workerId}/${r.index}`).sort(), name).toEqual(expected);
     }
