@@ -233,6 +233,13 @@ class StepGraph {
         ggml_build_forward_expand(gf, logits);
         ggml_opt_prepare_alloc(opt, ctx.get(), gf, tokens, logits);
         ggml_opt_alloc(opt, training);
+        if (training) {
+            // ggml-opt's dynamic graphs add each step's gradients into persistent accumulators and, with
+            // one step per optimizer update, never clear them: without this, AdamW would follow the sum
+            // of every gradient so far (measured: the loss climbs after a few epochs).
+            for (ggml_tensor *p : model_.params())
+                if (ggml_tensor *acc = ggml_opt_grad_acc(opt, p)) ggml_backend_tensor_memset(acc, 0, 0, ggml_nbytes(acc));
+        }
         ggml_backend_tensor_set(tokens, stream.data() + start, 0, sizeof(llama_token) * (size_t)n_ctx_);
         ggml_backend_tensor_set(positions, positions_.data(), 0, sizeof(int32_t) * (size_t)n_ctx_);
         // One-hot labels (ggml's cross-entropy takes target distributions): set this window's ones,

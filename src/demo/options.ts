@@ -23,7 +23,7 @@ export interface DemoOptions {
   learningRate?: number;
   /** Bootstrap draws of the report (default 500). */
   bootstrap?: number;
-  /** CPU threads (default: all cores). */
+  /** CPU threads (default: training on one thread, evaluation on all cores). */
   threads?: number;
   /** Replace the demo's earlier outputs in `out` (default false). */
   force?: boolean;
