@@ -78,9 +78,9 @@ void rename_into_place(const std::string &from, const std::string &to) {
         fail(ErrorKind::Input, "cannot move the checkpoint to " + to + ": " + std::strerror(errno));
 }
 
-// Decides from the GGUF header alone whether llama.cpp can train the file, so that nothing reaches a
+// Decides from the GGUF header alone whether the trainer can take the file, so that nothing reaches a
 // backward pass that would abort the process (f16/quantized weights have no OUT_PROD backward on
-// CPU; mixture-of-experts and other architectures use ops without a backward pass).
+// CPU; mixture-of-experts and other architectures need ops the training graph does not build).
 void inspect_trainable(const std::string &path) {
     struct stat st {};
     if (stat(path.c_str(), &st) != 0) fail(ErrorKind::Model, "model file not found: " + path);
