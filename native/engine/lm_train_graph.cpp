@@ -161,6 +161,7 @@ LmTrainModel::LmTrainModel(const std::string &path, ggml_backend_t backend) {
         // RoPE frequency factors are constants of the architecture (ggml has no gradient for them).
         if (t != rope_freqs_) {
             ggml_set_param(t);
+            params_.push_back(t);
             n_params_ += ggml_nelements(t);
         }
     }

@@ -47,6 +47,8 @@ class LmTrainModel {
 
     const LmHparams &hparams() const { return hp_; }
     int64_t parameter_count() const { return n_params_; }
+    // The trained tensors (every tensor but rope_freqs).
+    const std::vector<ggml_tensor *> &params() const { return params_; }
 
     // Logits [n_vocab, n_ctx * n_seq] of `tokens` (I32 [n_ctx, n_seq], one window per column) built in
     // `ctx` (no_alloc); `positions` is I32 [n_ctx] holding 0..n_ctx-1.
@@ -61,6 +63,7 @@ class LmTrainModel {
     ggml_context *ctx_ = nullptr;  // tensor metadata; data lives in buf_
     ggml_backend_buffer_t buf_ = nullptr;
     std::vector<std::string> names_;  // GGUF order
+    std::vector<ggml_tensor *> params_;
     ggml_tensor *tok_embd_ = nullptr, *output_norm_ = nullptr, *output_ = nullptr, *rope_freqs_ = nullptr;
     std::vector<LmLayer> layers_;
 };

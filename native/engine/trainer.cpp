@@ -78,9 +78,9 @@ void rename_into_place(const std::string &from, const std::string &to) {
         fail(ErrorKind::Input, "cannot move the checkpoint to " + to + ": " + std::strerror(errno));
 }
 
-// Decides from the GGUF header alone whether llama.cpp can train the file, so that nothing reaches a
+// Decides from the GGUF header alone whether the trainer can take the file, so that nothing reaches a
 // backward pass that would abort the process (f16/quantized weights have no OUT_PROD backward on
-// CPU; mixture-of-experts and other architectures use ops without a backward pass).
+// CPU; mixture-of-experts and other architectures need ops the training graph does not build).
 void inspect_trainable(const std::string &path) {
     struct stat st {};
     if (stat(path.c_str(), &st) != 0) fail(ErrorKind::Model, "model file not found: " + path);
@@ -233,6 +233,13 @@ class StepGraph {
         ggml_build_forward_expand(gf, logits);
         ggml_opt_prepare_alloc(opt, ctx.get(), gf, tokens, logits);
         ggml_opt_alloc(opt, training);
+        if (training) {
+            // ggml-opt's dynamic graphs add each step's gradients into persistent accumulators and, with
+            // one step per optimizer update, never clear them: without this, AdamW would follow the sum
+            // of every gradient so far (measured: the loss climbs after a few epochs).
+            for (ggml_tensor *p : model_.params())
+                if (ggml_tensor *acc = ggml_opt_grad_acc(opt, p)) ggml_backend_tensor_memset(acc, 0, 0, ggml_nbytes(acc));
+        }
         ggml_backend_tensor_set(tokens, stream.data() + start, 0, sizeof(llama_token) * (size_t)n_ctx_);
         ggml_backend_tensor_set(positions, positions_.data(), 0, sizeof(int32_t) * (size_t)n_ctx_);
         // One-hot labels (ggml's cross-entropy takes target distributions): set this window's ones,

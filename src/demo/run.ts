@@ -2,9 +2,11 @@
  * `labor-llm demo`: the whole method on a laptop, with nothing to download.
  *
  *   1. a synthetic panel (its true transition probabilities are known: the oracle), split 70/10/20;
- *   2. the training texts: every train/valid worker's resume under the `resume` template;
- *   3. a tiny llama model with random weights and the Llama-2 tokenizer;
- *   4. local fine-tuning of that model on the training texts (the best epoch by validation loss);
+ *   2. the training texts: every train/valid worker's resume under the `resume` template, and a glossary
+ *      of the titles (what a pretrained model would know of their spelling);
+ *   3. a tiny llama model with random weights and a BPE vocabulary of its own, learned from the
+ *      training texts (a few hundred tokens: titles are a few tokens, the output layer is small);
+ *   4. training of every weight of that model on the training texts (the best epoch by validation loss);
  *   5. evaluation on the test split, every title's probability for every transition, of the fine-tuned
  *      and the untrained model and of the baselines (oracle, empirical transitions, multinomial logit,
  *      uniform), all into one results store;
@@ -16,9 +18,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CancelledError, InputError } from '../errors.js';
-import { BaselineScorer, evaluate, type EvalProgress, ModelScorer, type Scorer } from '../eval/index.js';
+import { trainCareer } from '../baselines/career/index.js';
+import { BaselineScorer, CareerScorer, evaluate, type EvalProgress, ModelScorer, type Scorer } from '../eval/index.js';
 import { finetuneLocal, type LocalFinetuneResult } from '../finetune/local/index.js';
-import { writeTinyLlama } from '../gguf/index.js';
+import { learnBpe, writeTinyLlama } from '../gguf/index.js';
 import { completeSplits, writePanelDir } from '../io/index.js';
 import { buildReport } from '../report/build.js';
 import type { RunKind } from '../store/types.js';
@@ -54,6 +57,7 @@ export const DEMO_FILES = {
   validText: 'training/valid.txt',
   baseModel: 'models/tiny-untrained.gguf',
   finetunedModel: 'models/tiny-finetuned.gguf',
+  careerModel: 'models/career.gguf',
   results: 'results.duckdb',
   reportJson: 'report.json',
   reportMarkdown: 'report.md',
@@ -64,7 +68,13 @@ export const DEMO_FILES = {
 export type DemoFiles = { [K in keyof typeof DEMO_FILES]: string };
 
 /** Run names in the results store, in report order (the fine-tuned model is the reference). */
-export const DEMO_RUNS = ['tiny-finetuned', 'tiny-untrained', 'oracle', 'empirical', 'logit', 'uniform'] as const;
+export const DEMO_RUNS = ['tiny-finetuned', 'tiny-untrained', 'career', 'oracle', 'empirical', 'logit', 'uniform'] as const;
+
+/**
+ * The demo's CAREER baseline (docs/career.md): smaller than CAREER's published size so that it trains
+ * in about a minute on one core.
+ */
+export const DEMO_CAREER = { layers: 2, width: 64, heads: 2, ff: 256, epochs: 6, batch: 16, learningRate: 2e-3 } as const;
 
 export interface DemoRunSummary {
   run: string;
@@ -90,16 +100,24 @@ export interface DemoResult {
 }
 
 /** Passes over the title list in the training texts (see src/training/glossary.ts). */
-const GLOSSARY_COPIES = 4;
+const GLOSSARY_COPIES = 2;
+
+/**
+ * The demo's language model: a small llama trained from scratch, every weight learning, on a BPE
+ * vocabulary learned from its training texts. Sized so that training fits the demo's time on 2 cores
+ * (docs/finetune-local.md has the measurements).
+ */
+export const DEMO_MODEL = { nEmbd: 128, nLayer: 2, nHead: 4, nFf: 384, merges: 3000, contextLength: 128 } as const;
 
 /** What the demo's LLM is, said wherever its numbers are shown. */
 const STAND_IN_TEXT =
-  'The tiny model (4 million parameters, most of them its frozen random token embeddings, trained for a few minutes ' +
-  'on a few hundred resumes and a glossary of the titles, which stands in for what a pretrained model knows of ' +
-  'occupation names) stands in for a real LLM so that every step runs on a laptop: it learns the resume format and ' +
-  'the titles but little about careers (a 64-wide model whose attention keys cannot be trained locally does not ' +
-  'learn to look back at the previous title), so its perplexity stays far above the baselines. The same commands ' +
-  'evaluate a real model (any llama.cpp GGUF) on the same test transitions:';
+  `The language model is a small llama (${DEMO_MODEL.nLayer} layers, width ${DEMO_MODEL.nEmbd}) with a BPE vocabulary ` +
+  'learned from the training resumes (most titles are one token), trained from random weights, every weight learning, ' +
+  'for a few minutes on the training resumes and a glossary of the titles (which stands in for what a pretrained model ' +
+  "knows of occupation names). It stands in for the paper's fine-tuned LLMs so that every step runs on a laptop; at " +
+  'this size and training time it has not yet learned what the first-order baselines know (see docs/finetune-local.md ' +
+  'for the measurements), so compare its row with care. CAREER, the oracle and the other baselines are scored on the same ' +
+  'records. The same commands evaluate a real model (any llama.cpp GGUF) on the same test records:';
 
 function standIn(files: DemoFiles, testWorkers: number): string {
   const limit = testWorkers > 0 ? ` --limit ${testWorkers}` : '';
@@ -143,7 +161,7 @@ function demoMarkdown(o: ResolvedDemoOptions, result: Omit<DemoResult, 'steps' |
     '',
     `A synthetic ${o.profile.toUpperCase()}-like panel of ${result.panel.workers} workers (seed ${o.seed}), split ` +
       `${result.panel.splits.train}/${result.panel.splits.valid}/${result.panel.splits.test} (train/valid/test). ` +
-      `A tiny llama model (random weights, Llama-2 tokenizer) was fine-tuned locally for ${o.epochs} epoch(s) on the ` +
+      `A small llama model (random weights, a BPE vocabulary learned from the training texts) was trained locally for ${o.epochs} epoch(s) on the ` +
       `training resumes and ${t.glossaryDocuments} title-glossary documents (${t.trainTokens} tokens); validation loss ${t.initialValLoss.toFixed(3)} before training, ` +
       `${t.bestValLoss.toFixed(3)} after (best epoch ${t.bestEpoch}), nats per token.`,
     '',
@@ -224,11 +242,13 @@ export async function runDemo(options: DemoOptions = {}, hooks: DemoHooks = {}):
     };
   });
 
-  // 3. Tiny model.
+  // 3. Tiny model: a vocabulary of its own, random weights.
   await timed('tiny model', async () => {
     const step = progress.step('tiny model', 1, 'model');
-    const r = await writeTinyLlama({ vocab: 'llama-spm', seed: o.seed, out: files.baseModel });
-    step.done(`${r.parameterCount.toLocaleString('en-US')} parameters`);
+    const bpe = learnBpe(texts.train, { merges: DEMO_MODEL.merges });
+    const { nEmbd, nLayer, nHead, nFf } = DEMO_MODEL;
+    const r = await writeTinyLlama({ vocab: bpe.tokenizer, seed: o.seed, out: files.baseModel, nEmbd, nLayer, nHead, nFf });
+    step.done(`${r.parameterCount.toLocaleString('en-US')} parameters, ${bpe.tokenizer.nVocab} tokens`);
   });
 
   // 4. Fine-tuning. The step's total is known once the first windows of each phase are reported.
@@ -245,8 +265,11 @@ export async function runDemo(options: DemoOptions = {}, hooks: DemoHooks = {}):
       out: files.finetunedModel,
       epochs: o.epochs,
       learningRate: o.learningRate,
+      contextLength: DEMO_MODEL.contextLength,
       seed: o.seed,
-      threads: o.threads,
+      // One thread unless told otherwise: bit-identical reruns, and on a busy machine ggml's threads
+      // wait for each other at every op (measured: docs/finetune-local.md).
+      threads: o.threads ?? 1,
       signal,
       onProgress: (p) => {
         if (p.phase === 'epoch') return;
@@ -262,10 +285,28 @@ export async function runDemo(options: DemoOptions = {}, hooks: DemoHooks = {}):
     return r;
   });
 
+  // 4b. CAREER, trained on the same train split, best epoch on the valid split.
+  await timed('career', async () => {
+    const step = progress.step(`CAREER (${DEMO_CAREER.epochs} epochs)`, 0, 'steps');
+    const r = await trainCareer({
+      taxonomy,
+      train: panelInfo.train,
+      valid: panelInfo.valid,
+      out: files.careerModel,
+      ...DEMO_CAREER,
+      seed: o.seed,
+      threads: o.threads ?? 1,
+      source: files.panel,
+      signal,
+    });
+    step.done(`validation loss ${r.bestValLoss.toFixed(3)} (epoch ${r.bestEpoch})`);
+  });
+
   // 5. Evaluation: one store, every run on the same test transitions.
   const specs: { name: (typeof DEMO_RUNS)[number]; scorer: Scorer }[] = [
     { name: 'tiny-finetuned', scorer: new ModelScorer({ model: files.finetunedModel, template: 'resume', mode: 'distribution', engine: { threads: o.threads } }) },
     { name: 'tiny-untrained', scorer: new ModelScorer({ model: files.baseModel, template: 'resume', mode: 'distribution', engine: { threads: o.threads } }) },
+    { name: 'career', scorer: new CareerScorer({ model: files.careerModel, ...(o.threads !== undefined ? { threads: o.threads } : {}) }) },
     { name: 'oracle', scorer: new BaselineScorer('oracle') },
     { name: 'empirical', scorer: new BaselineScorer('empirical') },
     { name: 'logit', scorer: new BaselineScorer('logit') },

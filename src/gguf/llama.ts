@@ -122,6 +122,8 @@ export interface WriteLlamaOptions {
   name?: string;
   /** Extra metadata written after the standard keys (e.g. provenance). */
   extraMetadata?: Iterable<readonly [string, GgufValue]>;
+  /** Leave out output.weight: llama.cpp then uses the token embeddings as the output layer (tied). */
+  tiedOutput?: boolean;
 }
 
 /** Writes a llama-architecture GGUF that llama.cpp can load, with the tokenizer copied verbatim. */
@@ -142,7 +144,8 @@ export async function writeLlamaModel(opts: WriteLlamaOptions): Promise<GgufWrit
     ...tokenizer.metadata,
     ...(opts.extraMetadata ?? []),
   ];
-  const tensors = llamaTensorSpecs(shape).map((spec) => ({
+  const specs = llamaTensorSpecs(shape).filter((spec) => !(opts.tiedOutput && spec.name === 'output.weight'));
+  const tensors = specs.map((spec) => ({
     name: spec.name,
     dims: spec.dims,
     type: spec.role === 'norm' ? ('f32' as const) : opts.type,

@@ -56,13 +56,8 @@ export interface TinyLlamaOptions {
    * initScale: next-token distributions are spread out but far from uniform.
    */
   initScale?: number;
-  /**
-   * Sets the first N embedding dimensions of every token to the same value (default 0: none). Local
-   * fine-tuning cannot update the token embeddings or the K and V projections (see native/engine/trainer.cpp),
-   * so attention keys built from random embeddings have no content-free part and a head cannot learn to
-   * attend by position alone (e.g. to the previous line's title); a constant direction gives it one.
-   */
-  constantEmbeddingDims?: number;
+  /** No output.weight: the token embeddings are the output layer too (default false). */
+  tiedOutput?: boolean;
 }
 
 export interface TinyLlamaResult extends GgufWriteResult {
@@ -143,15 +138,8 @@ export async function writeTinyLlama(opts: TinyLlamaOptions): Promise<TinyLlamaR
     tokenizer,
     type,
     name: `labor-llm tiny llama (${preset}, ${vocabName}, seed ${opts.seed})`,
-    weights: (spec) => {
-      const w = initTensor(spec, opts.seed, initScale);
-      const k = opts.constantEmbeddingDims ?? 0;
-      if (spec.role === 'embedding' && k > 0) {
-        const d = spec.dims[0]!;
-        for (let t = 0; t < spec.dims[1]!; t++) for (let i = 0; i < k; i++) w[t * d + i] = initScale;
-      }
-      return w;
-    },
+    weights: (spec) => initTensor(spec, opts.seed, initScale),
+    tiedOutput: opts.tiedOutput,
     extraMetadata: [
       ['labor_llm.generator', gguf.str(`tiny-llama v${TINY_LLAMA_VERSION}`)],
       ['labor_llm.vocab', gguf.str(vocabName)],

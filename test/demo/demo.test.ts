@@ -89,6 +89,7 @@ describe('labor-llm demo', () => {
       'training texts',
       'tiny model',
       'fine-tuning',
+      'career',
       ...DEMO_RUNS.map((r) => `evaluate ${r}`),
       'report',
       'report files',

@@ -41,14 +41,14 @@ function summary(r: DemoResult): string {
     '',
     `report: ${shown(r.files.reportHtml)}  (open it in a browser; works offline)`,
     `        ${shown(r.files.reportMarkdown)}, ${shown(r.files.reportJson)}`,
-    `results store: ${shown(r.files.results)}   models: ${shown(r.files.finetunedModel)}, ${shown(r.files.baseModel)}`,
+    `results store: ${shown(r.files.results)}   models: ${shown(r.files.finetunedModel)}, ${shown(r.files.baseModel)}, ${shown(r.files.careerModel)}`,
   ];
   return `${lines.join('\n')}\n`;
 }
 
 export const demoCommand: CommandModule<GlobalOptions, DemoArgs> = {
   command: 'demo',
-  describe: 'the method end to end on a synthetic panel: fine-tune a tiny model locally, evaluate it and the baselines, write the report',
+  describe: 'the method end to end on a synthetic panel: train a small language model and CAREER locally, evaluate them and the baselines, write the report',
   builder: (y: Argv<GlobalOptions>) =>
     y
       .option('out', { type: 'string', default: DEMO_DEFAULTS.out, describe: 'folder for the panel, models, results store and report' })
@@ -59,13 +59,13 @@ export const demoCommand: CommandModule<GlobalOptions, DemoArgs> = {
       .option('test-workers', {
         type: 'number',
         default: DEMO_DEFAULTS.testWorkers,
-        describe: 'score the first N test workers (0: all; each costs ~2 s per model on 2 cores)',
+        describe: 'score the first N test workers (0: all; each costs ~2 s per language model on 2 cores)',
       })
       .option('lr', { type: 'number', default: DEMO_DEFAULTS.learningRate, describe: 'fine-tuning learning rate (AdamW)' })
       .option('bootstrap', { type: 'number', default: DEMO_DEFAULTS.bootstrap, describe: 'bootstrap draws of the standard errors' })
-      .option('threads', { type: 'number', describe: 'CPU threads (default: all cores)' })
+      .option('threads', { type: 'number', describe: 'CPU threads (default: training on 1, evaluation on all cores)' })
       .option('force', { type: 'boolean', default: false, describe: "replace an earlier demo's outputs in --out" })
-      .example('$0 demo', 'about 3 minutes on 2 cores; writes labor-llm-demo/report.html')
+      .example('$0 demo', 'about 3 minutes on 2 busy cores; writes labor-llm-demo/report.html')
       .example('$0 demo --out /tmp/demo --workers 120 --epochs 1 --test-workers 10 --force', 'a quicker, smaller run')
       .example('$0 demo --json --quiet', 'the run summary (perplexities, files, timings) as JSON') as unknown as Argv<DemoArgs>,
   handler: async (args) => {
