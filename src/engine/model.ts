@@ -376,7 +376,9 @@ export class Model {
         ),
       'scoring failed',
     ).finally(cancel.dispose);
-    for (const r of results) if (Number.isNaN(r.logTotal) || r.logProbs.some(Number.isNaN)) throw nanScores(this.path);
+    // Bounded mode leaves the titles it never reached NaN by design; its total is NaN only for a broken model.
+    const bounded = opts.mode === 'bounded';
+    for (const r of results) if (Number.isNaN(r.logTotal) || (!bounded && r.logProbs.some(Number.isNaN))) throw nanScores(this.path);
     return results.map((r) => new TitleScores(set.titles, r.logProbs, r.logTotal, r.stats, r.logTotalUpper));
   }
 

@@ -42,7 +42,7 @@ describe('docs/reproduce-paper.md', () => {
   it("runs its commands as written and prints the paper's table forms", async () => {
     const doc = readFileSync(join(packageRoot(), 'docs', 'reproduce-paper.md'), 'utf8');
     const blocks = runnableBlocks(doc);
-    expect(blocks.map((b) => b.length)).toEqual([3, 13, 7]);
+    expect(blocks.map((b) => b.length)).toEqual([3, 13, 7, 3]);
 
     const dir = await tempDir('labor-llm-reproduce-');
     const taxonomy = loadTaxonomy('occ1990dd');
@@ -87,6 +87,8 @@ describe('docs/reproduce-paper.md', () => {
       expect(table6).toMatch(/\| PPL\(CAREER\)\u2212PPL\(FT-7B-NBY\) \| /);
       // CAREER's stand-in is the empirical baseline: their paired difference is zero.
       expect(table6).toMatch(/\| PPL\(CAREER\)\u2212PPL\(empirical\) \| 0\.00 \(0\.00\)/);
+      // Section 5: the mixtures and the randomized panel are panel folders the other commands read.
+      for (const p of ['panels/mix20', 'panels/psid81-plus10', 'panels/psid81-gender']) expect(readFileSync(join(p, 'meta.json'), 'utf8')).toMatch(/"workers"/);
       const ots = readFileSync('off-the-shelf.md', 'utf8');
       expect(ots).toContain('| **Models without job titles in prompt** |');
       expect(ots).toMatch(/\| OTS-Llama-3\.1-8B-titles \| 0 \| /);

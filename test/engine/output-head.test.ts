@@ -17,8 +17,14 @@ const TOL = 1e-5;
 const dir = mkdtempSync(join(tmpdir(), 'labor-llm-head-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Scores with the head on and off, mode by mode, and checks they agree and who used the head. */
-async function compareModes(head: Model, plain: Model, hs: TitleSet, ps: TitleSet): Promise<void> {
+/**
+ * Scores with the head on and off, mode by mode, and checks they agree and who used the head.
+ * `seqTol` bounds sequential mode (llama.cpp's logits in one-token decodes) against the trie: with f32
+ * weights llama.cpp's small and large decodes agree within 1e-4; with f16 weights its own kernels differ
+ * between decode sizes on some CPUs (7.4e-4 nats measured on an AMD EPYC with AVX-512 BF16), a difference
+ * inside llama.cpp that the head does not touch (head against no head stays within TOL).
+ */
+async function compareModes(head: Model, plain: Model, hs: TitleSet, ps: TitleSet, seqTol = 1e-4): Promise<void> {
   expect(head.info.outputHead).toBe('fused');
   expect(plain.info.outputHead).toBe('off: turned off');
   for (const prompt of PROMPTS) {
@@ -32,7 +38,7 @@ async function compareModes(head: Model, plain: Model, hs: TitleSet, ps: TitleSe
     // The baselines keep llama.cpp's logits even on a model with the head.
     const seq = await head.scoreTitles(prompt, hs, { mode: 'sequential', reusePrefix: false });
     expect(seq.stats.headRows).toBe(0);
-    expect(maxAbsDiff(seq.logProbs, a.logProbs)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(seq.logProbs, a.logProbs)).toBeLessThan(seqTol);
   }
   const ref = await head.scoreTitles(PROMPTS[1]!, hs, { mode: 'reference' });
   expect(ref.stats.headRows).toBe(0);
@@ -108,7 +114,7 @@ describe('fused output head on other weights', () => {
     await writeTinyLlama({ vocab: 'llama-spm', seed: 7, out: path, type: 'f16' });
     const head = await Model.load(path, { threads: 2, outputHead: 'on' });
     const plain = await Model.load(path, { threads: 2, outputHead: 'off' });
-    await compareModes(head, plain, await head.titleSet(occTitles()), await plain.titleSet(occTitles()));
+    await compareModes(head, plain, await head.titleSet(occTitles()), await plain.titleSet(occTitles()), 1e-2);
     await head.free();
     await plain.free();
   });

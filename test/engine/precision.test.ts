@@ -44,7 +44,10 @@ describe('precision benchmark', () => {
     }
     // The trie's own batching error stays small under every setting; the setting itself moves the scores.
     expect(flash!.trieVsOwnReference).toBeLessThan(1e-4);
-    expect(f16!.trieVsOwnReference).toBeLessThan(1e-4);
+    // With f16 weights llama.cpp's own kernels differ between decode sizes on some CPUs (1.9e-4 nats
+    // measured on an AMD EPYC with AVX-512 BF16, under 1e-5 on the Xeon before it): a bound of 1e-3 still
+    // separates that from a batching error, which moves scores by whole nats (llama-cpp-notes.md).
+    expect(f16!.trieVsOwnReference).toBeLessThan(1e-3);
     expect(f16!.rawVsExact).toBeGreaterThan(1e-5);
 
     // The f16 row's distance from exact, recomputed from a fresh f32 model and a fresh f16 model.

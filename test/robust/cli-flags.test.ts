@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/run-cli.js';
+import { lowercasingModelPath } from '../eval/fixtures.js';
 import { tinyModelPath } from '../helpers/models.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'labor-llm-flags-'));
@@ -32,6 +33,12 @@ describe('score and eval flags', () => {
     const r = await runCli(['score', '--model', model, '--prompt-file', bad]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/bad\.txt:1:3.*UTF-8/);
+  });
+
+  it('score refuses a tokenizer that cannot write the titles back, as eval does (exit 4)', async () => {
+    const r = await runCli(['score', '--model', await lowercasingModelPath(), '--prompt-file', prompt]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/cannot express \d+ of \d+ titles/);
   });
 
   it('a missing model is exit 3 in score as in eval (the README says 3)', async () => {

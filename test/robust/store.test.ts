@@ -29,21 +29,22 @@ describe('results store', () => {
     const N = 50;
     const [a, b] = await Promise.all([child('a', N), child('b', N)]);
     expect([a.code, b.code], a.out + b.out).toEqual([0, 0]);
-    let refusals = 0;
     for (let i = 0; i < N; i++) {
+      let winners = 0;
       const store = await ResultsStore.open(join(dir, `s${i}.duckdb`), { readOnly: true });
       const runs = new Set((await store.runs()).map((r) => r.name));
       await store.close();
       for (const [id, r] of [['a', a], ['b', b]] as const) {
-        if (new RegExp(`^ok ${i}$`, 'm').test(r.out)) expect(runs.has(`run-${id}`), `store ${i}: run-${id} reported done`).toBe(true);
-        else {
-          refusals++;
+        if (new RegExp(`^ok ${i}$`, 'm').test(r.out)) {
+          winners++;
+          expect(runs.has(`run-${id}`), `store ${i}: run-${id} reported done`).toBe(true);
+        } else {
           expect(r.out).toMatch(new RegExp(`^refused ${i} STATE .*(at the same time|open in another process)`, 'm'));
         }
       }
+      // Each trial has at least one winner (both win when the second opens the store after the first made it).
+      expect(winners, `store ${i}`).toBeGreaterThanOrEqual(1);
     }
-    // Each trial has at least one winner.
-    expect(refusals).toBeLessThan(N);
   });
 
   it('a damaged store is reported as damaged, not as open in another process', async () => {

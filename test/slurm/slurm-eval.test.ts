@@ -127,7 +127,8 @@ describe('slurm eval --dry-run', () => {
   });
 
   it('forwards every eval option but --shard and --out, and only when given', async () => {
-    const forwarded = Object.keys(EVAL_OPTIONS).filter((k) => k !== 'shard' && k !== 'out' && k !== 'baseline');
+    // --baseline and --import-scores exclude --model (checked with --baseline below).
+    const forwarded = Object.keys(EVAL_OPTIONS).filter((k) => !['shard', 'out', 'baseline', 'import-scores'].includes(k));
     const given: string[] = [];
     const expected: string[] = [];
     for (const name of forwarded) {
@@ -163,7 +164,7 @@ describe('slurm eval --dry-run', () => {
       [[...base, '--shards', '2', '--sbatch=--qos high'], 2, /--sbatch takes one sbatch option without spaces/],
       [[...base, '--shards', '2', '--partition', 'a b'], 2, /--partition must be one word/],
       [['slurm', 'eval', '--dry-run', '--dir', dir, '--shards', '2', '--model', model, '--data', join(root, 'nowhere')], 3, /--data .*nowhere: no such file/],
-      [['slurm', 'eval', '--dry-run', '--dir', dir, '--shards', '2', '--data', data], 2, /give --model FILE or --baseline NAME/],
+      [['slurm', 'eval', '--dry-run', '--dir', dir, '--shards', '2', '--data', data], 2, /give --model FILE, --baseline NAME or --import-scores FILE/],
     ];
     for (const [argv, code, message] of cases) {
       const r = await cli(argv);

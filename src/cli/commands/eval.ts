@@ -113,12 +113,12 @@ export const EVAL_OPTIONS = {
     choices: [...BASELINE_NAMES, 'career'],
     describe: 'score a baseline fitted on the train split instead of a model (career: a trained CAREER model, --career-model)',
   },
-  'career-model': { type: 'string', describe: '--baseline career: the model file (labor-llm career train)' },
   'import-scores': {
     type: 'string',
     describe: "store an outside model's per-record log-probs (CSV or Parquet: worker_id, year, log_prob, optional code) as a run",
   },
   data: { type: 'string', demandOption: true, describe: 'panel store folder (labor-llm data import / synth --out)' },
+  'career-model': { type: 'string', describe: '--baseline career: the model file (labor-llm career train)' },
   template: { type: 'string', default: 'resume', describe: `prompt template: ${TEMPLATE_NAMES.join(', ')}` },
   mode: {
     type: 'string',

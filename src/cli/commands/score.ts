@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { InputError, NotFoundError } from '../../errors.js';
 import { Model } from '../../engine/model.js';
+import { checkTitlesExpressible } from '../../eval/llm.js';
 import { loadTaxonomy } from '../../taxonomy/taxonomy.js';
 import { LORA_OPTION, parseLoraOption } from '../lora-option.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
@@ -92,6 +93,8 @@ export const scoreCommand: CommandModule<GlobalOptions, ScoreArgs> = {
       lora: parseLoraOption(args.lora),
     });
     try {
+      // The same refusal as eval: a vocabulary that cannot write a title back would score other text.
+      checkTitlesExpressible(model, taxonomy.titles());
       const set = await model.titleSet(taxonomy.titles());
       const t0 = performance.now();
       const scores = await model.scoreTitles(prompt, set, { mode: args.mode, topK: args.topK, tolerance: args.tolerance });
