@@ -177,6 +177,9 @@ describe('labor-llm demo', () => {
       'plot-sample-3',
     ]);
     for (const p of page.plots) expect(p.marks, p.id).toBeGreaterThan(0);
-    expect(page.plots[0]!.markTypes.symbol).toBe(DEMO_RUNS.length);
+    // One point per run and perplexity variant (raw and normalized, each labelled on its row).
+    const points = report.perplexity.reduce((n, c) => n + (c.raw ? 1 : 0) + (c.normalized ? 1 : 0), 0);
+    expect(points).toBe(2 * DEMO_RUNS.length);
+    expect(page.plots[0]!.markTypes.symbol).toBe(points);
   });
 });
