@@ -11,7 +11,7 @@ export interface DemoOptions {
   out?: string;
   /**
    * Workers of the synthetic panel (default 5000; split 70/10/20). Measured (docs/finetune-local.md): with 800 the
-   * language model memorizes its ~17k training tokens after 4 epochs and ends far behind every baseline.
+   * language model memorizes its ~17k training tokens after 5 epochs and ends far behind every baseline.
    */
   workers?: number;
   /** Training epochs of the language model (default 3: measured at 5000 workers, the validation loss is lowest at epoch 3). */
