@@ -7,19 +7,13 @@
  * EngineError, CancelledError, StateError (freed model).
  */
 import { existsSync } from 'node:fs';
-import {
-  CancelledError,
-  EngineError,
-  InputError,
-  LaborLlmError,
-  ModelError,
-  NotFoundError,
-  StateError,
-} from '../errors.js';
+import { InputError, ModelError, NotFoundError, StateError } from '../errors.js';
 import { validateModelFile } from '../gguf/validate.js';
+import { cancelFlag, toTypedError } from './native-call.js';
 import { loadAddon, type LoraAdapter, type NativeModel, type NativeModelInfo, type NativeStats, type NativeTitleSet } from './native.js';
 
 export type { LoraAdapter } from './native.js';
+export { toTypedError } from './native-call.js';
 
 export interface ModelOptions {
   /** CPU threads (default: all cores). */
@@ -206,24 +200,6 @@ export interface Throughput {
 const FLASH: Record<NonNullable<ModelOptions['flashAttention']>, number> = { auto: -1, off: 0, on: 1 };
 const HEAD: Record<NonNullable<ModelOptions['outputHead']>, number> = { auto: -1, off: 0, on: 1 };
 
-/** Turns a native rejection (an Error with a `code`) into the toolkit's typed error. */
-export function toTypedError(err: unknown, context: string): LaborLlmError {
-  if (err instanceof LaborLlmError) return err;
-  const e = err as { code?: string; message?: string };
-  const message = `${context}: ${e.message ?? String(err)}`;
-  switch (e.code) {
-    case 'INPUT':
-      return new InputError(message);
-    case 'MODEL':
-      return new ModelError(message);
-    case 'CANCELLED':
-      return new CancelledError(message);
-    case 'STATE':
-      return new StateError(message);
-    default:
-      return new EngineError(message, { cause: err });
-  }
-}
 
 /** Integer options in range before they reach C++ (where NaN became 0 and 2^32 wrapped to 0). */
 function checkModelOptions(opts: ModelOptions): void {
@@ -437,14 +413,6 @@ export class Model {
   }
 }
 
-function cancelFlag(signal: AbortSignal | undefined): { flag: Int32Array | undefined; dispose: () => void } {
-  if (!signal) return { flag: undefined, dispose: () => undefined };
-  if (signal.aborted) throw new CancelledError();
-  const flag = new Int32Array(new SharedArrayBuffer(4));
-  const onAbort = () => Atomics.store(flag, 0, 1);
-  signal.addEventListener('abort', onAbort, { once: true });
-  return { flag, dispose: () => signal.removeEventListener('abort', onAbort) };
-}
 
 /** JS string indices to UTF-8 byte offsets, as the engine reads the text. */
 function utf8Offsets(text: string, spans: readonly (readonly [number, number])[]): Uint32Array {

@@ -5,10 +5,10 @@
  */
 import { existsSync } from 'node:fs';
 import { CancelledError, LaborLlmError, ModelError } from '../../errors.js';
-import { toTypedError } from '../../engine/model.js';
+import { cancelFlag, toTypedError } from '../../engine/native-call.js';
 import type { Worker } from '../../panel/types.js';
 import type { Taxonomy } from '../../taxonomy/taxonomy.js';
-import { cancelFlag, careerAddon, type NativeCareerConfig, type NativeCareerModel } from './native.js';
+import { careerAddon, type NativeCareerConfig, type NativeCareerModel } from './native.js';
 import { checkTaxonomy, encodeWorkers, vocabularyFromMeta, type CareerVocabulary } from './vocabulary.js';
 
 export interface CareerModelInfo {

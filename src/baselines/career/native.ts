@@ -113,15 +113,3 @@ export function careerAddon(): CareerAddon {
   }
   return addon as CareerAddon;
 }
-
-/** A cancel flag the native side reads, set when `signal` aborts; `dispose` removes the listener. */
-export function cancelFlag(signal: AbortSignal | undefined): { flag: Int32Array | undefined; dispose: () => void } {
-  if (!signal) return { flag: undefined, dispose: () => undefined };
-  const flag = new Int32Array(new SharedArrayBuffer(4));
-  const onAbort = (): void => {
-    Atomics.store(flag, 0, 1);
-  };
-  if (signal.aborted) onAbort();
-  signal.addEventListener('abort', onAbort, { once: true });
-  return { flag, dispose: () => signal.removeEventListener('abort', onAbort) };
-}

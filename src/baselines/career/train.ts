@@ -8,13 +8,12 @@
  * the new panel is encoded with that model's vocabularies and must use its taxonomy.
  */
 import { existsSync, statSync } from 'node:fs';
-import { CancelledError, InputError, LaborLlmError } from '../../errors.js';
-import { toTypedError } from '../../engine/model.js';
+import { CancelledError, InputError } from '../../errors.js';
+import { callWithProgress } from '../../engine/native-call.js';
 import type { Worker } from '../../panel/types.js';
 import type { Taxonomy } from '../../taxonomy/taxonomy.js';
 import { CareerModel } from './model.js';
 import {
-  cancelFlag,
   careerAddon,
   type CareerProgress,
   type CareerShape,
@@ -164,27 +163,10 @@ export async function trainCareer(opts: CareerTrainOptions): Promise<CareerTrain
     maxSteps: integer('maxSteps', opts.maxSteps ?? 0, 0),
   };
   if (opts.signal?.aborted) throw new CancelledError();
-  const { flag, dispose } = cancelFlag(opts.signal);
-  // An exception from onProgress stops the run and comes back as the rejection: keep it as thrown.
-  let callbackError: { error: unknown } | undefined;
-  const onProgress = (p: CareerProgress): void => {
-    try {
-      opts.onProgress?.(p);
-    } catch (error) {
-      callbackError = { error };
-      throw error;
-    }
-  };
-  try {
-    const r = await careerAddon().careerTrain(native, onProgress, flag);
-    const trainSeconds = r.history.reduce((s, e) => s + e.trainSeconds, 0);
-    const records = r.history.reduce((s, e) => s + e.trainRecords, 0);
-    return { ...r, recordsPerSecond: trainSeconds > 0 ? records / trainSeconds : 0 };
-  } catch (err) {
-    if (callbackError) throw callbackError.error;
-    if (err instanceof LaborLlmError) throw err;
-    throw toTypedError(err, 'CAREER training failed');
-  } finally {
-    dispose();
-  }
+  const r = await callWithProgress(opts.signal, opts.onProgress, 'CAREER training failed', (onProgress, flag) =>
+    careerAddon().careerTrain(native, onProgress, flag),
+  );
+  const trainSeconds = r.history.reduce((s, e) => s + e.trainSeconds, 0);
+  const records = r.history.reduce((s, e) => s + e.trainRecords, 0);
+  return { ...r, recordsPerSecond: trainSeconds > 0 ? records / trainSeconds : 0 };
 }

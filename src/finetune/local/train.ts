@@ -18,9 +18,9 @@
  * raised before any training (llama.cpp's backward pass aborts the process on other tensor types).
  */
 import { existsSync, statSync } from 'node:fs';
-import { CancelledError, EngineError, InputError, LaborLlmError, NotFoundError } from '../../errors.js';
+import { CancelledError, EngineError, InputError, NotFoundError } from '../../errors.js';
 import { validateModelFile } from '../../gguf/validate.js';
-import { toTypedError } from '../../engine/model.js';
+import { callWithProgress } from '../../engine/native-call.js';
 import { loadAddon } from '../../engine/native.js';
 
 export interface LocalFinetuneOptions {
@@ -185,23 +185,8 @@ export async function finetuneLocal(opts: LocalFinetuneOptions): Promise<LocalFi
   const addon = trainAddon();
   if (opts.signal?.aborted) throw new CancelledError();
 
-  const cancel = opts.signal ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
-  const onAbort = (): void => {
-    if (cancel) Atomics.store(cancel, 0, 1);
-  };
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
-  // An exception from onProgress stops the run and comes back as the rejection: keep it as thrown.
-  let callbackError: { error: unknown } | undefined;
-  const onProgress = (p: LocalFinetuneProgress): void => {
-    try {
-      opts.onProgress?.(p);
-    } catch (error) {
-      callbackError = { error };
-      throw error;
-    }
-  };
-  try {
-    return await addon.train(
+  return callWithProgress(opts.signal, opts.onProgress, 'local fine-tuning failed', (onProgress, cancel) =>
+    addon.train(
       {
         model: opts.model,
         out: opts.out,
@@ -217,12 +202,6 @@ export async function finetuneLocal(opts: LocalFinetuneOptions): Promise<LocalFi
       },
       onProgress,
       cancel,
-    );
-  } catch (err) {
-    if (callbackError) throw callbackError.error;
-    if (err instanceof LaborLlmError) throw err;
-    throw toTypedError(err, 'local fine-tuning failed');
-  } finally {
-    opts.signal?.removeEventListener('abort', onAbort);
-  }
+    ),
+  );
 }
