@@ -52,6 +52,13 @@ export const GGUF_NUMERIC_STORAGE = {
   int64: BigInt64Array,
 } as const;
 export type GgufNumericArrayType = keyof typeof GGUF_NUMERIC_STORAGE;
+/** The on-disk bytes of one numeric value: its typed array's bytes (the writer checks the host is little-endian). */
+export function numericBytes(type: GgufNumericArrayType, value: number | bigint): Uint8Array {
+  const Storage = GGUF_NUMERIC_STORAGE[type] as new (values: ArrayLike<number | bigint>) => ArrayBufferView;
+  const stored = new Storage([value]);
+  return new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength);
+}
+
 /** Typed arrays over any buffer (a constructor's `prototype` type; `InstanceType` would narrow it to ArrayBuffer). */
 export type GgufNumericArrays = { [K in GgufNumericArrayType]: (typeof GGUF_NUMERIC_STORAGE)[K]['prototype'] };
 

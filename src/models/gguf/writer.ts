@@ -17,12 +17,12 @@ import {
   GGML_MAX_DIMS,
   GGML_MAX_NAME_BYTES,
   GGUF_DEFAULT_ALIGNMENT,
-  GGUF_NUMERIC_STORAGE,
   GGUF_SCALAR_TYPE_IDS,
   GGUF_TYPE_ARRAY,
   GGUF_VERSION,
   WRITABLE_TYPE_BYTES,
   WRITABLE_TYPE_IDS,
+  numericBytes,
   type GgufValue,
   type WritableTensorType,
 } from './types.js';
@@ -140,10 +140,7 @@ function checkValue(path: string, key: string, v: GgufValue): void {
 function writeScalar(sink: ByteSink, v: Exclude<GgufValue, { type: 'array' }>): void {
   if (v.type === 'bool') return sink.u8(v.value ? 1 : 0);
   if (v.type === 'string') return sink.string(v.value);
-  // One value in its typed array is its little-endian bytes (the host is checked to be little-endian).
-  const Storage = GGUF_NUMERIC_STORAGE[v.type] as new (values: ArrayLike<number | bigint>) => ArrayBufferView;
-  const stored = new Storage([v.value]);
-  sink.raw(new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength));
+  sink.raw(numericBytes(v.type, v.value));
 }
 
 function writeValue(sink: ByteSink, v: GgufValue): void {
