@@ -453,8 +453,7 @@ export async function appendWorkers(conn: DuckDBConnection, workers: readonly St
     ap.appendVarchar(w.gender);
     ap.appendVarchar(w.ethnicity);
     ap.appendVarchar(w.region);
-    if (w.birthYear === null) ap.appendNull();
-    else ap.appendInteger(w.birthYear);
+    appendNullable(ap, w.birthYear, 'integer');
     ap.appendInteger(w.shard);
     ap.appendInteger(w.transitions);
     ap.endRow();
@@ -463,10 +462,14 @@ export async function appendWorkers(conn: DuckDBConnection, workers: readonly St
   ap.closeSync();
 }
 
-function appendNullable(ap: DuckDBAppender, v: number | null, kind: 'double' | 'integer'): void {
+/** A value of a nullable column: SQL NULL for null. */
+function appendNullable(ap: DuckDBAppender, v: number | null, kind: 'double' | 'integer'): void;
+function appendNullable(ap: DuckDBAppender, v: string | null, kind: 'varchar'): void;
+function appendNullable(ap: DuckDBAppender, v: number | string | null, kind: 'double' | 'integer' | 'varchar'): void {
   if (v === null) ap.appendNull();
-  else if (kind === 'double') ap.appendDouble(v);
-  else ap.appendInteger(v);
+  else if (kind === 'varchar') ap.appendVarchar(v as string);
+  else if (kind === 'double') ap.appendDouble(v as number);
+  else ap.appendInteger(v as number);
 }
 
 function appendResult(ap: DuckDBAppender, run: string, r: StoredResult): void {
@@ -475,8 +478,7 @@ function appendResult(ap: DuckDBAppender, run: string, r: StoredResult): void {
   ap.appendInteger(r.index);
   ap.appendVarchar(r.dataset);
   ap.appendInteger(r.year);
-  if (r.from === null) ap.appendNull();
-  else ap.appendVarchar(r.from);
+  appendNullable(ap, r.from, 'varchar');
   ap.appendVarchar(r.to);
   appendNullable(ap, r.logProb, 'double');
   appendNullable(ap, r.rawLogProb, 'double');

@@ -38,35 +38,26 @@ async function exists(path: string): Promise<boolean> {
  * Runs `fill(tmp)` to write a new folder under a temporary name, then renames it to `dir`.
  * If `fill` throws, the temporary folder is removed and `dir` is untouched.
  */
-export async function writeDirAtomic<T>(
-  dir: string,
-  fill: (tmpDir: string) => Promise<T>,
-  opts: AtomicWriteOptions = {},
-): Promise<T> {
-  await refuseExisting(dir, opts);
-  await mkdir(dirname(dir), { recursive: true });
-  const tmp = temporarySibling(dir);
-  await mkdir(tmp);
-  let result: T;
-  try {
-    result = await fill(tmp);
-  } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
-    throw err;
-  }
-  await replace(tmp, dir, opts);
-  return result;
+export function writeDirAtomic<T>(dir: string, fill: (tmpDir: string) => Promise<T>, opts: AtomicWriteOptions = {}): Promise<T> {
+  return writeAtomic(dir, 'folder', fill, opts);
 }
 
 /** Runs `fill(tmpPath)` to write one file under a temporary name, then renames it to `path`. */
-export async function writeFileAtomic<T>(
-  path: string,
-  fill: (tmpPath: string) => Promise<T>,
-  opts: AtomicWriteOptions = {},
+export function writeFileAtomic<T>(path: string, fill: (tmpPath: string) => Promise<T>, opts: AtomicWriteOptions = {}): Promise<T> {
+  return writeAtomic(path, 'file', fill, opts);
+}
+
+/** A folder's temporary sibling is created before `fill`; a file's is left for `fill` to create. */
+async function writeAtomic<T>(
+  target: string,
+  kind: 'file' | 'folder',
+  fill: (tmp: string) => Promise<T>,
+  opts: AtomicWriteOptions,
 ): Promise<T> {
-  await refuseExisting(path, opts);
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = temporarySibling(path);
+  await refuseExisting(target, opts);
+  await mkdir(dirname(target), { recursive: true });
+  const tmp = temporarySibling(target);
+  if (kind === 'folder') await mkdir(tmp);
   let result: T;
   try {
     result = await fill(tmp);
@@ -74,7 +65,7 @@ export async function writeFileAtomic<T>(
     await rm(tmp, { recursive: true, force: true });
     throw err;
   }
-  await replace(tmp, path, opts);
+  await replace(tmp, target, opts);
   return result;
 }
 

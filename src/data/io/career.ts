@@ -31,14 +31,14 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError, NotFoundError, type SourceLocation } from '../../errors.js';
-import { validatePanelReport, type UnknownCodePolicy } from '../panel/validate.js';
+import type { UnknownCodePolicy } from '../panel/validate.js';
 import type { Panel, Worker, WorkerRecord } from '../panel/types.js';
 import type { Taxonomy } from '../taxonomy/taxonomy.js';
 import { writeDirAtomic } from './atomic.js';
 import { parseBirthYear, parseLocation, parseYear } from './fields.js';
 import { isErrno, readTextFile, splitLines } from './text-file.js';
 import { censusRegion } from './regions.js';
-import { type ImportedPanel, SPLIT_NAMES, type SplitMembership, type SplitName } from './types.js';
+import { type ImportedPanel, SPLIT_NAMES, type SplitMembership, type SplitName, validatedImport } from './types.js';
 
 /** The six files every present split has, in the order they are read. */
 export const CAREER_FILES = ['job', 'year', 'education', 'ethnicity', 'gender', 'location'] as const;
@@ -193,18 +193,7 @@ export async function readCareerDir(dir: string, opts: CareerImportOptions): Pro
     const origin = origins[w];
     return origin ? locate(origin, r, field) : undefined;
   };
-  const { panel, mappedCodes, normalizedEducation } = validatePanelReport(
-    { taxonomy: opts.taxonomy.name, workers: raw },
-    opts.taxonomy,
-    { unknownCode: opts.unknownCode, source },
-  );
-  let records = 0;
-  for (const w of panel.workers) records += w.records.length;
-  return {
-    panel,
-    splits: membership,
-    report: { files: filesRead, workers: panel.workers.length, records, mappedCodes, normalizedEducation },
-  };
+  return validatedImport(raw, opts, { files: filesRead, splits: membership, source });
 }
 
 /** The location of a worker's field (and record r's token in it) in its split's files. */

@@ -13,7 +13,7 @@ import {
 } from './long-table.js';
 import { looksLikeParquet, readLongParquet, writeLongParquet } from './parquet.js';
 import { readCareerDir } from './career.js';
-import { isErrno } from './text-file.js';
+import { checkInputFile, isErrno } from './text-file.js';
 import type { ImportedPanel, SplitMembership } from './types.js';
 
 export * from './types.js';
@@ -29,14 +29,7 @@ export type LongFileFormat = 'csv' | 'parquet';
 
 /** The format of a long table file: Parquet when its first bytes say so, CSV otherwise. */
 export async function sniffLongFormat(file: string): Promise<LongFileFormat> {
-  let info;
-  try {
-    info = await stat(file);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) throw new NotFoundError(`${file}: no such file`, { cause: err });
-    throw new InputError(`cannot read: ${(err as Error).message}`, { file }, { cause: err });
-  }
-  if (!info.isFile()) throw new InputError('expected a long table file (CSV or Parquet), found a folder', { file });
+  await checkInputFile(file, 'expected a long table file (CSV or Parquet), found a folder');
   const handle = await open(file, 'r');
   try {
     const head = Buffer.alloc(4);

@@ -28,13 +28,13 @@ import { writeFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { InputError, type SourceLocation } from '../../errors.js';
-import { validatePanelReport, type UnknownCodePolicy } from '../panel/validate.js';
+import type { UnknownCodePolicy } from '../panel/validate.js';
 import type { Panel, Worker, WorkerRecord } from '../panel/types.js';
 import type { Taxonomy } from '../taxonomy/taxonomy.js';
 import { writeFileAtomic } from './atomic.js';
 import { parseBirthYear, parseYear, resolveRegion } from './fields.js';
 import { readTextFile } from './text-file.js';
-import { type ImportedPanel, isSplitName, SPLIT_NAMES, type SplitMembership } from './types.js';
+import { type ImportedPanel, isSplitName, SPLIT_NAMES, type SplitMembership, validatedImport } from './types.js';
 
 export const LONG_FIELDS = [
   'worker_id',
@@ -282,18 +282,7 @@ export function tableToPanel(table: TableRows, opts: LongImportOptions): Importe
     if (line === undefined) return undefined;
     return at(line, fieldOf[field] ?? 'worker_id')();
   };
-  const { panel, mappedCodes, normalizedEducation } = validatePanelReport(
-    { taxonomy: opts.taxonomy.name, workers },
-    opts.taxonomy,
-    { unknownCode: opts.unknownCode, source },
-  );
-  let records = 0;
-  for (const wk of panel.workers) records += wk.records.length;
-  return {
-    panel,
-    splits,
-    report: { files: [file], workers: panel.workers.length, records, mappedCodes, normalizedEducation },
-  };
+  return validatedImport(workers, opts, { files: [file], splits, source });
 }
 
 /** The fields an export writes for this panel: optional ones only when some worker has them. */

@@ -15,6 +15,15 @@ export async function readTextFile(path: string): Promise<string> {
 
 /** Reads a whole file; a missing path is a NotFoundError, a folder where a file belongs an InputError. */
 export async function readBytes(path: string): Promise<Buffer> {
+  await checkInputFile(path, 'expected a file, found a folder or special file');
+  return readFile(path);
+}
+
+/**
+ * Checks that an input is a regular file before anything opens it: a missing path is a NotFoundError,
+ * one that cannot be examined an InputError, and anything else than a file an InputError saying `notAFile`.
+ */
+export async function checkInputFile(path: string, notAFile: string): Promise<void> {
   let info;
   try {
     info = await stat(path);
@@ -22,8 +31,7 @@ export async function readBytes(path: string): Promise<Buffer> {
     if (isErrno(err, 'ENOENT')) throw new NotFoundError(`${path}: no such file`, { cause: err });
     throw new InputError(`cannot read: ${(err as Error).message}`, { file: path }, { cause: err });
   }
-  if (!info.isFile()) throw new InputError('expected a file, found a folder or special file', { file: path });
-  return readFile(path);
+  if (!info.isFile()) throw new InputError(notAFile, { file: path });
 }
 
 /** Decodes bytes that must be UTF-8 text; `file` names them in errors. */

@@ -3,7 +3,9 @@
  * each worker (train/valid/test), which CAREER's files and the long table's optional `split`
  * column carry and the panel store keeps.
  */
-import type { Panel } from '../panel/types.js';
+import type { Panel, Worker } from '../panel/types.js';
+import { validatePanelReport, type UnknownCodePolicy, type ValidateOptions } from '../panel/validate.js';
+import type { Taxonomy } from '../taxonomy/taxonomy.js';
 import {
   checkFractions,
   DEFAULT_FRACTIONS,
@@ -48,6 +50,28 @@ export function splitCounts(panel: Panel, splits: SplitMembership): Record<Split
     if (s !== undefined) counts[s]++;
   }
   return counts;
+}
+
+/**
+ * The last step of every importer: the workers read are validated against the taxonomy (`source`
+ * locates a fault in the files read, so the error names file, line and field), and what was read is
+ * reported.
+ */
+export function validatedImport(
+  workers: Worker[],
+  opts: { taxonomy: Taxonomy; unknownCode?: UnknownCodePolicy },
+  read: { files: string[]; splits: SplitMembership; source: ValidateOptions['source'] },
+): ImportedPanel {
+  const { panel, mappedCodes, normalizedEducation } = validatePanelReport(
+    { taxonomy: opts.taxonomy.name, workers },
+    opts.taxonomy,
+    { unknownCode: opts.unknownCode, source: read.source },
+  );
+  return {
+    panel,
+    splits: read.splits,
+    report: { files: read.files, workers: panel.workers.length, records: recordCount(panel), mappedCodes, normalizedEducation },
+  };
 }
 
 export function recordCount(panel: Panel): number {

@@ -52,74 +52,43 @@ function years(from: number, to: number, step: number): number[] {
   return out;
 }
 
-const GENDERS: Weighted<string>[] = [
-  { value: 'male', weight: 0.5 },
-  { value: 'female', weight: 0.5 },
-];
+/** A survey's interview years: every year from `first` to `lastAnnual`, then every other year to `last`. */
+function annualThenBiennial(first: number, lastAnnual: number, last: number): number[] {
+  return [...years(first, lastAnnual, 1), ...years(lastAnnual + 2, last, 2)];
+}
 
-const REGIONS: Weighted<string>[] = [
-  { value: 'northeast', weight: 0.18 },
-  { value: 'northcentral', weight: 0.23 },
-  { value: 'south', weight: 0.38 },
-  { value: 'west', weight: 0.21 },
-];
+/** Weighted values in the order written (the order the generator draws from). */
+function shares(weights: Record<string, number>): Weighted<string>[] {
+  return Object.entries(weights).map(([value, weight]) => ({ value, weight }));
+}
 
+const GENDERS = shares({ male: 0.5, female: 0.5 });
+const REGIONS = shares({ northeast: 0.18, northcentral: 0.23, south: 0.38, west: 0.21 });
+
+/** A profile whose dataset is its name in capitals, with the shared gender and region mixes. */
+function survey(name: ProfileName, own: Omit<SurveyProfile, 'name' | 'dataset' | 'genders' | 'regions'>): SurveyProfile {
+  const { ethnicities, ...counts } = own;
+  return { name, dataset: name.toUpperCase() as SurveyProfile['dataset'], ...counts, genders: GENDERS, ethnicities, regions: REGIONS };
+}
+
+// The round bounds: uniform on [2, 18] is a mean of 10 rounds (PSID: 10.10 worker-years per worker),
+// [14, 28] 21 (NLSY79: 20.82), [13, 20] 16.5 (NLSY97: 16.56).
 export const PROFILES: Record<ProfileName, SurveyProfile> = {
-  psid81: {
-    name: 'psid81',
-    dataset: 'PSID81',
-    workers: 31_056,
-    workerYears: 313_622,
-    rounds: [...years(1981, 1997, 1), ...years(1999, 2021, 2)],
-    // Uniform on [2, 18]: mean 10 rounds (survey: 10.10 worker-years per worker).
-    minRounds: 2,
-    maxRounds: 18,
+  psid81: survey('psid81', {
+    workers: 31_056, workerYears: 313_622, rounds: annualThenBiennial(1981, 1997, 2021), minRounds: 2, maxRounds: 18,
     birth: { kind: 'age-at-entry', min: 18, max: 62, maxAge: 85 },
-    genders: GENDERS,
-    ethnicities: [
-      { value: 'white', weight: 0.56 },
-      { value: 'black or african american', weight: 0.35 },
-      { value: 'hispanic', weight: 0.05 },
-      { value: 'other', weight: 0.04 },
-    ],
-    regions: REGIONS,
-  },
-  nlsy79: {
-    name: 'nlsy79',
-    dataset: 'NLSY79',
-    workers: 12_479,
-    workerYears: 259_778,
-    rounds: [...years(1979, 1994, 1), ...years(1996, 2018, 2)],
-    // Uniform on [14, 28]: mean 21 rounds (survey: 20.82).
-    minRounds: 14,
-    maxRounds: 28,
+    ethnicities: shares({ white: 0.56, 'black or african american': 0.35, hispanic: 0.05, other: 0.04 }),
+  }),
+  nlsy79: survey('nlsy79', {
+    workers: 12_479, workerYears: 259_778, rounds: annualThenBiennial(1979, 1994, 2018), minRounds: 14, maxRounds: 28,
     birth: { kind: 'cohort', min: 1957, max: 1964 },
-    genders: GENDERS,
-    ethnicities: [
-      { value: 'hispanic', weight: 0.19 },
-      { value: 'black or african american', weight: 0.25 },
-      { value: 'white', weight: 0.56 },
-    ],
-    regions: REGIONS,
-  },
-  nlsy97: {
-    name: 'nlsy97',
-    dataset: 'NLSY97',
-    workers: 8_984,
-    workerYears: 148_795,
-    rounds: [...years(1997, 2011, 1), ...years(2013, 2021, 2)],
-    // Uniform on [13, 20]: mean 16.5 rounds (survey: 16.56).
-    minRounds: 13,
-    maxRounds: 20,
+    ethnicities: shares({ hispanic: 0.19, 'black or african american': 0.25, white: 0.56 }),
+  }),
+  nlsy97: survey('nlsy97', {
+    workers: 8_984, workerYears: 148_795, rounds: annualThenBiennial(1997, 2011, 2021), minRounds: 13, maxRounds: 20,
     birth: { kind: 'cohort', min: 1980, max: 1984 },
-    genders: GENDERS,
-    ethnicities: [
-      { value: 'hispanic', weight: 0.21 },
-      { value: 'black or african american', weight: 0.26 },
-      { value: 'white', weight: 0.53 },
-    ],
-    regions: REGIONS,
-  },
+    ethnicities: shares({ hispanic: 0.21, 'black or african american': 0.26, white: 0.53 }),
+  }),
 };
 
 /** The profile called `name` (case-insensitive); InputError listing the valid names otherwise. */

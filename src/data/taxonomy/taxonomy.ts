@@ -240,26 +240,16 @@ export function readTaxonomyCsv(file: string): TaxonomyEntry[] {
       const field = /title/.test(problem) ? 'title' : 'code';
       throw new InputError(problem, { file, line, column: (field === 'title' ? titleCol : codeCol) + 1, field });
     }
-    const seenCode = lineOfCode.get(entry.code);
-    if (seenCode !== undefined) {
-      throw new InputError(`duplicate code "${entry.code}" (first on line ${seenCode})`, {
-        file,
-        line,
-        column: codeCol + 1,
-        field: 'code',
-      });
-    }
-    const seenTitle = lineOfTitle.get(entry.title);
-    if (seenTitle !== undefined) {
-      throw new InputError(`duplicate title "${entry.title}" (first on line ${seenTitle})`, {
-        file,
-        line,
-        column: titleCol + 1,
-        field: 'title',
-      });
-    }
-    lineOfCode.set(entry.code, line);
-    lineOfTitle.set(entry.title, line);
+    // Codes and titles are each unique: scoring maps a generated title back to its one code.
+    const claim = (field: 'code' | 'title', lineOf: Map<string, number>, column: number): void => {
+      const first = lineOf.get(entry[field]);
+      if (first !== undefined) {
+        throw new InputError(`duplicate ${field} "${entry[field]}" (first on line ${first})`, { file, line, column: column + 1, field });
+      }
+      lineOf.set(entry[field], line);
+    };
+    claim('code', lineOfCode, codeCol);
+    claim('title', lineOfTitle, titleCol);
     entries.push(entry);
   }
   return entries;

@@ -32,8 +32,7 @@
 import type { Worker } from '../panel/types.js';
 import type { Taxonomy } from '../taxonomy/taxonomy.js';
 import { birthYearLine, headerDatasetName, usWorkerPhrase } from './paper-words.js';
-import { allPrompts, type LineLayout, promptLines, renderLines } from './text-builder.js';
-import type { PredictionPrompt, RenderedWorker, Template, TemplateName } from './types.js';
+import { type LineLayout, LineTemplate } from './text-builder.js';
 
 export const OFF_THE_SHELF_RECORDS_LINE =
   'The worker has the following records of work experience, one entry per line, including year, education level, and the job title:';
@@ -60,31 +59,15 @@ export function offTheShelfLayout(prefix = ''): LineLayout {
   };
 }
 
-export class OffTheShelfTemplate implements Template {
-  readonly name: TemplateName;
-  readonly description: string;
-  private readonly layout: LineLayout;
-
-  constructor(
-    private readonly taxonomy: Taxonomy,
-    listTitles = false,
-  ) {
-    this.name = listTitles ? 'off-the-shelf-titles' : 'off-the-shelf';
-    this.description = listTitles
-      ? "the paper's off-the-shelf prompt preceded by the list of all titles of the taxonomy (list wording ours)"
-      : "the paper's off-the-shelf prompt: header, demographic and birth-year sentences, \"YEAR (education): Title\" lines";
-    this.layout = offTheShelfLayout(listTitles ? titleListBlock(taxonomy) : '');
-  }
-
-  render(worker: Worker): RenderedWorker {
-    return renderLines(this.layout, this.taxonomy, worker);
-  }
-
-  prompt(worker: Worker, index: number): string {
-    return promptLines(this.layout, this.taxonomy, worker, index);
-  }
-
-  prompts(worker: Worker): PredictionPrompt[] {
-    return allPrompts(this.taxonomy, worker, (w, i) => this.prompt(w, i));
+export class OffTheShelfTemplate extends LineTemplate {
+  constructor(taxonomy: Taxonomy, listTitles = false) {
+    super(
+      listTitles ? 'off-the-shelf-titles' : 'off-the-shelf',
+      listTitles
+        ? "the paper's off-the-shelf prompt preceded by the list of all titles of the taxonomy (list wording ours)"
+        : "the paper's off-the-shelf prompt: header, demographic and birth-year sentences, \"YEAR (education): Title\" lines",
+      taxonomy,
+      offTheShelfLayout(listTitles ? titleListBlock(taxonomy) : ''),
+    );
   }
 }

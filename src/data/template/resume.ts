@@ -24,8 +24,7 @@
 import type { Worker } from '../panel/types.js';
 import type { Taxonomy } from '../taxonomy/taxonomy.js';
 import { birthYearLine, headerDatasetName, usWorkerPhrase } from './paper-words.js';
-import { allPrompts, type LineLayout, promptLines, renderLines } from './text-builder.js';
-import type { PredictionPrompt, RenderedWorker, Template, TemplateName } from './types.js';
+import { type LineLayout, LineTemplate } from './text-builder.js';
 
 export const RESUME_END_MARKER = '<END OF RESUME>';
 
@@ -49,31 +48,15 @@ export function resumeLayout(withBirthYear: boolean): LineLayout {
   };
 }
 
-export class ResumeTemplate implements Template {
-  readonly name: TemplateName;
-  readonly description: string;
-  private readonly layout: LineLayout;
-
-  constructor(
-    private readonly taxonomy: Taxonomy,
-    withBirthYear = false,
-  ) {
-    this.name = withBirthYear ? 'resume-birth-year' : 'resume';
-    this.description = withBirthYear
-      ? "the paper's fine-tuning resume with a birth-year line (\"The worker was born in 1963.\")"
-      : "the paper's fine-tuning resume (no birth year): dataset header, demographic sentence, \"YEAR to NEXTYEAR (education): Title\" lines, end marker";
-    this.layout = resumeLayout(withBirthYear);
-  }
-
-  render(worker: Worker): RenderedWorker {
-    return renderLines(this.layout, this.taxonomy, worker);
-  }
-
-  prompt(worker: Worker, index: number): string {
-    return promptLines(this.layout, this.taxonomy, worker, index);
-  }
-
-  prompts(worker: Worker): PredictionPrompt[] {
-    return allPrompts(this.taxonomy, worker, (w, i) => this.prompt(w, i));
+export class ResumeTemplate extends LineTemplate {
+  constructor(taxonomy: Taxonomy, withBirthYear = false) {
+    super(
+      withBirthYear ? 'resume-birth-year' : 'resume',
+      withBirthYear
+        ? "the paper's fine-tuning resume with a birth-year line (\"The worker was born in 1963.\")"
+        : "the paper's fine-tuning resume (no birth year): dataset header, demographic sentence, \"YEAR to NEXTYEAR (education): Title\" lines, end marker",
+      taxonomy,
+      resumeLayout(withBirthYear),
+    );
   }
 }

@@ -7,7 +7,7 @@
 import { StateError } from '../../errors.js';
 import type { Worker } from '../panel/types.js';
 import type { Taxonomy } from '../taxonomy/taxonomy.js';
-import type { PredictionPrompt, RecordSpan, RenderedWorker } from './types.js';
+import type { PredictionPrompt, RecordSpan, RenderedWorker, Template, TemplateName } from './types.js';
 import { continuationOf } from './types.js';
 
 export interface LineLayout {
@@ -17,6 +17,31 @@ export interface LineLayout {
   head(worker: Worker, index: number): string;
   /** Text after the last record line. */
   epilogue(worker: Worker): string;
+}
+
+/**
+ * A template that is one LineLayout over a taxonomy (the resume and off-the-shelf templates): its text,
+ * each record's prompt and all prompts come from the layout's lines.
+ */
+export class LineTemplate implements Template {
+  constructor(
+    readonly name: TemplateName,
+    readonly description: string,
+    private readonly taxonomy: Taxonomy,
+    private readonly layout: LineLayout,
+  ) {}
+
+  render(worker: Worker): RenderedWorker {
+    return renderLines(this.layout, this.taxonomy, worker);
+  }
+
+  prompt(worker: Worker, index: number): string {
+    return promptLines(this.layout, this.taxonomy, worker, index);
+  }
+
+  prompts(worker: Worker): PredictionPrompt[] {
+    return allPrompts(this.taxonomy, worker, (w, i) => this.prompt(w, i));
+  }
 }
 
 export function renderLines(layout: LineLayout, taxonomy: Taxonomy, worker: Worker): RenderedWorker {

@@ -3,19 +3,23 @@
  * getters that fail with a ModelError naming the file and key, and a one-line rendering for summaries.
  */
 import { ModelError } from '../../errors.js';
-import type { GgufMetadata, GgufValue } from './types.js';
+import type { GgufBigIntType, GgufMetadata, GgufNumberType, GgufValue } from './types.js';
+
+/** The constructor of one numeric type's values (what `gguf.u32` and its siblings are). */
+const numberOf = (type: GgufNumberType) => (value: number): GgufValue => ({ type, value });
+const bigintOf = (type: GgufBigIntType) => (value: bigint): GgufValue => ({ type, value });
 
 export const gguf = {
-  u8: (value: number): GgufValue => ({ type: 'uint8', value }),
-  i8: (value: number): GgufValue => ({ type: 'int8', value }),
-  u16: (value: number): GgufValue => ({ type: 'uint16', value }),
-  i16: (value: number): GgufValue => ({ type: 'int16', value }),
-  u32: (value: number): GgufValue => ({ type: 'uint32', value }),
-  i32: (value: number): GgufValue => ({ type: 'int32', value }),
-  f32: (value: number): GgufValue => ({ type: 'float32', value }),
-  f64: (value: number): GgufValue => ({ type: 'float64', value }),
-  u64: (value: bigint): GgufValue => ({ type: 'uint64', value }),
-  i64: (value: bigint): GgufValue => ({ type: 'int64', value }),
+  u8: numberOf('uint8'),
+  i8: numberOf('int8'),
+  u16: numberOf('uint16'),
+  i16: numberOf('int16'),
+  u32: numberOf('uint32'),
+  i32: numberOf('int32'),
+  f32: numberOf('float32'),
+  f64: numberOf('float64'),
+  u64: bigintOf('uint64'),
+  i64: bigintOf('int64'),
   bool: (value: boolean): GgufValue => ({ type: 'bool', value }),
   str: (value: string): GgufValue => ({ type: 'string', value }),
   strings: (value: string[]): GgufValue => ({ type: 'array', itemType: 'string', value }),

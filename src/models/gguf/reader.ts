@@ -13,6 +13,7 @@ import {
   GGML_MAX_DIMS,
   GGML_MAX_NAME_BYTES,
   GGUF_DEFAULT_ALIGNMENT,
+  GGUF_NUMERIC_STORAGE,
   GGUF_SCALAR_TYPE_IDS,
   GGUF_TYPE_ARRAY,
   ggmlTypeById,
@@ -26,20 +27,6 @@ import {
 const SCALAR_TYPES_BY_ID = new Map<number, GgufScalarType>(
   Object.entries(GGUF_SCALAR_TYPE_IDS).map(([name, id]) => [id, name as GgufScalarType]),
 );
-const FIXED_SIZES: Record<Exclude<GgufScalarType, 'string'>, number> = {
-  uint8: 1,
-  int8: 1,
-  uint16: 2,
-  int16: 2,
-  uint32: 4,
-  int32: 4,
-  float32: 4,
-  bool: 1,
-  uint64: 8,
-  int64: 8,
-  float64: 8,
-};
-
 /** Thrown inside a parse step when the window does not yet hold enough bytes; the step is retried. */
 const NEED_MORE = Symbol('need more bytes');
 const CHUNK = 1 << 20;
@@ -120,12 +107,6 @@ class HeaderWindow {
     this.pos += 4;
     return v;
   }
-  i32(): number {
-    this.need(4);
-    const v = this.buf.readInt32LE(this.pos);
-    this.pos += 4;
-    return v;
-  }
   u64(): bigint {
     this.need(8);
     const v = this.buf.readBigUInt64LE(this.pos);
@@ -166,32 +147,10 @@ class HeaderWindow {
 }
 
 function scalarValue(w: HeaderWindow, type: GgufScalarType): GgufValue {
-  switch (type) {
-    case 'uint8':
-      return { type, value: w.u8() };
-    case 'int8':
-      return { type, value: (w.u8() << 24) >> 24 };
-    case 'uint16':
-      return { type, value: new Uint16Array(w.bytes(2))[0]! };
-    case 'int16':
-      return { type, value: new Int16Array(w.bytes(2))[0]! };
-    case 'uint32':
-      return { type, value: w.u32() };
-    case 'int32':
-      return { type, value: w.i32() };
-    case 'float32':
-      return { type, value: new Float32Array(w.bytes(4))[0]! };
-    case 'float64':
-      return { type, value: new Float64Array(w.bytes(8))[0]! };
-    case 'bool':
-      return { type, value: w.u8() !== 0 };
-    case 'string':
-      return { type, value: w.string() };
-    case 'uint64':
-      return { type, value: w.u64() };
-    case 'int64':
-      return { type, value: BigInt.asIntN(64, w.u64()) };
-  }
+  if (type === 'bool') return { type, value: w.u8() !== 0 };
+  if (type === 'string') return { type, value: w.string() };
+  const Storage = GGUF_NUMERIC_STORAGE[type];
+  return { type, value: new Storage(w.bytes(Storage.BYTES_PER_ELEMENT))[0]! } as GgufValue;
 }
 
 function arrayValue(w: HeaderWindow, itemType: GgufScalarType, n: number): GgufValue {
@@ -201,35 +160,14 @@ function arrayValue(w: HeaderWindow, itemType: GgufScalarType, n: number): GgufV
     for (let i = 0; i < n; i++) value[i] = w.string();
     return { type: 'array', itemType, value };
   }
-  const size = FIXED_SIZES[itemType];
-  w.checkFits(n, size);
   if (itemType === 'bool') {
+    w.checkFits(n, 1);
     const raw = new Uint8Array(w.bytes(n));
     return { type: 'array', itemType, value: Array.from(raw, (b) => b !== 0) };
   }
-  const raw = w.bytes(n * size);
-  switch (itemType) {
-    case 'uint8':
-      return { type: 'array', itemType, value: new Uint8Array(raw) };
-    case 'int8':
-      return { type: 'array', itemType, value: new Int8Array(raw) };
-    case 'uint16':
-      return { type: 'array', itemType, value: new Uint16Array(raw) };
-    case 'int16':
-      return { type: 'array', itemType, value: new Int16Array(raw) };
-    case 'uint32':
-      return { type: 'array', itemType, value: new Uint32Array(raw) };
-    case 'int32':
-      return { type: 'array', itemType, value: new Int32Array(raw) };
-    case 'float32':
-      return { type: 'array', itemType, value: new Float32Array(raw) };
-    case 'float64':
-      return { type: 'array', itemType, value: new Float64Array(raw) };
-    case 'uint64':
-      return { type: 'array', itemType, value: new BigUint64Array(raw) };
-    case 'int64':
-      return { type: 'array', itemType, value: new BigInt64Array(raw) };
-  }
+  const Storage = GGUF_NUMERIC_STORAGE[itemType];
+  w.checkFits(n, Storage.BYTES_PER_ELEMENT);
+  return { type: 'array', itemType, value: new Storage(w.bytes(n * Storage.BYTES_PER_ELEMENT)) } as GgufValue;
 }
 
 async function openForReading(path: string): Promise<{ fh: FileHandle; size: number }> {

@@ -20,36 +20,22 @@ export const TINY_LLAMA_VERSION = 1;
 export const TINY_PRESETS = ['tiny', '170m'] as const;
 export type TinyPreset = (typeof TINY_PRESETS)[number];
 
-interface PresetShape {
-  nEmbd: number;
-  nLayer: number;
-  nHead: number;
-  nHeadKv: number;
-  nFf: number;
-  nCtx: number;
-  type: WritableTensorType;
-}
+/** What a preset fixes, each overridable by the option of the same name (nVocab comes from the vocabulary). */
+export type TinyPresetShape = Pick<LlamaShape, 'nEmbd' | 'nLayer' | 'nHead' | 'nHeadKv' | 'nFf' | 'nCtx'> & { type: WritableTensorType };
 
-const PRESETS: Record<TinyPreset, PresetShape> = {
+const PRESETS: Record<TinyPreset, TinyPresetShape> = {
   // A few million parameters with the 32k vocabulary, almost all of them in the embedding and output.
   tiny: { nEmbd: 64, nLayer: 2, nHead: 4, nHeadKv: 4, nFf: 128, nCtx: 2048, type: 'f32' },
   // GPT-2-small-like body on the Llama-2 vocabulary (~162M parameters): realistic cost for benchmarks.
   '170m': { nEmbd: 768, nLayer: 12, nHead: 12, nHeadKv: 12, nFf: 3072, nCtx: 2048, type: 'f16' },
 };
 
-export interface TinyLlamaOptions {
+export interface TinyLlamaOptions extends Partial<TinyPresetShape> {
   /** A vocabulary file of the pinned llama.cpp by name, or a tokenizer of one's own (e.g. `learnBpe`). */
   vocab: VocabName | Tokenizer;
   seed: number;
   out: string;
   preset?: TinyPreset;
-  nEmbd?: number;
-  nLayer?: number;
-  nHead?: number;
-  nHeadKv?: number;
-  nFf?: number;
-  nCtx?: number;
-  type?: WritableTensorType;
   /**
    * Multiplies every weight's standard deviation (default 1). Matrices have std initScale/sqrt(fan_in),
    * so each layer keeps activations near unit scale and logits have a standard deviation near

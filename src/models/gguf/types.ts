@@ -34,20 +34,33 @@ export type GgufScalarType = keyof typeof GGUF_SCALAR_TYPE_IDS;
 export type GgufNumberType = 'uint8' | 'int8' | 'uint16' | 'int16' | 'uint32' | 'int32' | 'float32' | 'float64';
 export type GgufBigIntType = 'uint64' | 'int64';
 
-/** Typed-array storage of numeric array items (large token score / type arrays stay compact). */
-export interface GgufNumericArrays {
-  uint8: Uint8Array;
-  int8: Int8Array;
-  uint16: Uint16Array;
-  int16: Int16Array;
-  uint32: Uint32Array;
-  int32: Int32Array;
-  float32: Float32Array;
-  float64: Float64Array;
-  uint64: BigUint64Array;
-  int64: BigInt64Array;
+/**
+ * The typed array that stores each numeric type, for array items (large token score / type arrays stay
+ * compact) and as the one table of element sizes the reader and writer share. Its bytes are the
+ * on-disk bytes on a little-endian host (GGUF is little-endian; the writer refuses other hosts).
+ */
+export const GGUF_NUMERIC_STORAGE = {
+  uint8: Uint8Array,
+  int8: Int8Array,
+  uint16: Uint16Array,
+  int16: Int16Array,
+  uint32: Uint32Array,
+  int32: Int32Array,
+  float32: Float32Array,
+  float64: Float64Array,
+  uint64: BigUint64Array,
+  int64: BigInt64Array,
+} as const;
+export type GgufNumericArrayType = keyof typeof GGUF_NUMERIC_STORAGE;
+/** The on-disk bytes of one numeric value: its typed array's bytes (the writer checks the host is little-endian). */
+export function numericBytes(type: GgufNumericArrayType, value: number | bigint): Uint8Array {
+  const Storage = GGUF_NUMERIC_STORAGE[type] as new (values: ArrayLike<number | bigint>) => ArrayBufferView;
+  const stored = new Storage([value]);
+  return new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength);
 }
-export type GgufNumericArrayType = keyof GgufNumericArrays;
+
+/** Typed arrays over any buffer (a constructor's `prototype` type; `InstanceType` would narrow it to ArrayBuffer). */
+export type GgufNumericArrays = { [K in GgufNumericArrayType]: (typeof GGUF_NUMERIC_STORAGE)[K]['prototype'] };
 
 export type GgufArrayValue =
   | { [K in GgufNumericArrayType]: { type: 'array'; itemType: K; value: GgufNumericArrays[K] } }[GgufNumericArrayType]

@@ -22,6 +22,7 @@ import {
   GGUF_VERSION,
   WRITABLE_TYPE_BYTES,
   WRITABLE_TYPE_IDS,
+  numericBytes,
   type GgufValue,
   type WritableTensorType,
 } from './types.js';
@@ -137,40 +138,9 @@ function checkValue(path: string, key: string, v: GgufValue): void {
 }
 
 function writeScalar(sink: ByteSink, v: Exclude<GgufValue, { type: 'array' }>): void {
-  const tmp = Buffer.alloc(8);
-  switch (v.type) {
-    case 'uint8':
-      return sink.u8(v.value);
-    case 'int8':
-      tmp.writeInt8(v.value, 0);
-      return sink.raw(tmp.subarray(0, 1));
-    case 'uint16':
-      tmp.writeUInt16LE(v.value, 0);
-      return sink.raw(tmp.subarray(0, 2));
-    case 'int16':
-      tmp.writeInt16LE(v.value, 0);
-      return sink.raw(tmp.subarray(0, 2));
-    case 'uint32':
-      return sink.u32(v.value);
-    case 'int32':
-      tmp.writeInt32LE(v.value, 0);
-      return sink.raw(tmp.subarray(0, 4));
-    case 'float32':
-      tmp.writeFloatLE(v.value, 0);
-      return sink.raw(tmp.subarray(0, 4));
-    case 'float64':
-      tmp.writeDoubleLE(v.value, 0);
-      return sink.raw(tmp.subarray(0, 8));
-    case 'bool':
-      return sink.u8(v.value ? 1 : 0);
-    case 'string':
-      return sink.string(v.value);
-    case 'uint64':
-      return sink.u64(v.value);
-    case 'int64':
-      tmp.writeBigInt64LE(v.value, 0);
-      return sink.raw(tmp);
-  }
+  if (v.type === 'bool') return sink.u8(v.value ? 1 : 0);
+  if (v.type === 'string') return sink.string(v.value);
+  sink.raw(numericBytes(v.type, v.value));
 }
 
 function writeValue(sink: ByteSink, v: GgufValue): void {

@@ -173,7 +173,7 @@ describe('labor-llm finetune', () => {
   });
 
   it('fake-server runs as a command on loopback and stops on SIGTERM', async () => {
-    const root = new URL('../../../../..', import.meta.url).pathname;
+    const root = new URL('../../../', import.meta.url).pathname;
     const mainUrl = new URL('../../../src/cli/main.ts', import.meta.url).href;
     const child = spawn(
       process.execPath,

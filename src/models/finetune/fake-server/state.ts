@@ -136,18 +136,12 @@ export class FakeState {
     return { ...this.defaultScenario, ...over };
   }
 
-  createJob(init: {
-    body: Record<string, unknown>;
-    model: string;
-    suffix: string | undefined;
-    trainingType: 'Lora' | 'Full';
-    epochs: number;
-    nCheckpoints: number;
-    trainingLines: number;
-    trainingBytes: number;
-    /** A job doomed from the start (invalid data surfaced as a failing job). */
-    failWith?: string;
-  }): FakeJob {
+  createJob(
+    init: Pick<FakeJob, 'body' | 'model' | 'suffix' | 'trainingType' | 'epochs' | 'nCheckpoints' | 'trainingLines' | 'trainingBytes'> & {
+      /** A job doomed from the start (invalid data surfaced as a failing job). */
+      failWith?: string;
+    },
+  ): FakeJob {
     const now = this.now();
     const id = this.newId(this.profile === 'together' ? 'ft' : 'ftjob');
     let scenario = this.scenarioFor(init.suffix);

@@ -22,6 +22,17 @@ export function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
+/**
+ * Sets each field of `params` that has a value on `body`, under the service's name for it (`names`:
+ * field -> key). Keys are added in the order of `names`, which is the order they are sent in.
+ */
+export function setDefined<P extends object>(body: JsonObject, params: P, names: { readonly [K in keyof P]?: string }): void {
+  for (const [field, key] of Object.entries(names) as [keyof P, string][]) {
+    const value = params[field];
+    if (value !== undefined) body[key] = value;
+  }
+}
+
 /** ISO-8601 from Unix seconds (OpenAI, Together files) or an ISO string (Together jobs). */
 export function isoTime(v: unknown): string | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return new Date(v * 1000).toISOString();

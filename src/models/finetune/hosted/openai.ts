@@ -9,7 +9,7 @@ import { fileSize, multipartFileBody } from './bodies.js';
 import { createOnce } from './create-once.js';
 import { ServiceError } from './errors.js';
 import { HttpClient } from './http.js';
-import { asArray, asObject, isoTime, num, str, type JsonObject } from './json.js';
+import { asArray, asObject, isoTime, num, setDefined, str, type JsonObject } from './json.js';
 import { validateTrainingJsonl } from './jsonl.js';
 import { checkCommon, type HostedClientOptions } from './together.js';
 import type {
@@ -167,13 +167,9 @@ export function openaiCreateBody(p: CreateJobParams): JsonObject {
   if (p.batchSize === 'max') throw new InputError('OpenAI has no "max" batch size; use a number or "auto"', field('batchSize'));
   checkCommon(p, MAX_SUFFIX);
   const hyper: JsonObject = {};
-  if (p.epochs !== undefined) hyper.n_epochs = p.epochs;
-  if (p.batchSize !== undefined) hyper.batch_size = p.batchSize;
-  if (p.learningRateMultiplier !== undefined) hyper.learning_rate_multiplier = p.learningRateMultiplier;
+  setDefined(hyper, p, { epochs: 'n_epochs', batchSize: 'batch_size', learningRateMultiplier: 'learning_rate_multiplier' });
   const body: JsonObject = { model: p.model, training_file: p.trainingFile };
-  if (p.validationFile !== undefined) body.validation_file = p.validationFile;
-  if (p.suffix !== undefined) body.suffix = p.suffix;
-  if (p.seed !== undefined) body.seed = p.seed;
+  setDefined(body, p, { validationFile: 'validation_file', suffix: 'suffix', seed: 'seed' });
   if (Object.keys(hyper).length > 0) body.method = { type: 'supervised', supervised: { hyperparameters: hyper } };
   return { ...body, ...p.extra };
 }

@@ -11,7 +11,7 @@ import { createOnce } from './create-once.js';
 import { downloadResumable } from './download.js';
 import { ServiceError } from './errors.js';
 import { HttpClient, type HttpClientOptions } from './http.js';
-import { asArray, asObject, isoTime, num, safeFileName, str, type JsonObject } from './json.js';
+import { asArray, asObject, isoTime, num, safeFileName, setDefined, str, type JsonObject } from './json.js';
 import { validateTrainingJsonl } from './jsonl.js';
 import type {
   CreateJobParams,
@@ -249,15 +249,17 @@ export function togetherCreateBody(p: CreateJobParams): JsonObject {
   if (p.batchSize === 'auto') throw new InputError('Together has no "auto" batch size; use a number or "max"', field('batchSize'));
   checkCommon(p, MAX_SUFFIX);
   const body: JsonObject = { model: p.model, training_file: p.trainingFile };
-  if (p.validationFile !== undefined) body.validation_file = p.validationFile;
-  if (p.epochs !== undefined) body.n_epochs = p.epochs;
-  if (p.learningRate !== undefined) body.learning_rate = p.learningRate;
-  if (p.batchSize !== undefined) body.batch_size = p.batchSize;
-  if (p.suffix !== undefined) body.suffix = p.suffix;
-  if (p.seed !== undefined) body.random_seed = p.seed;
-  if (p.nCheckpoints !== undefined) body.n_checkpoints = p.nCheckpoints;
-  if (p.nEvals !== undefined) body.n_evals = p.nEvals;
-  if (p.warmupRatio !== undefined) body.warmup_ratio = p.warmupRatio;
+  setDefined(body, p, {
+    validationFile: 'validation_file',
+    epochs: 'n_epochs',
+    learningRate: 'learning_rate',
+    batchSize: 'batch_size',
+    suffix: 'suffix',
+    seed: 'random_seed',
+    nCheckpoints: 'n_checkpoints',
+    nEvals: 'n_evals',
+    warmupRatio: 'warmup_ratio',
+  });
   if (p.training?.type === 'full') body.training_type = { type: 'Full' };
   if (p.training?.type === 'lora') {
     // lora_r and lora_alpha are required inside training_type; alpha = 2r is the SDKs' default.
