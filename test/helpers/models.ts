@@ -21,7 +21,7 @@ let generatorHash: string | undefined;
 /** Hash of the generator's code, so cached files follow code changes. */
 function hashGenerator(): string {
   if (generatorHash === undefined) {
-    const dir = join(packageRoot(), 'src', 'gguf');
+    const dir = join(packageRoot(), 'src', 'models', 'gguf');
     const h = createHash('sha256').update(`v${TINY_LLAMA_VERSION}`);
     for (const f of readdirSync(dir).sort()) {
       if (f.endsWith('.ts')) h.update(f).update(readFileSync(join(dir, f)));
