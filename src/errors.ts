@@ -47,6 +47,20 @@ export class InputError extends LaborLlmError {
   }
 }
 
+/**
+ * A bad value of a parameter of a library call. The message names parameters as a TypeScript caller
+ * writes them, in backticks (`topK`, `sample.fraction`); the CLI prints each as its flag (`--top-k`,
+ * src/cli/flags.ts), so flags are spelled in the CLI alone.
+ */
+export class ParameterError extends InputError {
+  /** The parameter whose value is refused. */
+  readonly parameter: string;
+  constructor(parameter: string, message: string, options?: { cause?: unknown }) {
+    super(message, undefined, options);
+    this.parameter = parameter;
+  }
+}
+
 export class NotFoundError extends LaborLlmError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('NOT_FOUND', message, options);

@@ -18,7 +18,7 @@
  */
 import { resolve } from 'node:path';
 import { notInLaborForceCodes } from '../baselines/score.js';
-import { CancelledError, InputError, NotFoundError } from '../errors.js';
+import { CancelledError, InputError, NotFoundError, ParameterError } from '../errors.js';
 import { LABOR_FORCE_DEFINITIONS, type LaborForceDefinition } from '../metrics/binary.js';
 import type { SplitName } from '../data/io/index.js';
 import { canonicalJson, describeDifferences, jsonDifferences } from '../results/identity.js';
@@ -115,7 +115,7 @@ function resolveShard(s: ShardSpec | string | undefined): ShardSpec {
 }
 
 function checkTopK(k: number): number {
-  if (!Number.isInteger(k) || k < 1) throw new InputError(`--top-k must be a positive integer, got ${k}`, { file: '(command line)', field: 'top-k' });
+  if (!Number.isInteger(k) || k < 1) throw new ParameterError('topK', `\`topK\` must be a positive integer, got ${k}`);
   return k;
 }
 
@@ -162,11 +162,11 @@ export async function evaluate(opts: EvaluateOptions, hooks: EvaluateHooks = {})
   const ds = await loadEvalDataset(opts.data, { split: opts.split, shard, limit: opts.limit, sample: opts.sample });
   const laborForce = opts.laborForce ?? 'official';
   if (!LABOR_FORCE_DEFINITIONS.includes(laborForce)) {
-    throw new InputError(`--labor-force must be one of ${LABOR_FORCE_DEFINITIONS.join(', ')}, got "${String(laborForce)}"`, { file: '(command line)', field: 'labor-force' });
+    throw new ParameterError('laborForce', `\`laborForce\` must be one of ${LABOR_FORCE_DEFINITIONS.join(', ')}, got "${String(laborForce)}"`);
   }
   const ctx: ScorerContext = { dataset: ds, topK, notInLaborForce: notInLaborForceCodes(ds.store.taxonomy, laborForce), log };
   const runName = opts.name ?? scorer.defaultRunName;
-  if (runName.trim() === '') throw new InputError('the run name is empty', { file: '(command line)', field: 'name' });
+  if (runName.trim() === '') throw new ParameterError('name', 'the run name `name` is empty');
   const { kind, config } = await scorer.identify(ctx);
   const result = (p: { total: number; done: number; scored: number; transitionsTotal: number; transitionsScored: number }, extra: {
     storeCreated: boolean;

@@ -100,7 +100,7 @@ export const mixCommand: CommandModule<GlobalOptions, ArgsOf<typeof mixBuilder>>
       added = new Set(plus.workers.slice(baseTrain.workers.length).map((w) => w.id));
       mixed = { taxonomy: plus.taxonomy, workers: [...plus.workers, ...heldOut.workers] };
     } else {
-      throw new InputError('give --union A B ... (setting 1) or --base A --add B ... (setting 2)', { file: '(command line)', field: 'union' });
+      throw new InputError('give --union A B ... (setting 1) or --base A --add B ... (setting 2)');
     }
     const splits = mixtureSplits(mixed, stores, added);
     const train = mixed.workers.filter((w) => splits.get(w.id) === 'train');
@@ -146,7 +146,7 @@ export const randomizeCommand: CommandModule<GlobalOptions, ArgsOf<typeof random
     const seed = integer('seed', args.seed);
     const split = oneOf('split', args.split, ['all', ...SPLIT_NAMES] as const);
     const fields = args.fields.split(',').map((f) => oneOf('fields', f.trim(), DEMOGRAPHIC_FIELDS)) as DemographicField[];
-    if (new Set(fields).size !== fields.length) throw new InputError(`--fields names a trait twice: "${args.fields}"`, { file: '(command line)', field: 'fields' });
+    if (new Set(fields).size !== fields.length) throw new InputError(`--fields names a trait twice: "${args.fields}"`);
     const store = await readPanelDir(args.panel);
     const groupOf = (w: Worker): string | undefined => {
       const s = store.splits.get(w.id);
