@@ -31,3 +31,9 @@ export function formatBytes(n: number): string {
   if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
   return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }
+
+/** `--out` of the commands that write a panel store (data import, synth, mix, randomize). */
+export const PANEL_OUT_OPTION = { type: 'string', demandOption: true, describe: 'panel store folder to write' } as const;
+
+/** `--force` of the commands that write a panel store. */
+export const PANEL_FORCE_OPTION = { type: 'boolean', default: false, describe: 'replace an existing --out folder' } as const;

@@ -130,6 +130,11 @@ function jobLines(job: FineTuneJob): string {
   return lines.join('\n');
 }
 
+/** The job id of the commands on one job. */
+function jobArgument<T>(y: Argv<T>, describe = 'job id') {
+  return y.positional('job', { type: 'string', demandOption: true, describe });
+}
+
 function pollOption<T>(y: Argv<T>) {
   return y
     .option('poll-interval', { type: 'number', default: 30, describe: 'seconds between status polls' })
@@ -351,8 +356,7 @@ const submitCommand: CommandModule<GlobalOptions, SubmitArgs> = {
 // status, events, cancel, list, download
 
 function statusBuilder(y: Argv<GlobalOptions>) {
-  return pollOption(hostedOptions(y))
-    .positional('job', { type: 'string', demandOption: true, describe: 'job id' })
+  return jobArgument(pollOption(hostedOptions(y)))
     .option('wait', { type: 'boolean', default: false, describe: 'poll until the job ends (events on stderr)' })
     .example('$0 finetune status ft-5e1f0a9c-7b2d-4c3e-9a8b-1d2e3f4a5b6c', 'current state')
     .example('$0 finetune status ft-5e1f0a9c-7b2d-4c3e-9a8b-1d2e3f4a5b6c --wait --poll-interval 60 --json', 'wait for the end, then print the job as JSON');
@@ -371,8 +375,7 @@ const statusCommand: CommandModule<GlobalOptions, ArgsOf<typeof statusBuilder>> 
 };
 
 function eventsBuilder(y: Argv<GlobalOptions>) {
-  return pollOption(hostedOptions(y))
-    .positional('job', { type: 'string', demandOption: true, describe: 'job id' })
+  return jobArgument(pollOption(hostedOptions(y)))
     .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'keep printing new events until the job ends' })
     .example('$0 finetune events ft-5e1f0a9c-7b2d-4c3e-9a8b-1d2e3f4a5b6c', 'events so far, oldest first')
     .example('$0 finetune events ftjob-abc123 --provider openai --follow', 'stream events until the job ends');
@@ -409,8 +412,7 @@ const eventsCommand: CommandModule<GlobalOptions, ArgsOf<typeof eventsBuilder>> 
 };
 
 function cancelBuilder(y: Argv<GlobalOptions>) {
-  return hostedOptions(y)
-    .positional('job', { type: 'string', demandOption: true, describe: 'job id' })
+  return jobArgument(hostedOptions(y))
     .example('$0 finetune cancel ft-5e1f0a9c-7b2d-4c3e-9a8b-1d2e3f4a5b6c', 'request cancellation (Together: cancel_requested, then cancelled)');
 }
 
@@ -451,8 +453,7 @@ const listCommand: CommandModule<GlobalOptions, ArgsOf<typeof listBuilder>> = {
 };
 
 function downloadBuilder(y: Argv<GlobalOptions>) {
-  return downloadOptions(hostedOptions(y))
-    .positional('job', { type: 'string', demandOption: true, describe: 'job id of a completed job' })
+  return jobArgument(downloadOptions(hostedOptions(y)), 'job id of a completed job')
     .example('$0 finetune download ft-5e1f0a9c-7b2d-4c3e-9a8b-1d2e3f4a5b6c --dir checkpoints/', 'the merged model as <output name>.tar.zst')
     .example('$0 finetune download ft-5e1f0a9c-7b2d-4c3e-9a8b-1d2e3f4a5b6c --checkpoint adapter -o adapter.tar.zst', 'LoRA adapter only; rerun to resume if cut')
     .example('$0 finetune download ft-... --checkpoint adapter --gguf ft.lora.gguf --base llama-3.1-8b.gguf', 'the adapter, converted for --lora');
