@@ -2,9 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../../src/cli/main.js';
 import { startFakeServer, type FakeServer } from '../../../src/models/finetune/fake-server/index.js';
-import { packageRoot } from '../../../src/package.js';
 import { tempDir, writeTextJsonl } from '../../helpers/finetune.js';
 import { type CliRun, runCli } from '../../helpers/run-cli.js';
 
@@ -145,11 +143,12 @@ describe('labor-llm finetune', () => {
   });
 
   it('fake-server runs as a command on loopback and stops on SIGTERM', async () => {
+    const root = new URL('../../../', import.meta.url).pathname;
     const mainUrl = new URL('../../../src/cli/main.ts', import.meta.url).href;
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', '--input-type=module', '-e', `const m = await import(${JSON.stringify(mainUrl)}); process.exitCode = await m.main(['finetune', 'fake-server', '--json']);`],
-      { stdio: ['ignore', 'pipe', 'pipe'], cwd: packageRoot() },
+      { stdio: ['ignore', 'pipe', 'pipe'], cwd: root },
     );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
