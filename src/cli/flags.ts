@@ -3,7 +3,7 @@
  * as its flag (`--top-k`). One rule (camelCase to kebab-case, the last part of a dotted name) and the
  * exceptions below, used when the CLI prints an error.
  */
-import { type LaborLlmError, ParameterError } from '../errors.js';
+import { formatLocation, type LaborLlmError, ParameterError } from '../errors.js';
 
 /** Parameters whose flag is not their kebab-case name. */
 const FLAG_NAMES: Readonly<Record<string, string>> = {
@@ -22,5 +22,8 @@ export function flagOf(parameter: string): string {
 
 /** An error's message as the CLI prints it: the parameters a ParameterError names become flags. */
 export function cliMessage(err: LaborLlmError): string {
-  return err instanceof ParameterError ? err.message.replace(/`([A-Za-z][\w.]*)`/g, (_, p: string) => flagOf(p)) : err.message;
+  if (!(err instanceof ParameterError)) return err.message;
+  // Only the message proper: the location is a file name, which may hold anything.
+  const detail = err.detail.replace(/`([A-Za-z][\w.]*)`/g, (_, p: string) => flagOf(p));
+  return err.location ? `${formatLocation(err.location)}: ${detail}` : detail;
 }

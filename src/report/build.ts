@@ -291,8 +291,9 @@ export async function buildReport(storePaths: readonly string[], opts: ReportOpt
   if (incomplete.length > 0) {
     const list = incomplete.map((d) => `"${d.run.name}" (${d.run.workers} of ${d.run.workersTotal} workers)`).join(', ');
     if (!allowPartial) {
-      throw new InputError(
-        `incomplete runs: ${list}; finish them (run the same eval command again), merge all shards, or pass --allow-partial`,
+      throw new ParameterError(
+        'allowPartial',
+        `incomplete runs: ${list}; finish them (run the same eval command again), merge all shards, or pass \`allowPartial\``,
         { file: incomplete[0]!.run.stores[0]! },
       );
     }

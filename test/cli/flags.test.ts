@@ -27,6 +27,10 @@ describe('parameters as flags', () => {
     expect(err.parameter).toBe('reference');
     expect(cliMessage(err)).toBe('--reference "x" has raw log-probs only; use --variant raw to compare with it');
     expect(cliMessage(new InputError('a `quoted` value', { file: 'p.csv', line: 2 }))).toBe('p.csv:2: a `quoted` value');
+    // The location is a file name: left as it is, only the message proper is rewritten.
+    const located = new ParameterError('out', 'write to a new `out` store', { file: 'a`b`.duckdb', field: 'dataset' });
+    expect(located.message).toBe('a`b`.duckdb (field "dataset"): write to a new `out` store');
+    expect(cliMessage(located)).toBe('a`b`.duckdb (field "dataset"): write to a new --out store');
   });
 
   it('the library error names the parameter; the CLI prints the flag', async () => {
