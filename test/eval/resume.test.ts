@@ -39,7 +39,7 @@ interface ChildRun {
 /** Runs the CLI in a child process; with `killAfterMs`, SIGKILLs it then (if it is still running). */
 function runCli(args: string[], killAfterMs?: number): Promise<ChildRun> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', join('test', 'eval', 'cli-entry.ts'), ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join('test', 'helpers', 'cli-entry.ts'), ...args], {
     cwd: packageRoot(),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
