@@ -1,0 +1,104 @@
+/**
+ * How one field of the results store is stored: its SQL type, whether it may be NULL, how the appender
+ * writes it and how a value read back is checked and converted. A value of the wrong kind is a damaged
+ * store (a typed error naming the column), never a wrong number passed on.
+ */
+import { DOUBLE, type DuckDBAppender, LIST, listValue, STRUCT, structValue, VARCHAR } from '@duckdb/node-api';
+import type { TopKEntry } from '../metrics/types.js';
+import type { JsonObject } from './types.js';
+
+export interface ColumnType<T> {
+  /** The SQL type in CREATE TABLE. */
+  readonly sql: string;
+  readonly nullable: boolean;
+  /** What a wrong value is not, for the error ("an integer"). */
+  readonly expected: string;
+  append(ap: DuckDBAppender, value: T): void;
+  /** The value as DuckDB's `getRowObjectsJS()` gives it, checked; undefined when it is not of this type. */
+  read(value: unknown): T | undefined;
+}
+
+export const text: ColumnType<string> = {
+  sql: 'VARCHAR',
+  nullable: false,
+  expected: 'a string',
+  append: (ap, v) => ap.appendVarchar(v),
+  read: (v) => (typeof v === 'string' ? v : undefined),
+};
+
+export const integer: ColumnType<number> = {
+  sql: 'INTEGER',
+  nullable: false,
+  expected: 'an integer',
+  append: (ap, v) => ap.appendInteger(v),
+  read: (v) => (typeof v === 'number' && Number.isInteger(v) ? v : undefined),
+};
+
+export const double: ColumnType<number> = {
+  sql: 'DOUBLE',
+  nullable: false,
+  expected: 'a number',
+  append: (ap, v) => ap.appendDouble(v),
+  read: (v) => (typeof v === 'number' ? v : undefined),
+};
+
+/** A string of a closed set (a run's kind). */
+export function oneOf<T extends string>(values: readonly T[]): ColumnType<T> {
+  return {
+    ...text,
+    expected: `one of ${values.join(', ')}`,
+    read: (v) => values.find((x) => x === v),
+  };
+}
+
+/** A JSON object; undefined for text that is not one. */
+export function parseJsonObject(text: unknown): JsonObject | undefined {
+  try {
+    const v = JSON.parse(String(text)) as unknown;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as JsonObject;
+  } catch {
+    // not JSON
+  }
+  return undefined;
+}
+
+/** A JSON object kept as its text (configurations and free-form info). */
+export const json: ColumnType<JsonObject> = {
+  sql: 'VARCHAR',
+  nullable: false,
+  expected: 'a JSON object',
+  append: (ap, v) => ap.appendVarchar(JSON.stringify(v)),
+  read: (v) => (typeof v === 'string' ? parseJsonObject(v) : undefined),
+};
+
+const TOP_K_TYPE = LIST(STRUCT({ code: VARCHAR, prob: DOUBLE }));
+
+/** A result's top-k list (code, probability), in the model's order. */
+export const topK: ColumnType<TopKEntry[]> = {
+  sql: TOP_K_TYPE.toString(),
+  nullable: false,
+  expected: 'a list of (code, prob)',
+  append: (ap, v) => ap.appendValue(listValue(v.map((e) => structValue({ code: e.code, prob: e.prob }))), TOP_K_TYPE),
+  read: (v) => {
+    if (!Array.isArray(v)) return undefined;
+    const out: TopKEntry[] = [];
+    for (const e of v as unknown[]) {
+      if (e === null || typeof e !== 'object') return undefined;
+      const { code, prob } = e as { code?: unknown; prob?: unknown };
+      if (typeof code !== 'string' || typeof prob !== 'number') return undefined;
+      out.push({ code, prob });
+    }
+    return out;
+  },
+};
+
+/** The same column where SQL NULL stands for null. */
+export function nullable<T>(type: ColumnType<T>): ColumnType<T | null> {
+  return {
+    sql: type.sql,
+    nullable: true,
+    expected: `${type.expected} or NULL`,
+    append: (ap, v) => (v === null ? ap.appendNull() : type.append(ap, v)),
+    read: (v) => (v === null || v === undefined ? null : type.read(v)),
+  };
+}
