@@ -18,29 +18,21 @@ export interface ColumnType<T> {
   read(value: unknown): T | undefined;
 }
 
-export const text: ColumnType<string> = {
-  sql: 'VARCHAR',
-  nullable: false,
-  expected: 'a string',
-  append: (ap, v) => ap.appendVarchar(v),
-  read: (v) => (typeof v === 'string' ? v : undefined),
-};
+/** A NOT NULL column of one SQL type. */
+function scalar<T>(sql: string, expected: string, append: ColumnType<T>['append'], read: ColumnType<T>['read']): ColumnType<T> {
+  return { sql, nullable: false, expected, append, read };
+}
 
-export const integer: ColumnType<number> = {
-  sql: 'INTEGER',
-  nullable: false,
-  expected: 'an integer',
-  append: (ap, v) => ap.appendInteger(v),
-  read: (v) => (typeof v === 'number' && Number.isInteger(v) ? v : undefined),
-};
+export const text = scalar<string>('VARCHAR', 'a string', (ap, v) => ap.appendVarchar(v), (v) => (typeof v === 'string' ? v : undefined));
 
-export const double: ColumnType<number> = {
-  sql: 'DOUBLE',
-  nullable: false,
-  expected: 'a number',
-  append: (ap, v) => ap.appendDouble(v),
-  read: (v) => (typeof v === 'number' ? v : undefined),
-};
+export const integer = scalar<number>(
+  'INTEGER',
+  'an integer',
+  (ap, v) => ap.appendInteger(v),
+  (v) => (typeof v === 'number' && Number.isInteger(v) ? v : undefined),
+);
+
+export const double = scalar<number>('DOUBLE', 'a number', (ap, v) => ap.appendDouble(v), (v) => (typeof v === 'number' ? v : undefined));
 
 /** A string of a closed set (a run's kind). */
 export function oneOf<T extends string>(values: readonly T[]): ColumnType<T> {
@@ -63,23 +55,21 @@ export function parseJsonObject(text: unknown): JsonObject | undefined {
 }
 
 /** A JSON object kept as its text (configurations and free-form info). */
-export const json: ColumnType<JsonObject> = {
-  sql: 'VARCHAR',
-  nullable: false,
-  expected: 'a JSON object',
-  append: (ap, v) => ap.appendVarchar(JSON.stringify(v)),
-  read: (v) => (typeof v === 'string' ? parseJsonObject(v) : undefined),
-};
+export const json = scalar<JsonObject>(
+  'VARCHAR',
+  'a JSON object',
+  (ap, v) => ap.appendVarchar(JSON.stringify(v)),
+  (v) => (typeof v === 'string' ? parseJsonObject(v) : undefined),
+);
 
 const TOP_K_TYPE = LIST(STRUCT({ code: VARCHAR, prob: DOUBLE }));
 
 /** A result's top-k list (code, probability), in the model's order. */
-export const topK: ColumnType<TopKEntry[]> = {
-  sql: TOP_K_TYPE.toString(),
-  nullable: false,
-  expected: 'a list of (code, prob)',
-  append: (ap, v) => ap.appendValue(listValue(v.map((e) => structValue({ code: e.code, prob: e.prob }))), TOP_K_TYPE),
-  read: (v) => {
+export const topK = scalar<TopKEntry[]>(
+  TOP_K_TYPE.toString(),
+  'a list of (code, prob)',
+  (ap, v) => ap.appendValue(listValue(v.map((e) => structValue({ code: e.code, prob: e.prob }))), TOP_K_TYPE),
+  (v) => {
     if (!Array.isArray(v)) return undefined;
     const out: TopKEntry[] = [];
     for (const e of v as unknown[]) {
@@ -90,7 +80,7 @@ export const topK: ColumnType<TopKEntry[]> = {
     }
     return out;
   },
-};
+);
 
 /** The same column where SQL NULL stands for null. */
 export function nullable<T>(type: ColumnType<T>): ColumnType<T | null> {
