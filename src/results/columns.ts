@@ -11,7 +11,7 @@ export interface ColumnType<T> {
   /** The SQL type in CREATE TABLE. */
   readonly sql: string;
   readonly nullable: boolean;
-  /** What a wrong value is not, for the error ("an integer"). */
+  /** What the column holds, for the error on a value that is not that ("an integer"). */
   readonly expected: string;
   append(ap: DuckDBAppender, value: T): void;
   /** The value as DuckDB's `getRowObjectsJS()` gives it, checked; undefined when it is not of this type. */
@@ -44,9 +44,9 @@ export function oneOf<T extends string>(values: readonly T[]): ColumnType<T> {
 }
 
 /** A JSON object; undefined for text that is not one. */
-export function parseJsonObject(text: unknown): JsonObject | undefined {
+export function parseJsonObject(source: unknown): JsonObject | undefined {
   try {
-    const v = JSON.parse(String(text)) as unknown;
+    const v = JSON.parse(String(source)) as unknown;
     if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as JsonObject;
   } catch {
     // not JSON

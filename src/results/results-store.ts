@@ -15,6 +15,7 @@
  *   worker_done  (run, worker): the worker's results are complete; written in the SAME transaction as
  *                its results, so a worker is either absent or whole, never half-written
  *   sessions     one row per invocation that wrote to a run (start, end, workers scored, host...)
+ * Their columns are listed once, in tables.ts; that list makes the schema, the appender and the reader.
  *
  * A store is created under a temporary name and renamed once its tables and workers are committed, so
  * a file at the store's path always has its metadata.
@@ -134,7 +135,7 @@ export class ResultsStore {
         await conn.run('BEGIN TRANSACTION');
         for (const t of TABLES) await conn.run(createTableSql(t));
         await appendRows(conn, STORE_META, [{ key: 'meta', value: JSON.stringify(meta) }]);
-        await appendWorkers(conn, workers);
+        await appendRows(conn, WORKERS, workers);
         await conn.run('COMMIT');
         await conn.run('CHECKPOINT');
       } finally {
@@ -366,9 +367,4 @@ async function readMeta(conn: DuckDBConnection, path: string): Promise<StoreMeta
     });
   }
   return meta as StoreMeta;
-}
-
-/** Appends the store's workers (used at creation and by merge). */
-export async function appendWorkers(conn: DuckDBConnection, workers: readonly StoredWorker[]): Promise<void> {
-  await appendRows(conn, WORKERS, workers);
 }

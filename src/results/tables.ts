@@ -6,7 +6,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { InputError } from '../errors.js';
 import { type ColumnType, double, integer, json, nullable, oneOf, text, topK } from './columns.js';
-import type { RunKind, RunRecord, SessionRecord, StoredResult, StoredWorker } from './types.js';
+import { RUN_KINDS, type RunRecord, type SessionRecord, type StoredResult, type StoredWorker } from './types.js';
 
 /** A row's fields, each mapped to its column: [SQL name, type]; every field has one. */
 type Columns<Row> = { [K in keyof Row]-?: readonly [name: string, type: ColumnType<Row[K]>] };
@@ -27,12 +27,13 @@ export interface Table<Row> {
   readonly row?: Row;
 }
 
-function table<Row>(name: string, columns: Columns<Row>, primaryKey: readonly string[]): Table<Row> {
+/** A table from its columns (in table order) and the fields of its primary key. */
+function table<Row>(name: string, columns: Columns<Row>, primaryKey: readonly (keyof Row & string)[]): Table<Row> {
   const list = Object.entries(columns).map(([field, c]) => {
     const [colName, type] = c as readonly [string, ColumnType<unknown>];
     return { field, name: colName, type };
   });
-  return { name, columns: list, primaryKey };
+  return { name, columns: list, primaryKey: primaryKey.map((f) => columns[f][0]) };
 }
 
 export interface MetaRow {
@@ -54,10 +55,9 @@ export const WORKERS = table<StoredWorker>(
     shard: ['shard', integer],
     transitions: ['transitions', integer],
   },
-  ['worker_id'],
+  ['workerId'],
 );
 
-const RUN_KINDS: readonly RunKind[] = ['model', 'baseline', 'imported'];
 export const RUNS = table<RunRecord>(
   'runs',
   {
@@ -91,7 +91,7 @@ export const RESULTS = table<ResultRow>(
     pSame: ['p_same', nullable(double)],
     pLaborForce: ['p_labor_force', nullable(double)],
   },
-  ['run', 'worker_id', 'idx'],
+  ['run', 'workerId', 'index'],
 );
 
 export interface WorkerDoneRow {
@@ -103,7 +103,7 @@ export interface WorkerDoneRow {
 export const WORKER_DONE = table<WorkerDoneRow>(
   'worker_done',
   { run: ['run', text], workerId: ['worker_id', text], transitions: ['transitions', integer] },
-  ['run', 'worker_id'],
+  ['run', 'workerId'],
 );
 
 export type SessionRow = { id: number } & SessionRecord;
