@@ -8,6 +8,7 @@ import { formatLocation, type LaborLlmError, ParameterError } from '../errors.js
 /** Parameters whose flag is not their kebab-case name. */
 const FLAG_NAMES: Readonly<Record<string, string>> = {
   B: 'bootstrap',
+  overwrite: 'force',
   learningRate: 'lr',
   'sample.fraction': 'sample',
   'sample.seed': 'sample-seed',

@@ -25,7 +25,7 @@ import { existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, statS
 import { basename, dirname, join } from 'node:path';
 import { hostname } from 'node:os';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { InputError, NotFoundError, StateError } from '../errors.js';
+import { ParameterError, InputError, NotFoundError, StateError } from '../errors.js';
 import { parseJsonObject } from './columns.js';
 import {
   appendRows,
@@ -72,7 +72,7 @@ function openError(path: string, err: unknown): Error {
     );
   }
   if (/checksum|corrupt|invalid|not a valid DuckDB/i.test(msg)) {
-    return new InputError(`the results store is damaged or not a DuckDB file (restore it or start a new --out): ${msg}`, { file: path });
+    return new ParameterError('out', `the results store is damaged or not a DuckDB file (restore it or start a new \`out\` store): ${msg}`, { file: path });
   }
   return new InputError(`cannot open the results store: ${msg}`, { file: path });
 }
@@ -354,9 +354,10 @@ async function readMeta(conn: DuckDBConnection, path: string): Promise<StoreMeta
     throw new InputError(`not a labor-llm results store (format ${JSON.stringify(meta.format)})`, { file: path, field: 'format' });
   }
   if ((meta.version as number | undefined) === 1) {
-    throw new InputError(
+    throw new ParameterError(
+      'out',
       `results store version 1 holds transitions only (records 2..T), from before every record was scored; ` +
-        `its numbers are not comparable with this version's (records 1..T, as the paper): evaluate again into a new --out store`,
+        `its numbers are not comparable with this version's (records 1..T, as the paper): evaluate again into a new \`out\` store`,
       { file: path, field: 'version' },
     );
   }

@@ -19,6 +19,7 @@ describe('parameters as flags', () => {
     expect(flagOf('sample.fraction')).toBe('--sample');
     expect(flagOf('sample.seed')).toBe('--sample-seed');
     expect(flagOf('resources.extra')).toBe('--sbatch');
+    expect(flagOf('overwrite')).toBe('--force');
   });
 
   it('rewrites every parameter a ParameterError names, and nothing in other errors', () => {
