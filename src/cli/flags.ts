@@ -9,6 +9,7 @@ import { formatLocation, type LaborLlmError, ParameterError } from '../errors.js
 const FLAG_NAMES: Readonly<Record<string, string>> = {
   B: 'bootstrap',
   overwrite: 'force',
+  columns: 'column',
   learningRate: 'lr',
   'sample.fraction': 'sample',
   'sample.seed': 'sample-seed',

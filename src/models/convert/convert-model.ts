@@ -131,7 +131,7 @@ export async function convertModel(opts: ConvertModelOptions): Promise<ConvertMo
   }
   const ckpt = typeof opts.input === 'string' ? await openCheckpoint(opts.input) : opts.input;
   if (ckpt.files.has('adapter_config.json') && !ckpt.files.has('config.json')) {
-    throw new InputError('this is a LoRA adapter (adapter_config.json): convert it with its base GGUF (--base)', { file: ckpt.path });
+    throw new ParameterError('base', 'this is a LoRA adapter (adapter_config.json): convert it with its base GGUF (`base`)', { file: ckpt.path });
   }
   const cfg = checkpointConfig(ckpt);
   const tokenizer = convertTokenizer({
