@@ -9,6 +9,7 @@ import { InputError } from '../../errors.js';
 import {
   finetuneLocal,
   finetuneTexts,
+  LR_DECAYS,
   panelSplitsFromDir,
   panelSplitsFromSynth,
   type LocalFinetuneProgress,
@@ -38,7 +39,10 @@ function localBuilder(y: Argv<GlobalOptions>) {
     .option('out', { type: 'string', demandOption: true, describe: 'GGUF file for the best checkpoint (lowest validation loss)' })
     .option('force', { type: 'boolean', default: false, describe: 'replace an existing --out file' })
     .option('epochs', { type: 'number', default: 3, describe: 'passes over the training windows' })
-    .option('lr', { type: 'number', default: 1e-3, describe: 'AdamW learning rate (constant)' })
+    .option('lr', { type: 'number', default: 1e-3, describe: 'AdamW learning rate (the peak of the schedule)' })
+    .option('lr-decay', { choices: LR_DECAYS, default: 'constant' as const, describe: 'after the warm-up: constant, or linear / cosine decay to --lr x --min-lr-ratio at the last step' })
+    .option('warmup-steps', { type: 'number', default: 0, describe: 'windows of linear warm-up from 0 to --lr' })
+    .option('min-lr-ratio', { type: 'number', default: 0, describe: 'linear / cosine: the final learning rate as a share of --lr, in [0, 1]' })
     .option('weight-decay', { type: 'number', default: 0, describe: 'AdamW decoupled weight decay, in [0, 1]' })
     .option('context-length', { type: 'number', default: 256, describe: 'tokens per training window (16 to 4096)' })
     .option('seed', { type: 'number', default: 0, describe: 'seed of the order of the training windows' })
@@ -133,6 +137,9 @@ export const finetuneLocalCommand: CommandModule<GlobalOptions, LocalArgs> = {
         ...texts,
         epochs: integer('epochs', args.epochs, 1),
         learningRate: args.lr,
+        lrDecay: args.lrDecay,
+        warmupSteps: integer('warmup-steps', args.warmupSteps, 0),
+        minLrRatio: args.minLrRatio,
         weightDecay: args.weightDecay,
         contextLength: integer('context-length', args.contextLength, 1),
         seed: integer('seed', args.seed, 0),
@@ -149,6 +156,9 @@ export const finetuneLocalCommand: CommandModule<GlobalOptions, LocalArgs> = {
         template: args.template,
         epochs: args.epochs,
         learningRate: args.lr,
+        lrDecay: args.lrDecay,
+        warmupSteps: args.warmupSteps,
+        minLrRatio: args.minLrRatio,
         weightDecay: args.weightDecay,
         seed: args.seed,
         ...result,
