@@ -177,7 +177,7 @@ int int_option(Napi::Env env, const Napi::Object &o, const char *key, int def) {
 }
 
 // train({model, out, trainTexts, validTexts, epochs, contextLength, learningRate, lrDecay ("constant" |
-//        "linear" | "cosine"), warmupSteps, minLrRatio, weightDecay, beta1, beta2, eps, seed, threads,
+//        "linear" | "cosine"), warmupRatio, minLrRatio, weightDecay, beta1, beta2, eps, seed, threads,
 //        gpuLayers}, onProgress?, cancel?: Int32Array) -> Promise<result>
 Napi::Value Train(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
@@ -201,7 +201,7 @@ Napi::Value Train(const Napi::CallbackInfo &info) {
         else if (d == "cosine") opts.lr_decay = labor::LrDecay::Cosine;
         else throw train_error(env, "INPUT", "train: lrDecay must be \"constant\", \"linear\" or \"cosine\"");
     }
-    opts.warmup_steps = int_option(env, o, "warmupSteps", 0);
+    opts.warmup_ratio = number_option(env, o, "warmupRatio", opts.warmup_ratio);
     opts.min_lr_ratio = number_option(env, o, "minLrRatio", opts.min_lr_ratio);
     opts.weight_decay = number_option(env, o, "weightDecay", opts.weight_decay);
     opts.beta1 = number_option(env, o, "beta1", opts.beta1);

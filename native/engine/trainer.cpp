@@ -160,7 +160,7 @@ void check_options(const TrainOptions &o) {
         bad("the learning rate must be in (0, 1], got " + std::to_string(o.learning_rate));
     if (o.lr_decay != LrDecay::Constant && o.lr_decay != LrDecay::Linear && o.lr_decay != LrDecay::Cosine)
         bad("the learning-rate decay must be constant, linear or cosine");
-    if (o.warmup_steps < 0) bad("warm-up steps must be >= 0, got " + std::to_string(o.warmup_steps));
+    if (!(o.warmup_ratio >= 0 && o.warmup_ratio < 1)) bad("the warm-up ratio must be in [0, 1), got " + std::to_string(o.warmup_ratio));
     if (!(o.min_lr_ratio >= 0 && o.min_lr_ratio <= 1)) bad("the minimum learning-rate ratio must be in [0, 1], got " + std::to_string(o.min_lr_ratio));
     if (!(o.weight_decay >= 0 && o.weight_decay <= 1)) bad("weight decay must be in [0, 1], got " + std::to_string(o.weight_decay));
     if (!(o.beta1 >= 0 && o.beta1 < 1)) bad("beta1 must be in [0, 1), got " + std::to_string(o.beta1));
@@ -351,9 +351,9 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
     ScheduledAdamW adamw;
     adamw.schedule.peak = opts.learning_rate;
     adamw.schedule.decay = opts.lr_decay;
-    adamw.schedule.warmup = opts.warmup_steps;
     adamw.schedule.min_ratio = opts.min_lr_ratio;
     adamw.schedule.total = (int64_t)opts.epochs * res.train_windows;
+    adamw.schedule.warmup = std::llround(opts.warmup_ratio * (double)adamw.schedule.total);
     adamw.base = ggml_opt_get_default_optimizer_params(nullptr);
     adamw.base.adamw.beta1 = (float)opts.beta1;
     adamw.base.adamw.beta2 = (float)opts.beta2;

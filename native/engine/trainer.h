@@ -49,9 +49,10 @@ struct TrainOptions {
     int context_length = 256;  // tokens per window (n_ctx), kMinContext..kMaxContext
     double learning_rate = 1e-3;  // the peak rate of the schedule
     // Learning-rate schedule (lr_schedule.h) over the run's epochs * windows steps: linear warm-up
-    // over warmup_steps, then constant, linear or cosine decay to learning_rate * min_lr_ratio.
+    // over warmup_ratio of them (rounded), then constant, linear or cosine decay to
+    // learning_rate * min_lr_ratio. A share, not a count, so that one setting suits runs of any size.
     LrDecay lr_decay = LrDecay::Constant;
-    int64_t warmup_steps = 0;
+    double warmup_ratio = 0;
     double min_lr_ratio = 0;
     double weight_decay = 0.0;  // AdamW's decoupled decay, in [0, 1]
     double beta1 = 0.9;

@@ -249,9 +249,13 @@ describe('the learning-rate schedule', () => {
   }
 
   it('warms up linearly, then decays by a cosine or a line to the floor, step by step; constant by default', async () => {
-    const cos = await rates('cosine.gguf', { lrDecay: 'cosine', warmupSteps: 2, minLrRatio: 0.1 });
-    const n = 2 * cos.r.trainWindows; // steps of the run
+    const flat = await rates('constant.gguf', {});
+    const n = 2 * flat.r.trainWindows; // steps of the run
     expect(n).toBeGreaterThan(4);
+    expect(flat.lrs).toEqual(Array(n).fill(2e-3));
+
+    // A warm-up of 2 steps: the share 2 / n of the run.
+    const cos = await rates('cosine.gguf', { lrDecay: 'cosine', warmupRatio: 2 / n, minLrRatio: 0.1 });
     expect(cos.lrs).toHaveLength(n);
     // Hand-computed: steps 1 and 2 at 1e-3 and 2e-3; step 3 at the peak; the last one just above 2e-4.
     expect(cos.lrs[0]).toBeCloseTo(1e-3, 12);
@@ -268,8 +272,6 @@ describe('the learning-rate schedule', () => {
     lin.lrs.forEach((lr, i) => expect(lr, `step ${i + 1}`).toBeCloseTo(2e-3 * (1 - i / n), 12));
     expect(lin.lrs[n - 1]).toBeCloseTo(2e-3 / n, 12);
 
-    const flat = await rates('constant.gguf', {});
-    expect(flat.lrs).toEqual(Array(n).fill(2e-3));
     // The schedule changes the weights (the same seed, so the same window order).
     const a = await tensorBytes(join(dir, 'cosine.gguf'));
     const c = await tensorBytes(join(dir, 'constant.gguf'));
@@ -278,7 +280,7 @@ describe('the learning-rate schedule', () => {
   });
 
   it('is deterministic for a seed on one thread', async () => {
-    const o = { lrDecay: 'cosine' as const, warmupSteps: 3, minLrRatio: 0.05 };
+    const o = { lrDecay: 'cosine' as const, warmupRatio: 0.2, minLrRatio: 0.05 };
     const r1 = await rates('sched-a.gguf', o);
     const r2 = await rates('sched-b.gguf', o);
     expect(r2.lrs).toEqual(r1.lrs);
@@ -330,7 +332,7 @@ describe('bad input', () => {
 
   it('refuses bad options before loading anything', async () => {
     for (const bad of [{ contextLength: 8 }, { contextLength: 5000 }, { learningRate: 0 }, { learningRate: Number.NaN }, { epochs: 0 }, { weightDecay: 2 }, { seed: -1 }, { threads: 1.5 },
-      { lrDecay: 'step' as 'linear' }, { warmupSteps: -1 }, { warmupSteps: 0.5 }, { minLrRatio: 1.5 }, { minLrRatio: -0.1 }]) {
+      { lrDecay: 'step' as 'linear' }, { warmupRatio: -0.1 }, { warmupRatio: 1 }, { minLrRatio: 1.5 }, { minLrRatio: -0.1 }]) {
       await expect(finetuneLocal({ model, out, ...texts, ...bad })).rejects.toThrow(InputError);
     }
     writeFileSync(join(dir, 'exists.gguf'), 'x');

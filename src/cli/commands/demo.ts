@@ -59,9 +59,9 @@ export const demoCommand: CommandModule<GlobalOptions, DemoArgs> = {
       .option('test-workers', {
         type: 'number',
         default: DEMO_DEFAULTS.testWorkers,
-        describe: 'score the first N test workers (0: all; each costs ~2 s per language model on 2 cores)',
+        describe: 'score the first N test workers (0: all, about 1,000 at the default size; each costs ~0.2 s per language model on 2 cores)',
       })
-      .option('lr', { type: 'number', default: DEMO_DEFAULTS.learningRate, describe: 'fine-tuning learning rate (AdamW)' })
+      .option('lr', { type: 'number', default: DEMO_DEFAULTS.learningRate, describe: 'fine-tuning peak learning rate (AdamW; warm-up, then cosine decay)' })
       .option('bootstrap', { type: 'number', default: DEMO_DEFAULTS.bootstrap, describe: 'bootstrap draws of the standard errors' })
       .option('threads', { type: 'number', describe: 'CPU threads (default: training on 1, evaluation on all cores)' })
       .option('force', { type: 'boolean', default: false, describe: "replace an earlier demo's outputs in --out" })

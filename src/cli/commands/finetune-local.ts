@@ -41,7 +41,7 @@ function localBuilder(y: Argv<GlobalOptions>) {
     .option('epochs', { type: 'number', default: 3, describe: 'passes over the training windows' })
     .option('lr', { type: 'number', default: 1e-3, describe: 'AdamW learning rate (the peak of the schedule)' })
     .option('lr-decay', { choices: LR_DECAYS, default: 'constant' as const, describe: 'after the warm-up: constant, or linear / cosine decay to --lr x --min-lr-ratio at the last step' })
-    .option('warmup-steps', { type: 'number', default: 0, describe: 'windows of linear warm-up from 0 to --lr' })
+    .option('warmup-ratio', { type: 'number', default: 0, describe: 'share of the run\'s steps (epochs x windows) of linear warm-up from 0 to --lr, in [0, 1)' })
     .option('min-lr-ratio', { type: 'number', default: 0, describe: 'linear / cosine: the final learning rate as a share of --lr, in [0, 1]' })
     .option('weight-decay', { type: 'number', default: 0, describe: 'AdamW decoupled weight decay, in [0, 1]' })
     .option('context-length', { type: 'number', default: 256, describe: 'tokens per training window (16 to 4096)' })
@@ -138,7 +138,7 @@ export const finetuneLocalCommand: CommandModule<GlobalOptions, LocalArgs> = {
         epochs: integer('epochs', args.epochs, 1),
         learningRate: args.lr,
         lrDecay: args.lrDecay,
-        warmupSteps: integer('warmup-steps', args.warmupSteps, 0),
+        warmupRatio: args.warmupRatio,
         minLrRatio: args.minLrRatio,
         weightDecay: args.weightDecay,
         contextLength: integer('context-length', args.contextLength, 1),
@@ -157,7 +157,7 @@ export const finetuneLocalCommand: CommandModule<GlobalOptions, LocalArgs> = {
         epochs: args.epochs,
         learningRate: args.lr,
         lrDecay: args.lrDecay,
-        warmupSteps: args.warmupSteps,
+        warmupRatio: args.warmupRatio,
         minLrRatio: args.minLrRatio,
         weightDecay: args.weightDecay,
         seed: args.seed,

@@ -44,8 +44,8 @@ export interface LocalFinetuneOptions {
    * (native/engine/lr_schedule.h has the formulas).
    */
   lrDecay?: LrDecay;
-  /** Steps (windows) of linear warm-up from 0 to `learningRate` (default 0). */
-  warmupSteps?: number;
+  /** Share of the run's steps (epochs x windows, rounded) of linear warm-up from 0 to `learningRate`, in [0, 1) (default 0). */
+  warmupRatio?: number;
   /** 'linear' and 'cosine': the final rate as a share of `learningRate`, in [0, 1] (default 0). */
   minLrRatio?: number;
   /** AdamW decoupled weight decay in [0, 1] (default 0). */
@@ -135,7 +135,7 @@ interface NativeTrainOptions {
   contextLength: number;
   learningRate: number;
   lrDecay: LrDecay;
-  warmupSteps: number;
+  warmupRatio: number;
   minLrRatio: number;
   weightDecay: number;
   seed: number;
@@ -191,7 +191,10 @@ export async function finetuneLocal(opts: LocalFinetuneOptions): Promise<LocalFi
   if (!(LR_DECAYS as readonly string[]).includes(lrDecay)) {
     throw new InputError(`lrDecay must be one of ${LR_DECAYS.join(', ')}, got ${String(opts.lrDecay)}`);
   }
-  const warmupSteps = integerOption('warmupSteps', opts.warmupSteps, 0, 0, 2 ** 31 - 1);
+  const warmupRatio = opts.warmupRatio ?? 0;
+  if (!(typeof warmupRatio === 'number' && warmupRatio >= 0 && warmupRatio < 1)) {
+    throw new InputError(`warmupRatio must be in [0, 1), got ${String(opts.warmupRatio)}`);
+  }
   const minLrRatio = opts.minLrRatio ?? 0;
   if (!(typeof minLrRatio === 'number' && minLrRatio >= 0 && minLrRatio <= 1)) {
     throw new InputError(`minLrRatio must be in [0, 1], got ${String(opts.minLrRatio)}`);
@@ -223,7 +226,7 @@ export async function finetuneLocal(opts: LocalFinetuneOptions): Promise<LocalFi
         contextLength,
         learningRate,
         lrDecay,
-        warmupSteps,
+        warmupRatio,
         minLrRatio,
         weightDecay,
         seed,
