@@ -59,6 +59,14 @@ function integer(name: string, v: number, min: number): number {
   return v;
 }
 
+/** A share in [0, 1] (or [0, 1) when `below1`). */
+function share(name: string, v: number, below1: boolean): number {
+  if (!(typeof v === 'number' && v >= 0 && (below1 ? v < 1 : v <= 1))) {
+    throw new InputError(`--${name} must be in [0, 1${below1 ? ')' : ']'}, got ${v}`);
+  }
+  return v;
+}
+
 /** A bar per training pass on stderr (not with --quiet or --json), a line per epoch. */
 function progressReporter(args: GlobalOptions): { onProgress: (p: LocalFinetuneProgress) => void; stop: () => void } {
   const quiet = args.quiet || args.json;
@@ -138,8 +146,8 @@ export const finetuneLocalCommand: CommandModule<GlobalOptions, LocalArgs> = {
         epochs: integer('epochs', args.epochs, 1),
         learningRate: args.lr,
         lrDecay: args.lrDecay,
-        warmupRatio: args.warmupRatio,
-        minLrRatio: args.minLrRatio,
+        warmupRatio: share('warmup-ratio', args.warmupRatio, true),
+        minLrRatio: share('min-lr-ratio', args.minLrRatio, false),
         weightDecay: args.weightDecay,
         contextLength: integer('context-length', args.contextLength, 1),
         seed: integer('seed', args.seed, 0),
