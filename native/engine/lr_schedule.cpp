@@ -5,6 +5,10 @@
 
 namespace labor {
 
+namespace {
+constexpr double kPi = 3.14159265358979323846;  // M_PI is POSIX, not standard C++
+}  // namespace
+
 double LrSchedule::at(int64_t s) const {
     if (warmup > 0 && s <= warmup) return init + (peak - init) * (double)s / (double)warmup;
     switch (decay) {
@@ -17,7 +21,7 @@ double LrSchedule::at(int64_t s) const {
             const double span = (double)std::max<int64_t>(total - warmup, 1);
             const double t = std::min(std::max((double)(s - warmup - 1) / span, 0.0), 1.0);
             const double floor = peak * min_ratio;
-            const double shape = decay == LrDecay::Linear ? 1.0 - t : 0.5 * (1.0 + std::cos(M_PI * t));
+            const double shape = decay == LrDecay::Linear ? 1.0 - t : 0.5 * (1.0 + std::cos(kPi * t));
             return floor + (peak - floor) * shape;
         }
     }

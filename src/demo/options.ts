@@ -21,9 +21,11 @@ export interface DemoOptions {
   /** Survey profile of the synthetic panel (default psid81). */
   profile?: ProfileName;
   /**
-   * Score only the first N test workers (default 300, about 3,100 records; 0 for all). Measured (seed 1,
-   * docs/finetune-local.md): the language model's paired difference to empirical is -0.91 (SE 0.27) on
-   * 300 workers and -1.26 (SE 0.14) on all 1,000; 300 keeps its scoring near a minute per model.
+   * Score only the first N test workers (default 300, 3,112 records; 0 for all, about 1,000). Measured
+   * (seed 1, docs/finetune-local.md): the language model's paired difference to empirical is -0.80
+   * (SE 0.28) on 300 workers at the defaults, and -1.26 (SE 0.14) on all 1,000 for the same training
+   * with 100 warm-up steps; the SE falls as 1/sqrt(workers), the scoring time grows with them (one to
+   * two minutes per language model for 300 on 2 busy cores).
    */
   testWorkers?: number;
   /**
@@ -80,9 +82,8 @@ export const DEMO_MODEL = { nEmbd: 128, nLayer: 2, nHead: 4, nFf: 384, merges: D
 
 /**
  * The learning-rate schedule of the demo's training (src/finetune/local): warm-up to the peak
- * (`learningRate`) over the first 5% of the steps (100 of the default run's 2,154), then a cosine to a
- * tenth of the peak at the last step. Measured against a constant
- * rate in docs/finetune-local.md.
+ * (`learningRate`) over the first 5% of the steps (108 of the default run's 2,154), then a cosine to a
+ * tenth of the peak at the last step. Measured against a constant rate in docs/finetune-local.md.
  */
 export const DEMO_SCHEDULE = { lrDecay: 'cosine', warmupRatio: 0.05, minLrRatio: 0.1 } as const;
 

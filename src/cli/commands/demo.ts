@@ -59,7 +59,7 @@ export const demoCommand: CommandModule<GlobalOptions, DemoArgs> = {
       .option('test-workers', {
         type: 'number',
         default: DEMO_DEFAULTS.testWorkers,
-        describe: 'score the first N test workers (0: all, about 1,000 at the default size; each costs ~0.2 s per language model on 2 cores)',
+        describe: 'score the first N test workers (0: all, about 1,000 at the default size; each costs 0.2-0.4 s per language model on 2 busy cores)',
       })
       .option('lr', { type: 'number', default: DEMO_DEFAULTS.learningRate, describe: 'fine-tuning peak learning rate (AdamW; warm-up, then cosine decay)' })
       .option('bootstrap', { type: 'number', default: DEMO_DEFAULTS.bootstrap, describe: 'bootstrap draws of the standard errors' })
