@@ -97,6 +97,7 @@ class TrainWorker : public Napi::AsyncProgressQueueWorker<labor::TrainProgress> 
             o.Set("window", (double)p.window);
             o.Set("windows", (double)p.windows);
             o.Set("loss", number_or_null(env, p.loss));
+            if (p.phase == Phase::Train) o.Set("lr", p.lr);
         }
         o.Set("elapsedMs", p.elapsed_ms);
         return o;
@@ -175,8 +176,9 @@ int int_option(Napi::Env env, const Napi::Object &o, const char *key, int def) {
     return (int)d;
 }
 
-// train({model, out, trainTexts, validTexts, epochs, contextLength, learningRate, weightDecay, beta1,
-//        beta2, eps, seed, threads, gpuLayers}, onProgress?, cancel?: Int32Array) -> Promise<result>
+// train({model, out, trainTexts, validTexts, epochs, contextLength, learningRate, lrDecay ("constant" |
+//        "linear" | "cosine"), warmupRatio, minLrRatio, weightDecay, beta1, beta2, eps, seed, threads,
+//        gpuLayers}, onProgress?, cancel?: Int32Array) -> Promise<result>
 Napi::Value Train(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     if (!info[0].IsObject()) throw train_error(env, "INPUT", "train needs an options object");
@@ -191,6 +193,16 @@ Napi::Value Train(const Napi::CallbackInfo &info) {
     opts.epochs = int_option(env, o, "epochs", opts.epochs);
     opts.context_length = int_option(env, o, "contextLength", opts.context_length);
     opts.learning_rate = number_option(env, o, "learningRate", opts.learning_rate);
+    Napi::Value decay = o.Get("lrDecay");
+    if (!decay.IsUndefined()) {
+        const std::string d = decay.IsString() ? decay.As<Napi::String>().Utf8Value() : "";
+        if (d == "constant") opts.lr_decay = labor::LrDecay::Constant;
+        else if (d == "linear") opts.lr_decay = labor::LrDecay::Linear;
+        else if (d == "cosine") opts.lr_decay = labor::LrDecay::Cosine;
+        else throw train_error(env, "INPUT", "train: lrDecay must be \"constant\", \"linear\" or \"cosine\"");
+    }
+    opts.warmup_ratio = number_option(env, o, "warmupRatio", opts.warmup_ratio);
+    opts.min_lr_ratio = number_option(env, o, "minLrRatio", opts.min_lr_ratio);
     opts.weight_decay = number_option(env, o, "weightDecay", opts.weight_decay);
     opts.beta1 = number_option(env, o, "beta1", opts.beta1);
     opts.beta2 = number_option(env, o, "beta2", opts.beta2);

@@ -18,6 +18,7 @@
 #include "ggml-cpu.h"
 #include "ggml-opt.h"
 #include "log.h"
+#include "lr_schedule.h"
 
 namespace labor::career {
 namespace {
@@ -54,24 +55,6 @@ void probe_output(const std::string &out) {
     if (!f) fail(ErrorKind::Input, "cannot write next to the output " + out + ": " + std::strerror(errno));
     std::fclose(f);
     std::remove(probe.c_str());
-}
-
-struct Schedule {
-    double lr, init_lr;
-    int64_t warmup;
-    int64_t step = 0;  // optimizer steps taken
-    ggml_opt_optimizer_params pars{};
-    double rate(int64_t s) const {  // learning rate of step s (1-based)
-        if (warmup > 0 && s <= warmup) return init_lr + (lr - init_lr) * (double)s / (double)warmup;
-        return lr * std::sqrt((double)std::max<int64_t>(warmup, 1) / (double)s);
-    }
-};
-
-ggml_opt_optimizer_params schedule_params(void *ud) {
-    Schedule *s = static_cast<Schedule *>(ud);
-    ggml_opt_optimizer_params p = s->pars;
-    p.adamw.alpha = (float)s->rate(s->step + 1);
-    return p;
 }
 
 }  // namespace
@@ -128,13 +111,17 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
     res.valid_records = opts.valid.records();
     const int64_t steps_per_epoch = std::min<int64_t>(
         (int64_t)((opts.train.size() + opts.batch - 1) / opts.batch), opts.max_steps > 0 ? opts.max_steps : INT64_MAX);
-    Schedule sched{opts.lr, opts.warmup_init_lr, opts.warmup >= 0 ? opts.warmup : std::min<int64_t>(steps_per_epoch, 4000)};
-    res.warmup = sched.warmup;
-    sched.pars = ggml_opt_get_default_optimizer_params(nullptr);
-    sched.pars.adamw.beta1 = (float)opts.beta1;
-    sched.pars.adamw.beta2 = (float)opts.beta2;
-    sched.pars.adamw.eps = (float)opts.eps;
-    sched.pars.adamw.wd = (float)opts.weight_decay;
+    ScheduledAdamW sched;
+    sched.schedule.peak = opts.lr;
+    sched.schedule.decay = LrDecay::InverseSqrt;
+    sched.schedule.init = opts.warmup_init_lr;
+    sched.schedule.warmup = opts.warmup >= 0 ? opts.warmup : std::min<int64_t>(steps_per_epoch, 4000);
+    res.warmup = sched.schedule.warmup;
+    sched.base = ggml_opt_get_default_optimizer_params(nullptr);
+    sched.base.adamw.beta1 = (float)opts.beta1;
+    sched.base.adamw.beta2 = (float)opts.beta2;
+    sched.base.adamw.eps = (float)opts.eps;
+    sched.base.adamw.wd = (float)opts.weight_decay;
 
     auto validate = [&](int32_t epoch) {
         TrainProgress p;
@@ -166,7 +153,7 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
         ggml_backend_sched_new(&backend, nullptr, 1, graph_size(c.layers), false, false));
     if (!bsched) fail(ErrorKind::Engine, "could not create the ggml scheduler");
     ggml_opt_params op = ggml_opt_default_params(bsched.get(), GGML_OPT_LOSS_TYPE_CROSS_ENTROPY);
-    op.get_opt_pars = schedule_params;
+    op.get_opt_pars = ScheduledAdamW::params;
     op.get_opt_pars_ud = &sched;
     op.optimizer = GGML_OPT_OPTIMIZER_TYPE_ADAMW;
     std::unique_ptr<ggml_opt_context, OptFree> opt(ggml_opt_init(op));
@@ -208,9 +195,9 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
             labels.assign((size_t)K * n_out, 0.0f);
             for (int32_t r = 0; r < n_out; ++r) labels[(size_t)r * K + b.targets[r]] = 1.0f;
             ggml_backend_tensor_set(ggml_opt_labels(opt.get()), labels.data(), 0, labels.size() * sizeof(float));
-            p.lr = sched.rate(sched.step + 1);
+            p.lr = sched.next_rate();
             ggml_opt_eval(opt.get(), nullptr);
-            ++sched.step;
+            sched.advance();
             float loss = 0;
             ggml_backend_tensor_get(ggml_opt_loss(opt.get()), &loss, 0, sizeof(float));
             if (!std::isfinite(loss))
@@ -250,7 +237,7 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
         progress(e);
         check_stop();
     }
-    res.steps = sched.step;
+    res.steps = sched.steps;
     w->restore(best_weights);
     save(*w, opts.meta, opts.out_path);
     res.seconds = elapsed_ms() / 1000;

@@ -158,6 +158,10 @@ void check_options(const TrainOptions &o) {
     // ggml_opt_eval asserts these (aborting the process): check them here.
     if (!(std::isfinite(o.learning_rate) && o.learning_rate > 0 && o.learning_rate <= 1))
         bad("the learning rate must be in (0, 1], got " + std::to_string(o.learning_rate));
+    if (o.lr_decay != LrDecay::Constant && o.lr_decay != LrDecay::Linear && o.lr_decay != LrDecay::Cosine)
+        bad("the learning-rate decay must be constant, linear or cosine");
+    if (!(o.warmup_ratio >= 0 && o.warmup_ratio < 1)) bad("the warm-up ratio must be in [0, 1), got " + std::to_string(o.warmup_ratio));
+    if (!(o.min_lr_ratio >= 0 && o.min_lr_ratio <= 1)) bad("the minimum learning-rate ratio must be in [0, 1], got " + std::to_string(o.min_lr_ratio));
     if (!(o.weight_decay >= 0 && o.weight_decay <= 1)) bad("weight decay must be in [0, 1], got " + std::to_string(o.weight_decay));
     if (!(o.beta1 >= 0 && o.beta1 < 1)) bad("beta1 must be in [0, 1), got " + std::to_string(o.beta1));
     if (!(o.beta2 >= 0 && o.beta2 < 1)) bad("beta2 must be in [0, 1), got " + std::to_string(o.beta2));
@@ -344,17 +348,22 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
     SchedPtr sched(ggml_backend_sched_new(raw.data(), nullptr, (int)raw.size(), step.graph_size(), false, true));
     if (!sched) fail(ErrorKind::Engine, "could not create the training scheduler");
 
-    ggml_opt_optimizer_params pars = ggml_opt_get_default_optimizer_params(nullptr);
-    pars.adamw.alpha = (float)opts.learning_rate;
-    pars.adamw.beta1 = (float)opts.beta1;
-    pars.adamw.beta2 = (float)opts.beta2;
-    pars.adamw.eps = (float)opts.eps;
-    pars.adamw.wd = (float)opts.weight_decay;
+    ScheduledAdamW adamw;
+    adamw.schedule.peak = opts.learning_rate;
+    adamw.schedule.decay = opts.lr_decay;
+    adamw.schedule.min_ratio = opts.min_lr_ratio;
+    adamw.schedule.total = (int64_t)opts.epochs * res.train_windows;
+    adamw.schedule.warmup = std::llround(opts.warmup_ratio * (double)adamw.schedule.total);
+    adamw.base = ggml_opt_get_default_optimizer_params(nullptr);
+    adamw.base.adamw.beta1 = (float)opts.beta1;
+    adamw.base.adamw.beta2 = (float)opts.beta2;
+    adamw.base.adamw.eps = (float)opts.eps;
+    adamw.base.adamw.wd = (float)opts.weight_decay;
     ggml_opt_params op = ggml_opt_default_params(sched.get(), GGML_OPT_LOSS_TYPE_CROSS_ENTROPY);
     op.build_type = GGML_OPT_BUILD_TYPE_OPT;
     op.opt_period = 1;
-    op.get_opt_pars = ggml_opt_get_constant_optimizer_params;
-    op.get_opt_pars_ud = &pars;
+    op.get_opt_pars = ScheduledAdamW::params;
+    op.get_opt_pars_ud = &adamw;
     op.optimizer = GGML_OPT_OPTIMIZER_TYPE_ADAMW;
     OptPtr opt(ggml_opt_init(op));
     if (!opt) fail(ErrorKind::Engine, "could not create the optimizer");
@@ -416,7 +425,9 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
         p.epoch = epoch;
         p.windows = (int64_t)order.size();
         for (size_t k = 0; k < order.size(); ++k) {
+            p.lr = adamw.next_rate();
             p.loss = run_window(train_stream, order[k], true);
+            adamw.advance();
             p.window = (int64_t)k + 1;
             p.elapsed_ms = elapsed_ms();
             progress(p);

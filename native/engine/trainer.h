@@ -16,6 +16,8 @@
 // Loss: ggml's cross-entropy, the mean negative log-likelihood in nats per label token of a window;
 // an epoch's train (or validation) loss is the mean over its windows.
 //
+// Learning rate: AdamW's rate follows the schedule of the options (lr_schedule.h), step by step.
+//
 // Determinism: training windows are visited in an order drawn from a seeded mt19937_64 each epoch
 // (our own Fisher-Yates, not std::shuffle, whose algorithm is the library's); nothing else is random.
 // With one thread the same inputs and seed give bit-identical weights.
@@ -28,6 +30,8 @@
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "lr_schedule.h"
 
 namespace labor {
 
@@ -43,7 +47,13 @@ struct TrainOptions {
     std::vector<std::string> valid_texts;
     int epochs = 3;
     int context_length = 256;  // tokens per window (n_ctx), kMinContext..kMaxContext
-    double learning_rate = 1e-3;
+    double learning_rate = 1e-3;  // the peak rate of the schedule
+    // Learning-rate schedule (lr_schedule.h) over the run's epochs * windows steps: linear warm-up
+    // over warmup_ratio of them (rounded), then constant, linear or cosine decay to
+    // learning_rate * min_lr_ratio. A share, not a count, so that one setting suits runs of any size.
+    LrDecay lr_decay = LrDecay::Constant;
+    double warmup_ratio = 0;
+    double min_lr_ratio = 0;
     double weight_decay = 0.0;  // AdamW's decoupled decay, in [0, 1]
     double beta1 = 0.9;
     double beta2 = 0.999;
@@ -60,6 +70,7 @@ struct TrainProgress {
     int64_t window = 0;       // windows done in this phase (Train / Validate)
     int64_t windows = 0;      // windows in this phase
     double loss = 0;          // running mean loss of this phase so far (Train / Validate)
+    double lr = 0;            // Train: the learning rate of the window's optimizer step
     double train_loss = 0;    // Epoch: the epoch's mean train loss (NaN for epoch 0)
     double val_loss = 0;      // Epoch: validation loss after the epoch
     bool improved = false;    // Epoch: the best validation loss so far (checkpoint kept)

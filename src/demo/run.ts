@@ -5,7 +5,7 @@
  *   2. the training texts: every train/valid worker's resume under the `resume` template, and a glossary
  *      of the titles (what a pretrained model would know of their spelling);
  *   3. a tiny llama model with random weights and a BPE vocabulary of its own, learned from the
- *      training texts (a few hundred tokens: titles are a few tokens, the output layer is small);
+ *      training texts (a few thousand tokens: every title with its newline is one, the output layer is small);
  *   4. training of every weight of that model on the training texts (the best epoch by validation loss);
  *   5. evaluation on the test split, every title's probability for every transition, of the fine-tuned
  *      and the untrained model and of the baselines (oracle, empirical transitions, multinomial logit,
@@ -32,7 +32,7 @@ import { synthesizePanel } from '../data/synth/index.js';
 import { loadTaxonomy } from '../data/taxonomy/taxonomy.js';
 import { getTemplate } from '../data/template/index.js';
 import { titleGlossary, trainingExamples, writeTrainingFile } from '../data/training/index.js';
-import { DEMO_MODEL, resolveDemoOptions, type DemoOptions, type ResolvedDemoOptions } from './options.js';
+import { DEMO_MODEL, DEMO_SCHEDULE, resolveDemoOptions, type DemoOptions, type ResolvedDemoOptions } from './options.js';
 
 /** One step's progress display (src/cli/progress.ts's Progress fits). */
 export interface DemoProgressStep {
@@ -106,12 +106,12 @@ const GLOSSARY_COPIES = 2;
 /** What the demo's LLM is, said wherever its numbers are shown. */
 const STAND_IN_TEXT =
   `The language model is a small llama (${DEMO_MODEL.nLayer} layers, width ${DEMO_MODEL.nEmbd}) with a BPE vocabulary ` +
-  'learned from the training resumes (most titles are one token), trained from random weights, every weight learning, ' +
-  'for a few minutes on the training resumes and a glossary of the titles (which stands in for what a pretrained model ' +
-  "knows of occupation names). It stands in for the paper's fine-tuned LLMs so that every step runs on a laptop; at " +
-  'this size and training time it comes close to the first-order baselines but has not been measured to beat them (see ' +
-  'docs/finetune-local.md for the measurements), so compare its row with care. CAREER, the oracle and the other baselines are scored on the same ' +
-  'records. The same commands evaluate a real model (any llama.cpp GGUF) on the same test records:';
+  'learned from the training resumes (every title with its newline is one token), trained from random weights, every ' +
+  'weight learning, for a few minutes on the training resumes and a glossary of the titles (which stands in for what a ' +
+  "pretrained model knows of occupation names). It stands in for the paper's fine-tuned LLMs so that every step runs on a " +
+  'laptop: what it learns is only what the training resumes show (docs/finetune-local.md has its measurements). CAREER, ' +
+  'the oracle and the other baselines are scored on the same records. The same commands evaluate a real model (any ' +
+  'llama.cpp GGUF) on the same test records:';
 
 function standIn(files: DemoFiles, testWorkers: number): string {
   const limit = testWorkers > 0 ? ` --limit ${testWorkers}` : '';
@@ -155,7 +155,8 @@ function demoMarkdown(o: ResolvedDemoOptions, result: Omit<DemoResult, 'steps' |
     '',
     `A synthetic ${o.profile.toUpperCase()}-like panel of ${result.panel.workers} workers (seed ${o.seed}), split ` +
       `${result.panel.splits.train}/${result.panel.splits.valid}/${result.panel.splits.test} (train/valid/test). ` +
-      `A small llama model (random weights, a BPE vocabulary learned from the training texts) was trained locally for ${o.epochs} epoch(s) on the ` +
+      `A small llama model (random weights, a BPE vocabulary learned from the training texts) was trained locally for ${o.epochs} epoch(s) ` +
+      `(peak learning rate ${o.learningRate}, warm-up over ${100 * DEMO_SCHEDULE.warmupRatio}% of the steps, ${DEMO_SCHEDULE.lrDecay} decay to ${DEMO_SCHEDULE.minLrRatio} of the peak) on the ` +
       `training resumes and ${t.glossaryDocuments} title-glossary documents (${t.trainTokens} tokens); validation loss ${t.initialValLoss.toFixed(3)} before training, ` +
       `${t.bestValLoss.toFixed(3)} after (best epoch ${t.bestEpoch}), nats per token.`,
     '',
@@ -259,6 +260,7 @@ export async function runDemo(options: DemoOptions = {}, hooks: DemoHooks = {}):
       out: files.finetunedModel,
       epochs: o.epochs,
       learningRate: o.learningRate,
+      ...DEMO_SCHEDULE,
       contextLength: DEMO_MODEL.contextLength,
       seed: o.seed,
       // One thread unless told otherwise: bit-identical reruns, and on a busy machine ggml's threads
@@ -377,7 +379,10 @@ export async function runDemo(options: DemoOptions = {}, hooks: DemoHooks = {}):
       facts: [
         { label: 'panel', value: `${o.profile}, ${o.workers} workers, seed ${o.seed} (${files.panel})` },
         { label: 'test workers', value: o.testWorkers > 0 ? `the first ${o.testWorkers} of the test split` : 'the whole test split' },
-        { label: 'fine-tuning', value: `${o.epochs} epochs, learning rate ${o.learningRate}, best epoch ${t.bestEpoch}` },
+        {
+          label: 'fine-tuning',
+          value: `${o.epochs} epochs, peak learning rate ${o.learningRate} (${DEMO_SCHEDULE.lrDecay} after a warm-up over ${100 * DEMO_SCHEDULE.warmupRatio}% of the steps), best epoch ${t.bestEpoch}`,
+        },
         { label: 'results store', value: files.results },
         { label: 'bootstrap', value: `B = ${o.bootstrap}, seed ${o.seed}` },
       ],

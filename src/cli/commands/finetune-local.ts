@@ -9,6 +9,7 @@ import { InputError } from '../../errors.js';
 import {
   finetuneLocal,
   finetuneTexts,
+  LR_DECAYS,
   panelSplitsFromDir,
   panelSplitsFromSynth,
   type LocalFinetuneProgress,
@@ -38,7 +39,10 @@ function localBuilder(y: Argv<GlobalOptions>) {
     .option('out', { type: 'string', demandOption: true, describe: 'GGUF file for the best checkpoint (lowest validation loss)' })
     .option('force', { type: 'boolean', default: false, describe: 'replace an existing --out file' })
     .option('epochs', { type: 'number', default: 3, describe: 'passes over the training windows' })
-    .option('lr', { type: 'number', default: 1e-3, describe: 'AdamW learning rate (constant)' })
+    .option('lr', { type: 'number', default: 1e-3, describe: 'AdamW learning rate (the peak of the schedule)' })
+    .option('lr-decay', { choices: LR_DECAYS, default: 'constant' as const, describe: 'after the warm-up: constant, or linear / cosine decay to --lr x --min-lr-ratio at the last step' })
+    .option('warmup-ratio', { type: 'number', default: 0, describe: 'share of the run\'s steps (epochs x windows) of linear warm-up from 0 to --lr, in [0, 1)' })
+    .option('min-lr-ratio', { type: 'number', default: 0, describe: 'linear / cosine: the final learning rate as a share of --lr, in [0, 1]' })
     .option('weight-decay', { type: 'number', default: 0, describe: 'AdamW decoupled weight decay, in [0, 1]' })
     .option('context-length', { type: 'number', default: 256, describe: 'tokens per training window (16 to 4096)' })
     .option('seed', { type: 'number', default: 0, describe: 'seed of the order of the training windows' })
@@ -49,6 +53,14 @@ function localBuilder(y: Argv<GlobalOptions>) {
 }
 
 type LocalArgs = ArgsOf<typeof localBuilder>;
+
+/** A share in [0, 1] (or [0, 1) when `below1`). */
+function share(name: string, v: number, below1: boolean): number {
+  if (!(typeof v === 'number' && v >= 0 && (below1 ? v < 1 : v <= 1))) {
+    throw new InputError(`--${name} must be in [0, 1${below1 ? ')' : ']'}, got ${v}`);
+  }
+  return v;
+}
 
 /** A bar per training pass on stderr (not with --quiet or --json), a line per epoch. */
 function progressReporter(args: GlobalOptions): { onProgress: (p: LocalFinetuneProgress) => void; stop: () => void } {
@@ -126,6 +138,9 @@ export const finetuneLocalCommand: CommandModule<GlobalOptions, LocalArgs> = {
           ...texts,
           epochs: integer('epochs', args.epochs, 1),
           learningRate: args.lr,
+          lrDecay: args.lrDecay,
+          warmupRatio: share('warmup-ratio', args.warmupRatio, true),
+          minLrRatio: share('min-lr-ratio', args.minLrRatio, false),
           weightDecay: args.weightDecay,
           contextLength: integer('context-length', args.contextLength, 1),
           seed: integer('seed', args.seed, 0),
@@ -143,6 +158,9 @@ export const finetuneLocalCommand: CommandModule<GlobalOptions, LocalArgs> = {
         template: args.template,
         epochs: args.epochs,
         learningRate: args.lr,
+        lrDecay: args.lrDecay,
+        warmupRatio: args.warmupRatio,
+        minLrRatio: args.minLrRatio,
         weightDecay: args.weightDecay,
         seed: args.seed,
         ...result,

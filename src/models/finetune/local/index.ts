@@ -1,6 +1,8 @@
 /** Local fine-tuning of every weight of small llama GGUF models (see train.ts). */
 export {
   finetuneLocal,
+  LR_DECAYS,
+  type LrDecay,
   type LocalFinetuneOptions,
   type LocalFinetuneProgress,
   type LocalFinetuneResult,

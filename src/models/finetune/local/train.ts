@@ -36,8 +36,18 @@ export interface LocalFinetuneOptions {
   overwrite?: boolean;
   /** Passes over the training windows (default 3). */
   epochs?: number;
-  /** AdamW learning rate, constant (default 1e-3). */
+  /** AdamW learning rate: the schedule's peak (default 1e-3). */
   learningRate?: number;
+  /**
+   * Learning-rate schedule after the warm-up (default 'constant'): 'linear' or 'cosine' decay from
+   * `learningRate` to `learningRate * minLrRatio` over the run's epochs x windows steps
+   * (native/engine/lr_schedule.h has the formulas).
+   */
+  lrDecay?: LrDecay;
+  /** Share of the run's steps (epochs x windows, rounded) of linear warm-up from 0 to `learningRate`, in [0, 1) (default 0). */
+  warmupRatio?: number;
+  /** 'linear' and 'cosine': the final rate as a share of `learningRate`, in [0, 1] (default 0). */
+  minLrRatio?: number;
   /** AdamW decoupled weight decay in [0, 1] (default 0). */
   weightDecay?: number;
   /** Tokens per training window, 16 to 4096 (default 256). */
@@ -52,6 +62,9 @@ export interface LocalFinetuneOptions {
   signal?: AbortSignal;
 }
 
+export const LR_DECAYS = ['constant', 'linear', 'cosine'] as const;
+export type LrDecay = (typeof LR_DECAYS)[number];
+
 /** A window of an epoch's training or validation pass is done. `loss` is the running mean of the pass. */
 export interface WindowProgress {
   phase: 'train' | 'validate';
@@ -60,6 +73,8 @@ export interface WindowProgress {
   window: number;
   windows: number;
   loss: number | null;
+  /** Training windows: the learning rate of the window's optimizer step. */
+  lr?: number;
   elapsedMs: number;
 }
 
@@ -119,6 +134,9 @@ interface NativeTrainOptions {
   epochs: number;
   contextLength: number;
   learningRate: number;
+  lrDecay: LrDecay;
+  warmupRatio: number;
+  minLrRatio: number;
   weightDecay: number;
   seed: number;
   threads: number;
@@ -169,6 +187,18 @@ export async function finetuneLocal(opts: LocalFinetuneOptions): Promise<LocalFi
   if (!(Number.isFinite(learningRate) && learningRate > 0 && learningRate <= 1)) {
     throw new InputError(`learningRate must be in (0, 1], got ${String(opts.learningRate)}`);
   }
+  const lrDecay = opts.lrDecay ?? 'constant';
+  if (!(LR_DECAYS as readonly string[]).includes(lrDecay)) {
+    throw new InputError(`lrDecay must be one of ${LR_DECAYS.join(', ')}, got ${String(opts.lrDecay)}`);
+  }
+  const warmupRatio = opts.warmupRatio ?? 0;
+  if (!(typeof warmupRatio === 'number' && warmupRatio >= 0 && warmupRatio < 1)) {
+    throw new InputError(`warmupRatio must be in [0, 1), got ${String(opts.warmupRatio)}`);
+  }
+  const minLrRatio = opts.minLrRatio ?? 0;
+  if (!(typeof minLrRatio === 'number' && minLrRatio >= 0 && minLrRatio <= 1)) {
+    throw new InputError(`minLrRatio must be in [0, 1], got ${String(opts.minLrRatio)}`);
+  }
   const weightDecay = opts.weightDecay ?? 0;
   if (!(weightDecay >= 0 && weightDecay <= 1)) throw new InputError(`weightDecay must be in [0, 1], got ${String(opts.weightDecay)}`);
   const seed = integerOption('seed', opts.seed, 0, 0);
@@ -195,6 +225,9 @@ export async function finetuneLocal(opts: LocalFinetuneOptions): Promise<LocalFi
         epochs,
         contextLength,
         learningRate,
+        lrDecay,
+        warmupRatio,
+        minLrRatio,
         weightDecay,
         seed,
         threads,

@@ -26,7 +26,10 @@ describe('finetune local', () => {
     const store = join(dir, 'panel');
     await writePanelDir(store, { panel, splits, taxonomy });
     const out = join(dir, 'store.gguf');
-    const r = await run(['finetune', 'local', '--model', model, '--data', store, '--out', out, '--epochs', '1', '--max-train', '2', '--threads', '1', '--json']);
+    const r = await run([
+      'finetune', 'local', '--model', model, '--data', store, '--out', out, '--epochs', '1', '--max-train', '2', '--threads', '1', '--json',
+      '--lr-decay', 'cosine', '--warmup-ratio', '0.1', '--min-lr-ratio', '0.2',
+    ]);
     expect(r.code).toBe(0);
     // Logs go to stderr, the JSON document alone to stdout.
     expect(r.stderr).toMatch(/epoch 1: train loss \d+\.\d+, validation loss \d+\.\d+ \(best so far: checkpoint kept\)/);
@@ -34,6 +37,7 @@ describe('finetune local', () => {
     expect(j.command).toBe('finetune local');
     expect(j.out).toBe(out);
     expect(j.bestEpoch).toBe(1);
+    expect(j).toMatchObject({ lrDecay: 'cosine', warmupRatio: 0.1, minLrRatio: 0.2 });
     expect(j.trainTexts).toBe(2);
     expect(j.validTexts).toBe([...splits.values()].filter((s) => s === 'valid').length);
     expect(j.bestValLoss as number).toBeLessThan(j.initialValLoss as number);
@@ -63,6 +67,14 @@ describe('finetune local', () => {
     const bad = await run(['finetune', 'local', '--model', f16, '--synth', 'nlsy79', '--workers', '20', '--out', out]);
     expect(bad.code).toBe(EXIT_CODES.MODEL);
     expect(bad.stderr).toMatch(/needs f32 weights/);
+    const synth = ['finetune', 'local', '--model', model, '--synth', 'nlsy79', '--workers', '20', '--out', out];
+    const warmup = await run([...synth, '--warmup-ratio', '1']);
+    expect(warmup.code).toBe(EXIT_CODES.INPUT);
+    expect(warmup.stderr).toMatch(/--warmup-ratio must be in \[0, 1\), got 1/);
+    const floor = await run([...synth, '--min-lr-ratio', '2']);
+    expect(floor.code).toBe(EXIT_CODES.INPUT);
+    expect(floor.stderr).toMatch(/--min-lr-ratio must be in \[0, 1\], got 2/);
+    expect((await run([...synth, '--lr-decay', 'step'])).code).not.toBe(0);
     expect(existsSync(out)).toBe(false);
   });
 

@@ -18,7 +18,7 @@ import {
   type LocalFinetuneResult,
   type PanelSplits,
 } from '../../../../src/models/finetune/local/index.js';
-import { gguf, readGguf, readTensorData, writeGguf } from '../../../../src/models/gguf/index.js';
+import { gguf, learnBpe, readGguf, readTensorData, writeGguf, writeTinyLlama } from '../../../../src/models/gguf/index.js';
 import type { Worker } from '../../../../src/data/panel/types.js';
 import { getTemplate, type Template } from '../../../../src/data/template/index.js';
 import { tinyModelPath } from '../../../helpers/models.js';
@@ -226,6 +226,72 @@ describe('determinism', () => {
   });
 });
 
+describe('the learning-rate schedule', () => {
+  // A model with a small vocabulary of its own (as the demo's): steps cost little.
+  let bpeModel: string;
+  beforeAll(async () => {
+    bpeModel = join(dir, 'bpe-base.gguf');
+    const bpe = learnBpe(texts.trainTexts, { merges: 200 });
+    await writeTinyLlama({ vocab: bpe.tokenizer, seed: 2, out: bpeModel, nEmbd: 32, nLayer: 1, nHead: 2, nFf: 64 });
+    keepFiles.push('bpe-base.gguf');
+  });
+  const small = () => ({ trainTexts: texts.trainTexts.slice(0, 2), validTexts: texts.validTexts.slice(0, 1), contextLength: 64 });
+  /** The rate of every training step, from the progress events, in step order. */
+  async function rates(name: string, o: Partial<Parameters<typeof finetuneLocal>[0]>): Promise<{ lrs: number[]; r: LocalFinetuneResult }> {
+    const lrs: number[] = [];
+    const r = await finetuneLocal({
+      model: bpeModel, out: join(dir, name), ...small(), epochs: 2, learningRate: 2e-3, seed: 5, threads: 1, ...o,
+      onProgress: (p) => {
+        if (p.phase === 'train') lrs.push(p.lr!);
+      },
+    });
+    return { lrs, r };
+  }
+
+  it('warms up linearly, then decays by a cosine or a line to the floor, step by step; constant by default', async () => {
+    const flat = await rates('constant.gguf', {});
+    const n = 2 * flat.r.trainWindows; // steps of the run
+    expect(n).toBeGreaterThan(4);
+    expect(flat.lrs).toEqual(Array(n).fill(2e-3));
+
+    // A warm-up of 2 steps: the share 2 / n of the run.
+    const cos = await rates('cosine.gguf', { lrDecay: 'cosine', warmupRatio: 2 / n, minLrRatio: 0.1 });
+    expect(cos.lrs).toHaveLength(n);
+    // Hand-computed: steps 1 and 2 at 1e-3 and 2e-3; step 3 at the peak; the last one just above 2e-4.
+    expect(cos.lrs[0]).toBeCloseTo(1e-3, 12);
+    expect(cos.lrs[1]).toBeCloseTo(2e-3, 12);
+    expect(cos.lrs[2]).toBeCloseTo(2e-3, 12);
+    for (let s = 3; s <= n; s++) {
+      const t = (s - 3) / (n - 2);
+      expect(cos.lrs[s - 1], `step ${s}`).toBeCloseTo(2e-4 + 1.8e-3 * 0.5 * (1 + Math.cos(Math.PI * t)), 12);
+    }
+    expect(cos.lrs[n - 1]).toBeGreaterThan(2e-4);
+
+    const lin = await rates('linear.gguf', { lrDecay: 'linear', minLrRatio: 0 });
+    // No warm-up: the first step at the peak, falling by 2e-3 / n per step, the last at 2e-3 / n.
+    lin.lrs.forEach((lr, i) => expect(lr, `step ${i + 1}`).toBeCloseTo(2e-3 * (1 - i / n), 12));
+    expect(lin.lrs[n - 1]).toBeCloseTo(2e-3 / n, 12);
+
+    // The schedule changes the weights (the same seed, so the same window order).
+    const a = await tensorBytes(join(dir, 'cosine.gguf'));
+    const c = await tensorBytes(join(dir, 'constant.gguf'));
+    expect([...a.keys()].some((k) => !sameBytes(a.get(k)!, c.get(k)!))).toBe(true);
+    keepFiles.push('cosine.gguf', 'linear.gguf', 'constant.gguf');
+  });
+
+  it('is deterministic for a seed on one thread', async () => {
+    const o = { lrDecay: 'cosine' as const, warmupRatio: 0.2, minLrRatio: 0.05 };
+    const r1 = await rates('sched-a.gguf', o);
+    const r2 = await rates('sched-b.gguf', o);
+    expect(r2.lrs).toEqual(r1.lrs);
+    expect(r2.r.history).toEqual(r1.r.history.map((h, i) => ({ ...h, seconds: r2.r.history[i]!.seconds })));
+    const a = await tensorBytes(join(dir, 'sched-a.gguf'));
+    const b = await tensorBytes(join(dir, 'sched-b.gguf'));
+    for (const [name, t] of a) expect(sameBytes(t, b.get(name)!), name).toBe(true);
+    keepFiles.push('sched-a.gguf', 'sched-b.gguf');
+  });
+});
+
 describe('bad input', () => {
   const out = join(dir, 'never.gguf');
   const keep = ['tuned.gguf', 'seed5-a.gguf', 'seed5-b.gguf', 'seed6.gguf', 'gpt2.gguf', 'moe.gguf'];
@@ -265,7 +331,8 @@ describe('bad input', () => {
   });
 
   it('refuses bad options before loading anything', async () => {
-    for (const bad of [{ contextLength: 8 }, { contextLength: 5000 }, { learningRate: 0 }, { learningRate: Number.NaN }, { epochs: 0 }, { weightDecay: 2 }, { seed: -1 }, { threads: 1.5 }]) {
+    for (const bad of [{ contextLength: 8 }, { contextLength: 5000 }, { learningRate: 0 }, { learningRate: Number.NaN }, { epochs: 0 }, { weightDecay: 2 }, { seed: -1 }, { threads: 1.5 },
+      { lrDecay: 'step' as 'linear' }, { warmupRatio: -0.1 }, { warmupRatio: 1 }, { minLrRatio: 1.5 }, { minLrRatio: -0.1 }]) {
       await expect(finetuneLocal({ model, out, ...texts, ...bad })).rejects.toThrow(InputError);
     }
     writeFileSync(join(dir, 'exists.gguf'), 'x');
