@@ -203,8 +203,7 @@ void Model::set_adapters(const std::vector<std::pair<int32_t, float>> &active) {
     if (output_adapted_) head_enabled_ = false;
     // Cached keys and values were computed with the previous weights.
     llama_memory_clear(llama_get_memory(ctx_.get()), false);
-    cached_prompt_.clear();
-    shared_prompt_len_ = 0;
+    prompt_cache_.clear();
 }
 
 std::string Model::description() const {
@@ -398,7 +397,7 @@ void Model::decode(Batch &batch) {
     }
     // The cache may hold part of the batch now: forget the prompt cache so the next call starts clean.
     llama_memory_clear(llama_get_memory(ctx_.get()), false);
-    cached_prompt_.clear();
+    prompt_cache_.clear();
     if (rc == 2 || cancelled()) fail(ErrorKind::Cancelled, "the operation was cancelled");
     std::string why = take_recent_log_errors();
     if (rc == 1) fail(ErrorKind::Engine, "llama_decode found no KV slot (context too small for the batch)" + (why.empty() ? "" : ": " + why));
