@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "career_forward.h"
+#include "best_epoch.h"
 #include "career_random.h"
 #include "errors.h"
 #include "ggml-cpu.h"
@@ -145,14 +146,8 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
         return mean_nll(*w, opts.valid, std::max(opts.batch, 64), runner, stop);
     };
     res.initial_val_loss = validate(0);
-    {
-        TrainProgress p;
-        p.phase = TrainProgress::Phase::Epoch;
-        p.val_loss = res.initial_val_loss;
-        p.train_loss = std::numeric_limits<double>::quiet_NaN();
-        p.elapsed_ms = elapsed_ms();
-        progress(p);
-    }
+    BestEpoch<TrainProgress> epochs(progress, elapsed_ms);
+    epochs.initial(res.initial_val_loss);
     if (opts.epochs == 0) {
         save(*w, opts.meta, opts.out_path);
         res.best_val_loss = res.initial_val_loss;
@@ -175,7 +170,6 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
     Random rng(opts.seed ^ 0x5DEECE66Dull);
     const int32_t K = c.n_codes, d = c.width;
     std::vector<float> mask, labels;
-    double best = std::numeric_limits<double>::infinity();
     std::vector<std::vector<float>> best_weights;
     for (int32_t epoch = 1; epoch <= opts.epochs; ++epoch) {
         const auto e0 = clock::now();
@@ -231,23 +225,7 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
         s.train_seconds = train_seconds;
         s.val_loss = validate(epoch);
         if (!std::isfinite(s.val_loss)) fail(ErrorKind::Engine, "the validation loss is not finite: training diverged");
-        s.improved = s.val_loss < best;
-        if (s.improved) {
-            best = s.val_loss;
-            best_weights = w->snapshot();
-            res.best_epoch = epoch;
-            res.best_val_loss = s.val_loss;
-        }
-        s.seconds = std::chrono::duration<double>(clock::now() - e0).count();
-        res.history.push_back(s);
-        TrainProgress e;
-        e.phase = TrainProgress::Phase::Epoch;
-        e.epoch = epoch;
-        e.train_loss = s.train_loss;
-        e.val_loss = s.val_loss;
-        e.improved = s.improved;
-        e.elapsed_ms = elapsed_ms();
-        progress(e);
+        epochs.close(s, res, e0, [&] { best_weights = w->snapshot(); });
         check_stop();
     }
     res.steps = sched.step;
