@@ -13,7 +13,7 @@
 #include <memory>
 
 #include "career_forward.h"
-#include "best_epoch.h"
+#include "epoch_log.h"
 #include "career_random.h"
 #include "errors.h"
 #include "ggml-cpu.h"
@@ -97,11 +97,9 @@ double mean_nll(const Weights &w, const Dataset &ds, int32_t batch, Runner &runn
 
 TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, const StopFn &stop) {
     using clock = std::chrono::steady_clock;
-    const auto t0 = clock::now();
-    auto elapsed_ms = [&] { return std::chrono::duration<double, std::milli>(clock::now() - t0).count(); };
-    auto check_stop = [&] {
-        if (stop()) fail(ErrorKind::Cancelled, "the operation was cancelled");
-    };
+    EpochLog<TrainProgress> epochs(progress, stop);  // the run's clock, stop check and best epoch
+    auto elapsed_ms = [&] { return epochs.elapsed_ms(); };
+    auto check_stop = [&] { epochs.check_stop(); };
     install_log_handler();
     check_options(opts);
 
@@ -146,7 +144,6 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
         return mean_nll(*w, opts.valid, std::max(opts.batch, 64), runner, stop);
     };
     res.initial_val_loss = validate(0);
-    BestEpoch<TrainProgress> epochs(progress, elapsed_ms);
     epochs.initial(res.initial_val_loss);
     if (opts.epochs == 0) {
         save(*w, opts.meta, opts.out_path);

@@ -15,7 +15,7 @@
 #include <random>
 #include <thread>
 
-#include "best_epoch.h"
+#include "epoch_log.h"
 #include "errors.h"
 #include "gguf_file.h"
 #include "ggml-cpu.h"
@@ -255,11 +255,9 @@ std::vector<int64_t> plan_windows(int64_t stream_tokens, int32_t n_ctx) {
 
 TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, const StopFn &stop) {
     using clock = std::chrono::steady_clock;
-    const auto t0 = clock::now();
-    auto elapsed_ms = [&] { return std::chrono::duration<double, std::milli>(clock::now() - t0).count(); };
-    auto check_stop = [&] {
-        if (stop()) fail(ErrorKind::Cancelled, "the operation was cancelled");
-    };
+    EpochLog<TrainProgress> epochs(progress, stop);  // the run's clock, stop check and best epoch
+    auto elapsed_ms = [&] { return epochs.elapsed_ms(); };
+    auto check_stop = [&] { epochs.check_stop(); };
 
     install_log_handler();
     take_recent_log_errors();
@@ -371,7 +369,6 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
 
     res.initial_val_loss = validate();
     res.initial_val_accuracy = result_accuracy(valid_result.get());
-    BestEpoch<TrainProgress> epochs(progress, elapsed_ms);
     epochs.initial(res.initial_val_loss);
 
     TempFile best(temp_path(opts.out_path, "best"));

@@ -1,5 +1,6 @@
-// The epoch bookkeeping both trainers share (trainer.cpp: local fine-tuning of a llama GGUF;
-// career_trainer.cpp: CAREER): the untrained model's validation loss is reported as epoch 0; after
+// The bookkeeping both trainers share (trainer.cpp: local fine-tuning of a llama GGUF;
+// career_trainer.cpp: CAREER): the run's clock (every progress event's elapsed_ms) and its stop
+// check; the untrained model's validation loss is reported as epoch 0; after
 // every epoch, the epoch with the lowest validation loss so far is the best one, its weights are
 // kept (the trainer's `keep_best`: a checkpoint file, or a snapshot in memory) and the result names
 // it; each epoch's summary goes into the result's history and out as an Epoch progress event.
@@ -9,16 +10,25 @@
 #include <limits>
 #include <utility>
 
+#include "errors.h"
+
 namespace labor {
 
 // Progress: the trainer's TrainProgress (phase, epoch, train_loss, val_loss, improved, elapsed_ms).
 template <class Progress>
-class BestEpoch {
+class EpochLog {
   public:
     using Clock = std::chrono::steady_clock;
 
-    BestEpoch(const std::function<void(const Progress &)> &progress, std::function<double()> elapsed_ms)
-        : progress_(progress), elapsed_ms_(std::move(elapsed_ms)) {}
+    // The clock starts now.
+    EpochLog(const std::function<void(const Progress &)> &progress, const std::function<bool()> &stop)
+        : progress_(progress), stop_(stop) {}
+
+    double elapsed_ms() const { return std::chrono::duration<double, std::milli>(Clock::now() - start_).count(); }
+    // Between steps, and before reading a result that an aborted graph left meaningless.
+    void check_stop() const {
+        if (stop_()) fail(ErrorKind::Cancelled, "the operation was cancelled");
+    }
 
     // Epoch 0: the validation loss before any training.
     void initial(double val_loss) const {
@@ -27,7 +37,7 @@ class BestEpoch {
         p.epoch = 0;
         p.train_loss = std::numeric_limits<double>::quiet_NaN();
         p.val_loss = val_loss;
-        p.elapsed_ms = elapsed_ms_();
+        p.elapsed_ms = elapsed_ms();
         progress_(p);
     }
 
@@ -50,13 +60,14 @@ class BestEpoch {
         e.train_loss = s.train_loss;
         e.val_loss = s.val_loss;
         e.improved = s.improved;
-        e.elapsed_ms = elapsed_ms_();
+        e.elapsed_ms = elapsed_ms();
         progress_(e);
     }
 
   private:
     const std::function<void(const Progress &)> &progress_;
-    std::function<double()> elapsed_ms_;
+    const std::function<bool()> &stop_;
+    const Clock::time_point start_ = Clock::now();
     double best_ = std::numeric_limits<double>::infinity();
 };
 
