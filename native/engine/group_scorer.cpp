@@ -1,8 +1,9 @@
 // Trie scoring of several prompts whose tries share each llama_decode ("cross-transition
 // batching"). A group of G prompts splits the 256 sequence ids into G ranges and each decode into G
 // slices of n_batch / G tokens; prompt j lives in the first id of its range (its home), its trie
-// nodes in the range's ids, planned exactly as the single-prompt trie (whole subtrees per chunk,
-// branch ends numbered depth first, subtrees too big for a slice split below a root evaluated once).
+// nodes in the range's ids, planned by the single-prompt run's own plan_trie (trie_run.h: whole
+// subtrees per chunk, branch ends numbered depth first, subtrees too big for a slice split below a
+// root evaluated once).
 //
 // Prompts are evaluated only where they differ from the previous prompt of the group: prompt j's
 // home first gets a copy of prompt j-1's cells for their common prefix, so a worker's successive
