@@ -68,7 +68,7 @@ std::unique_ptr<Weights> load(const std::string &path, Metadata *meta) {
     auto bad = [&](const std::string &m) { fail(ErrorKind::Model, path + ": " + m); };
     ggml_context *tctx = nullptr;
     GgufPtr g = open_gguf(path, "CAREER model", ErrorKind::Model, &tctx);
-    ContextPtr tensors(tctx);
+    GgmlContextPtr tensors(tctx);
     auto key = [&](const char *k, gguf_type type) {
         const int64_t i = gguf_find_key(g.get(), k);
         if (i < 0) bad(std::string("no key ") + k);

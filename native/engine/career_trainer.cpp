@@ -23,13 +23,6 @@
 namespace labor::career {
 namespace {
 
-struct SchedFree {
-    void operator()(ggml_backend_sched *s) const { ggml_backend_sched_free(s); }
-};
-struct OptFree {
-    void operator()(ggml_opt_context *o) const { ggml_opt_free(o); }
-};
-
 void check_options(const TrainOptions &o) {
     auto bad = [](const std::string &m) { fail(ErrorKind::Input, m); };
     if (o.out_path.empty()) bad("the output path is empty");
@@ -154,14 +147,14 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
 
     w->set_trainable();
     ggml_backend_t backend = runner.backend();
-    std::unique_ptr<ggml_backend_sched, SchedFree> bsched(
+    SchedPtr bsched(
         ggml_backend_sched_new(&backend, nullptr, 1, graph_size(c.layers), false, false));
     if (!bsched) fail(ErrorKind::Engine, "could not create the ggml scheduler");
     ggml_opt_params op = ggml_opt_default_params(bsched.get(), GGML_OPT_LOSS_TYPE_CROSS_ENTROPY);
     op.get_opt_pars = schedule_params;
     op.get_opt_pars_ud = &sched;
     op.optimizer = GGML_OPT_OPTIMIZER_TYPE_ADAMW;
-    std::unique_ptr<ggml_opt_context, OptFree> opt(ggml_opt_init(op));
+    OptPtr opt(ggml_opt_init(op));
     if (!opt) fail(ErrorKind::Engine, "could not create the ggml optimizer");
 
     Random rng(opts.seed ^ 0x5DEECE66Dull);

@@ -28,27 +28,6 @@
 namespace labor {
 namespace {
 
-struct GgmlContextDeleter {
-    void operator()(ggml_context *c) const { ggml_free(c); }
-};
-struct ResultDeleter {
-    void operator()(ggml_opt_result *r) const { ggml_opt_result_free(r); }
-};
-struct BackendDeleter {
-    void operator()(ggml_backend *b) const { ggml_backend_free(b); }
-};
-struct SchedDeleter {
-    void operator()(ggml_backend_sched *s) const { ggml_backend_sched_free(s); }
-};
-struct OptDeleter {
-    void operator()(ggml_opt_context *o) const { ggml_opt_free(o); }
-};
-using GgmlContextPtr = std::unique_ptr<ggml_context, GgmlContextDeleter>;
-using ResultPtr = std::unique_ptr<ggml_opt_result, ResultDeleter>;
-using BackendPtr = std::unique_ptr<ggml_backend, BackendDeleter>;
-using SchedPtr = std::unique_ptr<ggml_backend_sched, SchedDeleter>;
-using OptPtr = std::unique_ptr<ggml_opt_context, OptDeleter>;
-
 // A file removed when the handle goes out of scope, unless released (renamed into place).
 class TempFile {
   public:
@@ -254,7 +233,6 @@ std::vector<int64_t> plan_windows(int64_t stream_tokens, int32_t n_ctx) {
 }
 
 TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, const StopFn &stop) {
-    using clock = std::chrono::steady_clock;
     EpochLog<TrainProgress> epochs(progress, stop);  // the run's clock, stop check and best epoch
     auto elapsed_ms = [&] { return epochs.elapsed_ms(); };
     auto check_stop = [&] { epochs.check_stop(); };
@@ -336,8 +314,8 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
     OptPtr opt(ggml_opt_init(op));
     if (!opt) fail(ErrorKind::Engine, "could not create the optimizer");
 
-    ResultPtr train_result(ggml_opt_result_init());
-    ResultPtr valid_result(ggml_opt_result_init());
+    OptResultPtr train_result(ggml_opt_result_init());
+    OptResultPtr valid_result(ggml_opt_result_init());
 
     int32_t epoch = 0;
     auto run_window = [&](const std::vector<llama_token> &stream, int64_t start, bool training) {
@@ -375,7 +353,7 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
     std::mt19937_64 rng(opts.seed);
     std::vector<int64_t> order = train_windows;
     for (epoch = 1; epoch <= opts.epochs; ++epoch) {
-        const auto e0 = clock::now();
+        const auto e0 = std::chrono::steady_clock::now();
         ggml_opt_result_reset(train_result.get());
         order = train_windows;
         shuffle(order, rng);
