@@ -13,8 +13,8 @@
 #include <memory>
 
 #include "career_forward.h"
-#include "epoch_log.h"
 #include "career_random.h"
+#include "epoch_log.h"
 #include "errors.h"
 #include "ggml-cpu.h"
 #include "ggml-opt.h"
@@ -147,8 +147,7 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
 
     w->set_trainable();
     ggml_backend_t backend = runner.backend();
-    SchedPtr bsched(
-        ggml_backend_sched_new(&backend, nullptr, 1, graph_size(c.layers), false, false));
+    SchedPtr bsched(ggml_backend_sched_new(&backend, nullptr, 1, graph_size(c.layers), false, false));
     if (!bsched) fail(ErrorKind::Engine, "could not create the ggml scheduler");
     ggml_opt_params op = ggml_opt_default_params(bsched.get(), GGML_OPT_LOSS_TYPE_CROSS_ENTROPY);
     op.get_opt_pars = schedule_params;
