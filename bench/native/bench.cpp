@@ -1,5 +1,6 @@
-// labor_llm_bench: the engine benchmark of bench/engine.ts as a standalone executable over the
-// engine core (native/engine), for machines without Node.js (a CUDA box). It writes a random
+// labor_llm_bench: the engine benchmark (`labor-llm bench`, src/bench/engine.ts) as a standalone
+// executable over the engine core (native/engine), for machines without Node.js (a CUDA box), whose
+// measurements follow src/bench/engine.ts. It writes a random
 // llama model of a preset shape (or takes --model), scores every title of a taxonomy after a
 // resume-like prompt in the reference, sequential and trie modes, and compares the trie's
 // evaluated tokens per second with the same model's all-logits prompt-processing rate.
@@ -39,7 +40,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using labor_bench::WeightType;
 
-// The prompt of bench/engine.ts: a PSID-style resume ending where the next title goes.
+// The prompt of src/bench/engine.ts: a PSID-style resume ending where the next title goes.
 const char *const kPrompt =
     "<A Resume from the PSID81 Dataset>\nThe following is the resume of a male worker of white ethnicity living in the "
     "South region, born in 1958.\n"
@@ -89,7 +90,7 @@ const char *const kUsage = R"(usage: labor_llm_bench [options]
 
 Writes a llama-architecture GGUF with seeded random weights (or loads --model), then scores every
 title of a taxonomy after a resume-like prompt with the engine's modes and prints the same table as
-`npm run bench`.
+`labor-llm bench`.
 
 model
   --preset tiny|170m|1b|8b   shape of the written model (default tiny)
@@ -373,7 +374,7 @@ labor::TitleScores score(labor::Model &model, const labor::TitleSet &set, labor:
     labor::ScoreOptions o;
     o.mode = mode;
     o.output_head = head;
-    // Every call pays for its prompt, as a fresh transition would (as bench/engine.ts does).
+    // Every call pays for its prompt, as a fresh transition would (as src/bench/engine.ts does).
     o.reuse_prefix = false;
     return labor::score_titles(model, set, kPrompt, o);
 }

@@ -55,7 +55,7 @@ GraphContext new_graph_context(int32_t layers, bool grads) {
     ggml_init_params p{};
     p.mem_size = graph_meta_bytes(layers);
     p.no_alloc = true;
-    GraphContext g{ContextPtr(ggml_init(p)), nullptr};
+    GraphContext g{GgmlContextPtr(ggml_init(p)), nullptr};
     if (!g.ctx) fail(ErrorKind::Engine, "out of memory for a CAREER graph");
     g.graph = ggml_new_graph_custom(g.ctx.get(), graph_size(layers), grads);
     return g;

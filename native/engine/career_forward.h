@@ -19,7 +19,7 @@ size_t graph_meta_bytes(int32_t layers);
 
 // A metadata-only context and its graph (with gradients or not) for a graph of `layers` blocks.
 struct GraphContext {
-    ContextPtr ctx;
+    GgmlContextPtr ctx;
     ggml_cgraph *graph = nullptr;
 };
 GraphContext new_graph_context(int32_t layers, bool grads);

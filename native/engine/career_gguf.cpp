@@ -1,6 +1,5 @@
 #include "career_gguf.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -9,15 +8,11 @@
 #include <cstring>
 
 #include "errors.h"
-#include "gguf.h"
-#include "log.h"
+#include "gguf_file.h"
 
 namespace labor::career {
 namespace {
 
-struct GgufFree {
-    void operator()(gguf_context *g) const { gguf_free(g); }
-};
 
 const char *kLayers = "career.block_count";
 const char *kWidth = "career.embedding_length";
@@ -36,7 +31,7 @@ bool is_hyperparameter(const std::string &k) {
 
 void save(const Weights &w, const Metadata &meta, const std::string &path) {
     const Config &c = w.config();
-    std::unique_ptr<gguf_context, GgufFree> g(gguf_init_empty());
+    GgufPtr g(gguf_init_empty());
     gguf_set_val_str(g.get(), "general.architecture", kArchitecture);
     gguf_set_val_u32(g.get(), kLayers, (uint32_t)c.layers);
     gguf_set_val_u32(g.get(), kWidth, (uint32_t)c.width);
@@ -71,29 +66,9 @@ void save(const Weights &w, const Metadata &meta, const std::string &path) {
 
 std::unique_ptr<Weights> load(const std::string &path, Metadata *meta) {
     auto bad = [&](const std::string &m) { fail(ErrorKind::Model, path + ": " + m); };
-    struct stat st {};
-    if (stat(path.c_str(), &st) != 0) fail(ErrorKind::Model, "CAREER model file not found: " + path);
-    if (!S_ISREG(st.st_mode)) fail(ErrorKind::Model, "CAREER model path is not a file: " + path);
-    {
-        FILE *f = std::fopen(path.c_str(), "rb");
-        if (!f) fail(ErrorKind::Model, "cannot open the CAREER model " + path);
-        char magic[4] = {0, 0, 0, 0};
-        const size_t got = std::fread(magic, 1, 4, f);
-        std::fclose(f);
-        if (got < 4 || std::memcmp(magic, "GGUF", 4) != 0) bad("not a GGUF file (bad magic bytes)");
-    }
-    install_log_handler();
-    take_recent_log_errors();
     ggml_context *tctx = nullptr;
-    gguf_init_params p{};
-    p.no_alloc = false;
-    p.ctx = &tctx;
-    std::unique_ptr<gguf_context, GgufFree> g(gguf_init_from_file(path.c_str(), p));
-    ContextPtr tensors(tctx);
-    if (!g) {
-        const std::string why = take_recent_log_errors();
-        bad("a truncated or corrupt GGUF file" + (why.empty() ? std::string() : ": " + why));
-    }
+    GgufPtr g = open_gguf(path, "CAREER model", ErrorKind::Model, &tctx);
+    GgmlContextPtr tensors(tctx);
     auto key = [&](const char *k, gguf_type type) {
         const int64_t i = gguf_find_key(g.get(), k);
         if (i < 0) bad(std::string("no key ") + k);

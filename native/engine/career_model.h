@@ -23,13 +23,9 @@
 
 #include "ggml-backend.h"
 #include "ggml.h"
+#include "ggml_handles.h"
 
 namespace labor::career {
-
-struct ContextFree {
-    void operator()(ggml_context *c) const { ggml_free(c); }
-};
-using ContextPtr = std::unique_ptr<ggml_context, ContextFree>;
 
 // GGUF architecture name.
 inline constexpr const char *kArchitecture = "career";

@@ -14,6 +14,7 @@
 
 #include "career_forward.h"
 #include "career_random.h"
+#include "epoch_log.h"
 #include "errors.h"
 #include "ggml-cpu.h"
 #include "ggml-opt.h"
@@ -22,13 +23,6 @@
 
 namespace labor::career {
 namespace {
-
-struct SchedFree {
-    void operator()(ggml_backend_sched *s) const { ggml_backend_sched_free(s); }
-};
-struct OptFree {
-    void operator()(ggml_opt_context *o) const { ggml_opt_free(o); }
-};
 
 void check_options(const TrainOptions &o) {
     auto bad = [](const std::string &m) { fail(ErrorKind::Input, m); };
@@ -79,11 +73,9 @@ double mean_nll(const Weights &w, const Dataset &ds, int32_t batch, Runner &runn
 
 TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, const StopFn &stop) {
     using clock = std::chrono::steady_clock;
-    const auto t0 = clock::now();
-    auto elapsed_ms = [&] { return std::chrono::duration<double, std::milli>(clock::now() - t0).count(); };
-    auto check_stop = [&] {
-        if (stop()) fail(ErrorKind::Cancelled, "the operation was cancelled");
-    };
+    EpochLog<TrainProgress> epochs(progress, stop);  // the run's clock, stop check and best epoch
+    auto elapsed_ms = [&] { return epochs.elapsed_ms(); };
+    auto check_stop = [&] { epochs.check_stop(); };
     install_log_handler();
     check_options(opts);
 
@@ -132,14 +124,7 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
         return mean_nll(*w, opts.valid, std::max(opts.batch, 64), runner, stop);
     };
     res.initial_val_loss = validate(0);
-    {
-        TrainProgress p;
-        p.phase = TrainProgress::Phase::Epoch;
-        p.val_loss = res.initial_val_loss;
-        p.train_loss = std::numeric_limits<double>::quiet_NaN();
-        p.elapsed_ms = elapsed_ms();
-        progress(p);
-    }
+    epochs.initial(res.initial_val_loss);
     if (opts.epochs == 0) {
         save(*w, opts.meta, opts.out_path);
         res.best_val_loss = res.initial_val_loss;
@@ -149,20 +134,18 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
 
     w->set_trainable();
     ggml_backend_t backend = runner.backend();
-    std::unique_ptr<ggml_backend_sched, SchedFree> bsched(
-        ggml_backend_sched_new(&backend, nullptr, 1, graph_size(c.layers), false, false));
+    SchedPtr bsched(ggml_backend_sched_new(&backend, nullptr, 1, graph_size(c.layers), false, false));
     if (!bsched) fail(ErrorKind::Engine, "could not create the ggml scheduler");
     ggml_opt_params op = ggml_opt_default_params(bsched.get(), GGML_OPT_LOSS_TYPE_CROSS_ENTROPY);
     op.get_opt_pars = ScheduledAdamW::params;
     op.get_opt_pars_ud = &sched;
     op.optimizer = GGML_OPT_OPTIMIZER_TYPE_ADAMW;
-    std::unique_ptr<ggml_opt_context, OptFree> opt(ggml_opt_init(op));
+    OptPtr opt(ggml_opt_init(op));
     if (!opt) fail(ErrorKind::Engine, "could not create the ggml optimizer");
 
     Random rng(opts.seed ^ 0x5DEECE66Dull);
     const int32_t K = c.n_codes, d = c.width;
     std::vector<float> mask, labels;
-    double best = std::numeric_limits<double>::infinity();
     std::vector<std::vector<float>> best_weights;
     for (int32_t epoch = 1; epoch <= opts.epochs; ++epoch) {
         const auto e0 = clock::now();
@@ -218,23 +201,7 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
         s.train_seconds = train_seconds;
         s.val_loss = validate(epoch);
         if (!std::isfinite(s.val_loss)) fail(ErrorKind::Engine, "the validation loss is not finite: training diverged");
-        s.improved = s.val_loss < best;
-        if (s.improved) {
-            best = s.val_loss;
-            best_weights = w->snapshot();
-            res.best_epoch = epoch;
-            res.best_val_loss = s.val_loss;
-        }
-        s.seconds = std::chrono::duration<double>(clock::now() - e0).count();
-        res.history.push_back(s);
-        TrainProgress e;
-        e.phase = TrainProgress::Phase::Epoch;
-        e.epoch = epoch;
-        e.train_loss = s.train_loss;
-        e.val_loss = s.val_loss;
-        e.improved = s.improved;
-        e.elapsed_ms = elapsed_ms();
-        progress(e);
+        epochs.close(s, res, e0, [&] { best_weights = w->snapshot(); });
         check_stop();
     }
     res.steps = sched.steps;

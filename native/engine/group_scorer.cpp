@@ -1,8 +1,9 @@
 // Trie scoring of several prompts whose tries share each llama_decode ("cross-transition
 // batching"). A group of G prompts splits the 256 sequence ids into G ranges and each decode into G
 // slices of n_batch / G tokens; prompt j lives in the first id of its range (its home), its trie
-// nodes in the range's ids, planned exactly as the single-prompt trie (whole subtrees per chunk,
-// branch ends numbered depth first, subtrees too big for a slice split below a root evaluated once).
+// nodes in the range's ids, planned by the single-prompt run's own plan_trie (trie_run.h: whole
+// subtrees per chunk, branch ends numbered depth first, subtrees too big for a slice split below a
+// root evaluated once).
 //
 // Prompts are evaluated only where they differ from the previous prompt of the group: prompt j's
 // home first gets a copy of prompt j-1's cells for their common prefix, so a worker's successive
@@ -16,88 +17,15 @@
 #include <functional>
 
 #include "errors.h"
+#include "logsumexp.h"
+#include "prepared_prompt.h"
 #include "scorer.h"
-#include "scorer_internal.h"
+#include "timed_decode.h"
+#include "trie_run.h"
 
 namespace labor {
 namespace {
 using namespace detail;
-
-// One step of a prompt's trie work, planned from the trie's shape alone.
-struct Item {
-    enum class Kind { Chunk, Solo, Drop } kind = Kind::Chunk;
-    std::vector<int32_t> nodes;                     // batch order (depth first)
-    std::vector<std::pair<int32_t, int32_t>> seqs;  // per node: [lo, hi] ids relative to the range
-    int32_t pos = 0;                                // Chunk: its first position; Drop: the position to free
-    int32_t ends = 0;                               // Chunk: ids used
-};
-
-Item make_chunk(const TitleTrie &trie, const std::vector<int32_t> &units, int32_t pos_base) {
-    Item it;
-    it.kind = Item::Kind::Chunk;
-    it.pos = pos_base;
-    int32_t next = 0;
-    std::function<void(int32_t)> add = [&](int32_t n) {
-        const TitleTrie::Node &nn = trie.node(n);
-        const int32_t lo = next;
-        it.nodes.push_back(n);
-        it.seqs.emplace_back(lo, lo + nn.branch_ends_below - 1);
-        bool has_internal_child = false;
-        for (int32_t c : nn.children)
-            if (trie.node(c).internal()) {
-                has_internal_child = true;
-                add(c);
-            }
-        if (!has_internal_child) ++next;
-    };
-    for (int32_t u : units) add(u);
-    it.ends = next;
-    return it;
-}
-
-// The same cuts as TrieRun::process_children, as a list.
-void plan(const TitleTrie &trie, int32_t P, int32_t v, int32_t tok_limit, int32_t max_ends, std::vector<Item> &items) {
-    const TitleTrie::Node &nv = trie.node(v);
-    const int32_t pos_base = P + nv.depth;
-    std::vector<int32_t> units;
-    int32_t nodes = 0, ends = 0;
-    auto flush = [&] {
-        if (units.empty()) return;
-        items.push_back(make_chunk(trie, units, pos_base));
-        units.clear();
-        nodes = ends = 0;
-    };
-    for (int32_t c : nv.children) {
-        const TitleTrie::Node &nc = trie.node(c);
-        if (!nc.internal()) continue;
-        if (nc.internal_below > tok_limit || nc.branch_ends_below > max_ends) {
-            flush();
-            Item solo;
-            solo.kind = Item::Kind::Solo;
-            solo.nodes = {c};
-            solo.seqs = {{0, max_ends - 1}};
-            items.push_back(std::move(solo));
-            plan(trie, P, c, tok_limit, max_ends, items);
-            Item drop;
-            drop.kind = Item::Kind::Drop;
-            drop.pos = P + nc.depth - 1;
-            items.push_back(std::move(drop));
-            continue;
-        }
-        if (nodes + nc.internal_below > tok_limit || ends + nc.branch_ends_below > max_ends) flush();
-        units.push_back(c);
-        nodes += nc.internal_below;
-        ends += nc.branch_ends_below;
-    }
-    flush();
-}
-
-int32_t common_prefix(const Tokens &a, const Tokens &b) {
-    const size_t n = std::min(a.size(), b.size());
-    size_t k = 0;
-    while (k < n && a[k] == b[k]) ++k;
-    return (int32_t)k;
-}
 
 struct PromptRun {
     PreparedPrompt pp;
@@ -109,7 +37,7 @@ struct PromptRun {
     bool ready = false;   // its common prefix is in its home
     bool rooted = false;  // the prompt is evaluated and the root's children scored
     size_t next_item = 0;
-    std::vector<Item> items;
+    std::vector<TrieStep> items;
     std::vector<double> cond;
 };
 
@@ -131,8 +59,8 @@ void run_group(Model &model, const TitleSet &set, const std::string *prompts, si
 
     // What the cache already holds for the first prompt (sequence 0 holds the cached prompt); the
     // last prompt token is evaluated again in any case, for its logits.
-    Tokens &cached = model.cached_prompt();
-    runs[0].shared = std::min(opts.reuse_prefix ? common_prefix(runs[0].pp.tokens, cached) : 0, runs[0].P - 1);
+    PromptCache &cache = model.prompt_cache();
+    runs[0].shared = std::min(opts.reuse_prefix ? cache.common_prefix(runs[0].pp.tokens) : 0, runs[0].P - 1);
     for (size_t j = 1; j < g; ++j) runs[j].shared = std::min(common_prefix(runs[j].pp.tokens, runs[j - 1].pp.tokens), runs[j].P - 1);
 
     // Cells needed at once: each prompt's own tokens, one slice of chunk cells per prompt, and the
@@ -147,8 +75,7 @@ void run_group(Model &model, const TitleSet &set, const std::string *prompts, si
         return;
     }
     for (auto &r : runs) {
-        const int32_t tok_limit = std::min<int32_t>(budget, (int32_t)model.n_ctx() - r.P);
-        plan(*r.pp.trie, r.P, 0, tok_limit, S, r.items);
+        plan_trie(*r.pp.trie, r.P, 0, budget, (int32_t)model.n_ctx(), S, r.items);
         r.next_tok = r.shared;
     }
 
@@ -161,8 +88,7 @@ void run_group(Model &model, const TitleSet &set, const std::string *prompts, si
             llama_memory_seq_rm(mem, -1, runs[0].shared, -1);
             llama_memory_seq_keep(mem, 0);
         }
-        cached.clear();
-        model.shared_prompt_len() = 0;
+        cache.clear();  // until the group is done
         runs[0].ready = true;
 
         Batch batch((int32_t)model.n_batch(), S);
@@ -171,7 +97,7 @@ void run_group(Model &model, const TitleSet &set, const std::string *prompts, si
             int32_t kind;  // 0: prompt tokens, 1: trie item
             int32_t first_index;
             int32_t count;
-            const Item *item;
+            const TrieStep *item;
             bool completes_prompt;
         };
         std::vector<Slot> slots;
@@ -194,12 +120,12 @@ void run_group(Model &model, const TitleSet &set, const std::string *prompts, si
                     continue;
                 }
                 // Drops free a split subtree's root once its subtree is done: no decode needed.
-                while (r.next_item < r.items.size() && r.items[r.next_item].kind == Item::Kind::Drop) {
+                while (r.next_item < r.items.size() && r.items[r.next_item].kind == TrieStep::Kind::Drop) {
                     for (int32_t s = r.base; s < r.base + S; ++s) llama_memory_seq_rm(mem, s, r.items[r.next_item].pos, -1);
                     ++r.next_item;
                 }
                 if (r.next_item == r.items.size()) continue;
-                const Item &it = r.items[r.next_item++];
+                const TrieStep &it = r.items[r.next_item++];
                 const TitleTrie &trie = *r.pp.trie;
                 slots.push_back(Slot{j, 1, batch.size(), (int32_t)it.nodes.size(), &it, false});
                 for (size_t k = 0; k < it.nodes.size(); ++k) {
@@ -209,9 +135,7 @@ void run_group(Model &model, const TitleSet &set, const std::string *prompts, si
             }
             if (slots.empty()) break;
 
-            auto t0 = Clock::now();
-            model.decode(batch);
-            const double ms = ms_since(t0);
+            const double ms = decode_timed(model, batch);
             // Output rows in batch order: the prompt slots' last tokens and every trie node.
             rows.clear();
             for (const Slot &s : slots) {
@@ -252,7 +176,7 @@ void run_group(Model &model, const TitleSet &set, const std::string *prompts, si
                 for (int32_t k = 0; k < s.count; ++k, ++row) {
                     for (int32_t c : trie.node(s.item->nodes[k]).children) r.cond[c] = (double)model.logit(rows[row], trie.node(c).token) - lse[row];
                 }
-                if (s.item->kind == Item::Kind::Chunk) {
+                if (s.item->kind == TrieStep::Kind::Chunk) {
                     for (int32_t q = r.base; q < r.base + s.item->ends; ++q) llama_memory_seq_rm(mem, q, s.item->pos, -1);
                 }
             }
@@ -266,12 +190,10 @@ void run_group(Model &model, const TitleSet &set, const std::string *prompts, si
         }
         llama_memory_seq_rm(mem, -1, last.P, -1);
         llama_memory_seq_keep(mem, 0);
-        cached = last.pp.tokens;
-        model.shared_prompt_len() = 0;
+        cache.assign(last.pp.tokens);
     } catch (...) {
         llama_memory_clear(mem, false);
-        cached.clear();
-        model.shared_prompt_len() = 0;
+        cache.clear();
         throw;
     }
 
@@ -280,13 +202,8 @@ void run_group(Model &model, const TitleSet &set, const std::string *prompts, si
         TitleScores &o = out[first + j];
         const TitleTrie &trie = *r.pp.trie;
         o.logp.assign(set.size(), 0.0);
-        std::vector<double> acc(trie.nodes().size(), 0.0);
-        for (size_t i = 1; i < trie.nodes().size(); ++i) {
-            const auto &n = trie.node((int32_t)i);
-            acc[i] = acc[n.parent] + r.cond[i];
-            if (n.title >= 0) o.logp[n.title] = acc[i];
-        }
-        o.log_total = finish_log_total(o.logp);
+        titles_from_conditionals(trie, r.cond, o.logp);
+        o.log_total = log_sum(o.logp);
         o.log_total_upper = o.log_total;
         r.st->evaluated_nodes = trie.internal_count();
         r.st->resolved_titles = (int64_t)set.size();

@@ -5,37 +5,22 @@
 #include <map>
 
 #include "errors.h"
-#include "log.h"
+#include "gguf_file.h"
 
 namespace labor {
 namespace {
 
-struct GgufFree {
-    void operator()(gguf_context *g) const { gguf_free(g); }
-};
-struct GgmlFree {
-    void operator()(ggml_context *c) const { ggml_free(c); }
-};
-using GgufHandle = std::unique_ptr<gguf_context, GgufFree>;
-using GgmlHandle = std::unique_ptr<ggml_context, GgmlFree>;
-
 // A GGUF with its tensor data in host memory (`tensors`).
 struct LoadedGguf {
-    GgufHandle gguf;
-    GgmlHandle tensors;
+    GgufPtr gguf;
+    GgmlContextPtr tensors;
 };
 
 LoadedGguf load_gguf(const std::string &path) {
     ggml_context *data = nullptr;
-    gguf_init_params p{};
-    p.no_alloc = false;
-    p.ctx = &data;
-    take_recent_log_errors();
-    LoadedGguf f{GgufHandle(gguf_init_from_file(path.c_str(), p)), GgmlHandle(data)};
-    if (!f.gguf || !f.tensors) {
-        std::string why = take_recent_log_errors();
-        fail(ErrorKind::Model, path + " is a truncated or corrupt GGUF file" + (why.empty() ? "" : ": " + why));
-    }
+    LoadedGguf f;
+    f.gguf = open_gguf(path, "model", ErrorKind::Model, &data);
+    f.tensors.reset(data);
     return f;
 }
 
@@ -208,7 +193,7 @@ ggml_tensor *LmTrainModel::build_logits(ggml_context *ctx, ggml_tensor *tokens, 
 
 void LmTrainModel::save(const std::string &original_path, const std::string &dest) const {
     LoadedGguf orig = load_gguf(original_path);
-    std::unique_ptr<gguf_context, GgufFree> out(gguf_init_empty());
+    GgufPtr out(gguf_init_empty());
     gguf_set_kv(out.get(), orig.gguf.get());
     const int64_t n = gguf_get_n_tensors(orig.gguf.get());
     if (n != (int64_t)names_.size()) fail(ErrorKind::Model, "the model file " + original_path + " changed during training");

@@ -39,4 +39,20 @@ double logsumexp(const float *x, size_t n) {
     return (double)m + std::log(total);
 }
 
+double log_add(double a, double b) {
+    if (a == -INFINITY) return b;
+    if (b == -INFINITY) return a;
+    const double m = std::max(a, b);
+    return m + std::log(std::exp(a - m) + std::exp(b - m));
+}
+
+double log_sum(const std::vector<double> &logp) {
+    double mx = -INFINITY;
+    for (double v : logp) mx = std::max(mx, v);
+    if (!std::isfinite(mx)) return mx;
+    double s = 0;
+    for (double v : logp) s += std::exp(v - mx);
+    return mx + std::log(s);
+}
+
 }  // namespace labor

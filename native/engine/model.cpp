@@ -1,7 +1,5 @@
 #include "model.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -10,7 +8,7 @@
 
 #include "errors.h"
 #include "ggml-backend.h"
-#include "gguf.h"
+#include "gguf_file.h"
 #include "log.h"
 #include "logsumexp.h"
 
@@ -19,45 +17,10 @@ namespace {
 
 bool abort_requested(void *data) { return static_cast<const Model *>(data)->cancelled(); }
 
-struct GgufDeleter {
-    void operator()(gguf_context *g) const { gguf_free(g); }
-};
-using GgufHeader = std::unique_ptr<gguf_context, GgufDeleter>;
-
-// A GGUF file's header (metadata and tensor list, no data); on failure `kind` with path + `problem`.
-GgufHeader read_gguf_header(const std::string &path, ErrorKind kind, const std::string &problem) {
-    gguf_init_params params{};
-    params.no_alloc = true;
-    params.ctx = nullptr;
-    GgufHeader g(gguf_init_from_file(path.c_str(), params));
-    if (!g) {
-        std::string why = take_recent_log_errors();
-        fail(kind, path + problem + (why.empty() ? "" : ": " + why));
-    }
-    return g;
-}
-
-// A string-valued key, or "" where it is missing or not a string.
-std::string gguf_string(const gguf_context *g, const char *key) {
-    int64_t k = gguf_find_key(g, key);
-    return k >= 0 && gguf_get_kv_type(g, k) == GGUF_TYPE_STRING ? gguf_get_val_str(g, k) : "";
-}
-
 // Reads general.architecture with ggml's GGUF reader before llama.cpp sees the file, so that a
 // missing, truncated or foreign file gets a precise message.
 std::string read_architecture(const std::string &path) {
-    struct stat st {};
-    if (stat(path.c_str(), &st) != 0) fail(ErrorKind::Model, "model file not found: " + path);
-    if (!S_ISREG(st.st_mode)) fail(ErrorKind::Model, "model path is not a file: " + path);
-    FILE *f = std::fopen(path.c_str(), "rb");
-    if (!f) fail(ErrorKind::Model, "cannot open model file: " + path);
-    char magic[4] = {0, 0, 0, 0};
-    size_t got = std::fread(magic, 1, 4, f);
-    std::fclose(f);
-    if (got < 4 || std::string(magic, 4) != "GGUF")
-        fail(ErrorKind::Model, path + " is not a GGUF file (bad magic bytes)");
-    std::string arch = gguf_string(read_gguf_header(path, ErrorKind::Model, " is a truncated or corrupt GGUF file").get(),
-                                   "general.architecture");
+    std::string arch = gguf_string(open_gguf(path, "model", ErrorKind::Model).get(), "general.architecture");
     if (arch.empty()) fail(ErrorKind::Model, path + " has no general.architecture: not a model GGUF");
     return arch;
 }
@@ -164,9 +127,7 @@ int32_t Model::load_adapter(const std::string &path) {
     for (size_t i = 0; i < adapter_paths_.size(); ++i)
         if (adapter_paths_[i] == path) return (int32_t)i;
     // Checked with ggml's GGUF reader first, so that a model file or a broken file gets a clear message.
-    struct stat st {};
-    if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) fail(ErrorKind::Input, "LoRA adapter not found: " + path);
-    GgufHeader g = read_gguf_header(path, ErrorKind::Input, " is not a readable GGUF file");
+    GgufPtr g = open_gguf(path, "LoRA adapter", ErrorKind::Input);
     const std::string type = gguf_string(g.get(), "general.type");
     const bool on_output = gguf_find_tensor(g.get(), "output.weight.lora_a") >= 0;
     if (type != "adapter") fail(ErrorKind::Input, path + " is not a LoRA adapter GGUF (general.type is \"" + type + "\")");
@@ -203,8 +164,7 @@ void Model::set_adapters(const std::vector<std::pair<int32_t, float>> &active) {
     if (output_adapted_) head_enabled_ = false;
     // Cached keys and values were computed with the previous weights.
     llama_memory_clear(llama_get_memory(ctx_.get()), false);
-    cached_prompt_.clear();
-    shared_prompt_len_ = 0;
+    prompt_cache_.clear();
 }
 
 std::string Model::description() const {
@@ -398,7 +358,7 @@ void Model::decode(Batch &batch) {
     }
     // The cache may hold part of the batch now: forget the prompt cache so the next call starts clean.
     llama_memory_clear(llama_get_memory(ctx_.get()), false);
-    cached_prompt_.clear();
+    prompt_cache_.clear();
     if (rc == 2 || cancelled()) fail(ErrorKind::Cancelled, "the operation was cancelled");
     std::string why = take_recent_log_errors();
     if (rc == 1) fail(ErrorKind::Engine, "llama_decode found no KV slot (context too small for the batch)" + (why.empty() ? "" : ": " + why));

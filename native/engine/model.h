@@ -9,12 +9,11 @@
 
 #include "llama.h"
 #include "output_head.h"
+#include "prompt_cache.h"
 
 struct ggml_tensor;
 
 namespace labor {
-
-using Tokens = std::vector<llama_token>;
 
 struct ModelOptions {
     std::string path;
@@ -96,10 +95,9 @@ class Model {
     // Serialises use of the context: one scoring call at a time per model.
     std::mutex &mutex() { return mutex_; }
 
-    // Tokens whose KV cells (all sequences) are in the cache at positions [0, n): the prompt cache.
-    Tokens &cached_prompt() { return cached_prompt_; }
-    // Of those, the leading positions present in every sequence (span scoring uses sequence 0 only).
-    int32_t &shared_prompt_len() { return shared_prompt_len_; }
+    // What the KV cache holds of the previous prompt (prompt_cache.h): the scorers read it and, with
+    // every change they make to the cells, update it.
+    PromptCache &prompt_cache() { return prompt_cache_; }
 
     // Cancellation: checked between decodes and by llama.cpp's abort callback during one.
     void set_cancel_flag(const int32_t *flag) { cancel_flag_.store(flag); }
@@ -150,8 +148,7 @@ class Model {
     int threads_ = 1;
     std::string arch_;
     std::mutex mutex_;
-    Tokens cached_prompt_;
-    int32_t shared_prompt_len_ = 0;
+    PromptCache prompt_cache_;
     std::atomic<const int32_t *> cancel_flag_{nullptr};
 
     std::unique_ptr<OutputHead> head_;

@@ -1,33 +1,18 @@
-// All-title scoring and teacher-forced span scoring over one Model.
+// The engine's scoring surface over one Model: all-title scoring (score_titles, one prompt;
+// score_titles_group, many), teacher-forced span scoring and the throughput yardstick. Each lives in
+// the file of its concept (docs/engine.md has the map): scorer.cpp picks the mode; trie_run.cpp,
+// bounded_search.cpp and baseline_scoring.cpp score the titles; group_scorer.cpp scores prompts
+// together; span_scoring.cpp and throughput.cpp the rest.
 #pragma once
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "model.h"
-#include "title_trie.h"
+#include "title_set.h"
 
 namespace labor {
-
-// A fixed list of titles, each scored as the continuation " " + title + "\n".
-class TitleSet {
-  public:
-    TitleSet(const Model &model, std::vector<std::string> titles);
-    const std::vector<std::string> &titles() const { return titles_; }
-    const std::vector<std::string> &continuations() const { return continuations_; }
-    // Token sequences of the continuations after a neutral anchor text; checked per prompt.
-    const std::vector<Tokens> &tokens() const { return tokens_; }
-    const TitleTrie &trie() const { return *trie_; }
-    size_t size() const { return titles_.size(); }
-
-  private:
-    std::vector<std::string> titles_;
-    std::vector<std::string> continuations_;
-    std::vector<Tokens> tokens_;
-    std::unique_ptr<TitleTrie> trie_;
-};
 
 enum class ScoreMode { Trie, Sequential, Reference, Bounded };
 

@@ -15,8 +15,9 @@
 #include <random>
 #include <thread>
 
+#include "epoch_log.h"
 #include "errors.h"
-#include "gguf.h"
+#include "gguf_file.h"
 #include "ggml-cpu.h"
 #include "ggml-opt.h"
 #include "llama.h"
@@ -26,31 +27,6 @@
 
 namespace labor {
 namespace {
-
-struct GgufDeleter {
-    void operator()(gguf_context *g) const { gguf_free(g); }
-};
-struct GgmlContextDeleter {
-    void operator()(ggml_context *c) const { ggml_free(c); }
-};
-struct ResultDeleter {
-    void operator()(ggml_opt_result *r) const { ggml_opt_result_free(r); }
-};
-struct BackendDeleter {
-    void operator()(ggml_backend *b) const { ggml_backend_free(b); }
-};
-struct SchedDeleter {
-    void operator()(ggml_backend_sched *s) const { ggml_backend_sched_free(s); }
-};
-struct OptDeleter {
-    void operator()(ggml_opt_context *o) const { ggml_opt_free(o); }
-};
-using GgufPtr = std::unique_ptr<gguf_context, GgufDeleter>;
-using GgmlContextPtr = std::unique_ptr<ggml_context, GgmlContextDeleter>;
-using ResultPtr = std::unique_ptr<ggml_opt_result, ResultDeleter>;
-using BackendPtr = std::unique_ptr<ggml_backend, BackendDeleter>;
-using SchedPtr = std::unique_ptr<ggml_backend_sched, SchedDeleter>;
-using OptPtr = std::unique_ptr<ggml_opt_context, OptDeleter>;
 
 // A file removed when the handle goes out of scope, unless released (renamed into place).
 class TempFile {
@@ -82,26 +58,8 @@ void rename_into_place(const std::string &from, const std::string &to) {
 // backward pass that would abort the process (f16/quantized weights have no OUT_PROD backward on
 // CPU; mixture-of-experts and other architectures need ops the training graph does not build).
 void inspect_trainable(const std::string &path) {
-    struct stat st {};
-    if (stat(path.c_str(), &st) != 0) fail(ErrorKind::Model, "model file not found: " + path);
-    if (!S_ISREG(st.st_mode)) fail(ErrorKind::Model, "model path is not a file: " + path);
-    FILE *f = std::fopen(path.c_str(), "rb");
-    if (!f) fail(ErrorKind::Model, "cannot open model file: " + path);
-    char magic[4] = {0, 0, 0, 0};
-    size_t got = std::fread(magic, 1, 4, f);
-    std::fclose(f);
-    if (got < 4 || std::string(magic, 4) != "GGUF") fail(ErrorKind::Model, path + " is not a GGUF file (bad magic bytes)");
-    gguf_init_params params{};
-    params.no_alloc = true;
-    params.ctx = nullptr;
-    GgufPtr g(gguf_init_from_file(path.c_str(), params));
-    if (!g) {
-        std::string why = take_recent_log_errors();
-        fail(ErrorKind::Model, path + " is a truncated or corrupt GGUF file" + (why.empty() ? "" : ": " + why));
-    }
-    std::string arch;
-    int64_t key = gguf_find_key(g.get(), "general.architecture");
-    if (key >= 0 && gguf_get_kv_type(g.get(), key) == GGUF_TYPE_STRING) arch = gguf_get_val_str(g.get(), key);
+    GgufPtr g = open_gguf(path, "model", ErrorKind::Model);
+    const std::string arch = gguf_string(g.get(), "general.architecture");
     if (arch != "llama") {
         fail(ErrorKind::Model, path + " has architecture \"" + (arch.empty() ? "(none)" : arch) +
                                    "\": local fine-tuning supports llama-architecture models only");
@@ -279,12 +237,9 @@ std::vector<int64_t> plan_windows(int64_t stream_tokens, int32_t n_ctx) {
 }
 
 TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, const StopFn &stop) {
-    using clock = std::chrono::steady_clock;
-    const auto t0 = clock::now();
-    auto elapsed_ms = [&] { return std::chrono::duration<double, std::milli>(clock::now() - t0).count(); };
-    auto check_stop = [&] {
-        if (stop()) fail(ErrorKind::Cancelled, "the operation was cancelled");
-    };
+    EpochLog<TrainProgress> epochs(progress, stop);  // the run's clock, stop check and best epoch
+    auto elapsed_ms = [&] { return epochs.elapsed_ms(); };
+    auto check_stop = [&] { epochs.check_stop(); };
 
     install_log_handler();
     take_recent_log_errors();
@@ -368,8 +323,8 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
     OptPtr opt(ggml_opt_init(op));
     if (!opt) fail(ErrorKind::Engine, "could not create the optimizer");
 
-    ResultPtr train_result(ggml_opt_result_init());
-    ResultPtr valid_result(ggml_opt_result_init());
+    OptResultPtr train_result(ggml_opt_result_init());
+    OptResultPtr valid_result(ggml_opt_result_init());
 
     int32_t epoch = 0;
     auto run_window = [&](const std::vector<llama_token> &stream, int64_t start, bool training) {
@@ -401,22 +356,13 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
 
     res.initial_val_loss = validate();
     res.initial_val_accuracy = result_accuracy(valid_result.get());
-    {
-        TrainProgress p;
-        p.phase = TrainProgress::Phase::Epoch;
-        p.epoch = 0;
-        p.train_loss = std::numeric_limits<double>::quiet_NaN();
-        p.val_loss = res.initial_val_loss;
-        p.elapsed_ms = elapsed_ms();
-        progress(p);
-    }
+    epochs.initial(res.initial_val_loss);
 
     TempFile best(temp_path(opts.out_path, "best"));
-    double best_loss = std::numeric_limits<double>::infinity();
     std::mt19937_64 rng(opts.seed);
     std::vector<int64_t> order = train_windows;
     for (epoch = 1; epoch <= opts.epochs; ++epoch) {
-        const auto e0 = clock::now();
+        const auto e0 = std::chrono::steady_clock::now();
         ggml_opt_result_reset(train_result.get());
         order = train_windows;
         shuffle(order, rng);
@@ -437,27 +383,13 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
         s.train_loss = result_loss(train_result.get());
         s.val_loss = validate();
         s.val_accuracy = result_accuracy(valid_result.get());
-        s.improved = s.val_loss < best_loss;
-        if (s.improved) {
+        epochs.close(s, res, e0, [&] {
             // Written complete under a temporary name, then renamed over the previous best.
             TempFile staged(temp_path(opts.out_path, "gguf"));
             model.save(opts.model_path, staged.path());
             rename_into_place(staged.path(), best.path());
             staged.release();
-            best_loss = s.val_loss;
-            res.best_epoch = epoch;
-            res.best_val_loss = s.val_loss;
-        }
-        s.seconds = std::chrono::duration<double>(clock::now() - e0).count();
-        res.history.push_back(s);
-        TrainProgress e;
-        e.phase = TrainProgress::Phase::Epoch;
-        e.epoch = epoch;
-        e.train_loss = s.train_loss;
-        e.val_loss = s.val_loss;
-        e.improved = s.improved;
-        e.elapsed_ms = elapsed_ms();
-        progress(e);
+        });
         check_stop();
     }
     rename_into_place(best.path(), opts.out_path);

@@ -7,7 +7,8 @@
  * plus the same model's prompt-processing throughput with logits for every token (the yardstick for the
  * engine's efficiency: trie evaluated tokens per second / all-logits tokens per second).
  *
- * Used by `labor-llm bench` and `npm run bench` (bench/run.ts). A new mode is one more entry of
+ * The engine benchmark: `labor-llm bench` runs it (`npm run bench` is that command keeping the JSON in
+ * bench/results/; bench/native/ is its C++ form for machines without Node.js). A new mode is one more entry of
  * ENGINE_BENCH_MODES: each gives one row of the result.
  */
 import { cpus } from 'node:os';
@@ -198,7 +199,7 @@ export interface EngineBenchResult {
   ceiling: { overSequential: number; overReference: number | null };
 }
 
-/** What `labor-llm bench --out` and `npm run bench` write: the machine beside the results. */
+/** What `labor-llm bench --out` writes: the machine beside the results. */
 export interface EngineBenchRecord {
   cpus: number;
   cpu: string | undefined;
