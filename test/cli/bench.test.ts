@@ -101,7 +101,7 @@ describe('labor-llm bench', () => {
     expect(r.stdout).toMatch(/\| trie \| [\d.]+ \| \d+ \| \d+ \| \d+ \|/);
     expect(r.stdout).not.toMatch(/\| reference \|/);
     expect(r.stderr).toMatch(/^bench tiny llama-spm: started/m);
-    expect(r.stderr).toMatch(/^bench tiny llama-spm: done in \d+s \(trie [\d.]+ ms per prompt, efficiency [\d.]+\)$/m);
+    expect(r.stderr).toMatch(/^bench tiny llama-spm: done in (?:\d+m )?\d+s \(trie [\d.]+ ms per prompt, efficiency [\d.]+\)$/m);
     expect(r.stderr).toContain(`wrote ${out}`);
   });
 
