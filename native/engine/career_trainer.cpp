@@ -29,23 +29,6 @@ struct OptFree {
     void operator()(ggml_opt_context *o) const { ggml_opt_free(o); }
 };
 
-void check_options(const TrainOptions &o) {
-    auto bad = [](const std::string &m) { fail(ErrorKind::Input, m); };
-    if (o.out_path.empty()) bad("the output path is empty");
-    if (o.epochs < 0 || o.epochs > 100000) bad("epochs must be between 0 and 100000, got " + std::to_string(o.epochs));
-    if (o.batch < 1 || o.batch > 65536) bad("the batch size must be between 1 and 65536 workers, got " + std::to_string(o.batch));
-    if (!(std::isfinite(o.lr) && o.lr > 0 && o.lr <= 1)) bad("the learning rate must be in (0, 1], got " + std::to_string(o.lr));
-    if (!(o.warmup_init_lr > 0 && o.warmup_init_lr <= o.lr)) bad("the warm-up's initial learning rate must be in (0, lr]");
-    if (o.warmup < -1) bad("warm-up steps must be >= 0 (or -1: automatic)");
-    if (!(o.weight_decay >= 0 && o.weight_decay <= 1)) bad("weight decay must be in [0, 1], got " + std::to_string(o.weight_decay));
-    if (!(o.beta1 >= 0 && o.beta1 < 1)) bad("beta1 must be in [0, 1)");
-    if (!(o.beta2 >= 0 && o.beta2 < 1)) bad("beta2 must be in [0, 1)");
-    if (!(std::isfinite(o.eps) && o.eps >= 0)) bad("eps must be a finite number >= 0");
-    if (!(o.dropout >= 0 && o.dropout < 1)) bad("dropout must be in [0, 1), got " + std::to_string(o.dropout));
-    if (o.threads < 0 || o.threads > 1024) bad("threads must be between 0 (all) and 1024");
-    if (o.max_steps < 0) bad("max_steps must be >= 0");
-}
-
 void probe_output(const std::string &out) {
     struct stat st {};
     if (stat(out.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) fail(ErrorKind::Input, "the output " + out + " is a folder");
@@ -102,7 +85,7 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
         if (stop()) fail(ErrorKind::Cancelled, "the operation was cancelled");
     };
     install_log_handler();
-    check_options(opts);
+    opts.validate();
 
     std::unique_ptr<Weights> w;
     if (!opts.init_path.empty()) {
@@ -128,7 +111,7 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
     res.valid_records = opts.valid.records();
     const int64_t steps_per_epoch = std::min<int64_t>(
         (int64_t)((opts.train.size() + opts.batch - 1) / opts.batch), opts.max_steps > 0 ? opts.max_steps : INT64_MAX);
-    Schedule sched{opts.lr, opts.warmup_init_lr, opts.warmup >= 0 ? opts.warmup : std::min<int64_t>(steps_per_epoch, 4000)};
+    Schedule sched{opts.learning_rate, opts.warmup_init_lr, opts.warmup >= 0 ? opts.warmup : std::min<int64_t>(steps_per_epoch, 4000)};
     res.warmup = sched.warmup;
     sched.pars = ggml_opt_get_default_optimizer_params(nullptr);
     sched.pars.adamw.beta1 = (float)opts.beta1;
