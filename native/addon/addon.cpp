@@ -146,14 +146,12 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     }
 
     static Napi::Array lora_to_js(Napi::Env env, const labor::Model &m) {
-        Napi::Array a = Napi::Array::New(env, m.active_adapters().size());
-        for (size_t i = 0; i < m.active_adapters().size(); ++i) {
+        return labor_addon::array_of(env, m.active_adapters(), [&](const std::pair<int32_t, float> &a) {
             Napi::Object o = Napi::Object::New(env);
-            o.Set("path", m.adapter_path(m.active_adapters()[i].first));
-            o.Set("scale", m.active_adapters()[i].second);
-            a.Set((uint32_t)i, o);
-        }
-        return a;
+            o.Set("path", m.adapter_path(a.first));
+            o.Set("scale", a.second);
+            return o;
+        });
     }
 
     // setLora(adapters: LoraAdapter[]) -> Promise<LoraAdapter[]>: loads the adapters not loaded yet
@@ -268,17 +266,14 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                         for (const auto &p : prompts) results->push_back(labor::score_titles(*m, *set, p, opts));
                 },
                 [results](Napi::Env env) -> Napi::Value {
-                    Napi::Array out = Napi::Array::New(env, results->size());
-                    for (size_t i = 0; i < results->size(); ++i) {
-                        const auto &r = (*results)[i];
+                    return labor_addon::array_of(env, *results, [&](const labor::TitleScores &r) {
                         Napi::Object o = Napi::Object::New(env);
                         o.Set("logProbs", to_f64(env, r.logp));
                         o.Set("logTotal", r.log_total);
                         o.Set("logTotalUpper", r.log_total_upper);
                         o.Set("stats", stats_to_js(env, r.stats));
-                        out.Set((uint32_t)i, o);
-                    }
-                    return out;
+                        return o;
+                    });
                 },
                 info[3]);
         });

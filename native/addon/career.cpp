@@ -77,41 +77,14 @@ using labor_addon::Job;
 using labor_addon::make_error;
 using labor_addon::number_or_null;
 
-Napi::Object config_to_js(Napi::Env env, const career::Config &c) {
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("layers", c.layers);
-    o.Set("width", c.width);
-    o.Set("heads", c.heads);
-    o.Set("ff", c.ff);
-    o.Set("nCodes", c.n_codes);
-    Napi::Array names = Napi::Array::New(env, c.covariate_names.size());
-    Napi::Array sizes = Napi::Array::New(env, c.covariate_sizes.size());
-    for (size_t i = 0; i < c.covariate_names.size(); ++i) {
-        names.Set((uint32_t)i, c.covariate_names[i]);
-        sizes.Set((uint32_t)i, c.covariate_sizes[i]);
-    }
-    o.Set("covariateNames", names);
-    o.Set("covariateSizes", sizes);
-    return o;
-}
-
 Napi::Value progress_to_js(Napi::Env env, const career::TrainProgress &p) {
-    using Phase = career::TrainProgress::Phase;
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("phase", p.phase == Phase::Train ? "train" : p.phase == Phase::Validate ? "validate" : "epoch");
-    o.Set("epoch", p.epoch);
-    if (p.phase == Phase::Epoch) {
-        o.Set("trainLoss", number_or_null(env, p.train_loss));
-        o.Set("valLoss", number_or_null(env, p.val_loss));
-        o.Set("improved", p.improved);
-    } else if (p.phase == Phase::Train) {
+    return labor_addon::training_progress_to_js(env, p, [&](Napi::Object &o) {
+        if (p.phase != career::TrainProgress::Phase::Train) return;
         o.Set("step", (double)p.step);
         o.Set("steps", (double)p.steps);
         o.Set("loss", number_or_null(env, p.loss));
         o.Set("lr", p.lr);
-    }
-    o.Set("elapsedMs", p.elapsed_ms);
-    return o;
+    });
 }
 
 Napi::Object result_to_js(Napi::Env env, const career::TrainResult &r, const std::string &out) {
@@ -120,9 +93,7 @@ Napi::Object result_to_js(Napi::Env env, const career::TrainResult &r, const std
     o.Set("bestEpoch", r.best_epoch);
     o.Set("bestValLoss", r.best_val_loss);
     o.Set("initialValLoss", r.initial_val_loss);
-    Napi::Array h = Napi::Array::New(env, r.history.size());
-    for (size_t i = 0; i < r.history.size(); ++i) {
-        const auto &e = r.history[i];
+    o.Set("history", labor_addon::array_of(env, r.history, [&](const career::EpochSummary &e) {
         Napi::Object x = Napi::Object::New(env);
         x.Set("epoch", e.epoch);
         x.Set("trainLoss", e.train_loss);
@@ -131,9 +102,8 @@ Napi::Object result_to_js(Napi::Env env, const career::TrainResult &r, const std
         x.Set("trainSeconds", e.train_seconds);
         x.Set("trainRecords", (double)e.train_records);
         x.Set("improved", e.improved);
-        h.Set((uint32_t)i, x);
-    }
-    o.Set("history", h);
+        return x;
+    }));
     o.Set("trainWorkers", (double)r.train_workers);
     o.Set("validWorkers", (double)r.valid_workers);
     o.Set("trainRecords", (double)r.train_records);
@@ -143,7 +113,7 @@ Napi::Object result_to_js(Napi::Env env, const career::TrainResult &r, const std
     o.Set("warmup", (double)r.warmup);
     o.Set("threads", r.threads);
     o.Set("seconds", r.seconds);
-    o.Set("config", config_to_js(env, r.config));
+    o.Set("config", labor_addon::options_to_js(env, r.config));
     return o;
 }
 
@@ -181,17 +151,14 @@ class CareerModelWrap : public Napi::ObjectWrap<CareerModelWrap> {
         Napi::Env env = info.Env();
         auto s = live(env);
         Napi::Object o = Napi::Object::New(env);
-        o.Set("config", config_to_js(env, s->config()));
+        o.Set("config", labor_addon::options_to_js(env, s->config()));
         o.Set("params", (double)s->n_params());
         o.Set("threads", s->threads());
         Napi::Object meta = Napi::Object::New(env);
         for (const auto &[k, v] : s->metadata().strings) meta.Set(k, v);
         for (const auto &[k, v] : s->metadata().numbers) meta.Set(k, v);
-        for (const auto &[k, v] : s->metadata().lists) {
-            Napi::Array a = Napi::Array::New(env, v.size());
-            for (size_t i = 0; i < v.size(); ++i) a.Set((uint32_t)i, v[i]);
-            meta.Set(k, a);
-        }
+        for (const auto &[k, v] : s->metadata().lists)
+            meta.Set(k, labor_addon::array_of(env, v, [&](const std::string &x) { return Napi::String::New(env, x); }));
         o.Set("meta", meta);
         return o;
     }

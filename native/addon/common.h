@@ -7,6 +7,7 @@
 #include <functional>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "errors.h"
 
@@ -54,6 +55,14 @@ inline bool run_catching(const std::function<void()> &work, std::string &code, s
 
 // A loss for JS: null where it is not a number yet (an epoch without training, a diverged run).
 inline Napi::Value number_or_null(Napi::Env env, double x) { return std::isfinite(x) ? Napi::Number::New(env, x) : env.Null(); }
+
+// A JS array of items converted one by one.
+template <class T, class F>
+Napi::Array array_of(Napi::Env env, const std::vector<T> &items, F &&to_js) {
+    Napi::Array a = Napi::Array::New(env, items.size());
+    for (size_t i = 0; i < items.size(); ++i) a.Set((uint32_t)i, to_js(items[i]));
+    return a;
+}
 
 // Runs a synchronous part of a call (reading its arguments, a quick native call) so that engine
 // errors become typed JS exceptions.

@@ -153,6 +153,39 @@ T read_argument(Napi::Env env, const Napi::Value &v, const std::string &name) {
     return out;
 }
 
+// Writes an options struct back as the JS object its table reads (a model's CAREER shape).
+class OptionWriter {
+  public:
+    OptionWriter(Napi::Env env, Napi::Object o) : env_(env), o_(o) {}
+    template <class T>
+    void integer(const char *key, const T &v, const opt::Int &) { o_.Set(key, Napi::Number::New(env_, (double)v)); }
+    template <class T>
+    void real(const char *key, const T &v, const opt::Real &) { o_.Set(key, Napi::Number::New(env_, (double)v)); }
+    template <class E>
+    void choice(const char *key, const E &v, std::initializer_list<std::pair<const char *, E>> names) {
+        for (const auto &[name, value] : names)
+            if (value == v) o_.Set(key, name);
+    }
+    void value(const char *key, const bool &v) { o_.Set(key, v); }
+    void value(const char *key, const std::string &v) { o_.Set(key, v); }
+    template <class T>
+    void value(const char *key, const std::vector<T> &v) {
+        o_.Set(key, array_of(env_, v, [this](const T &x) { return Napi::Value::From(env_, x); }));
+    }
+
+  private:
+    Napi::Env env_;
+    Napi::Object o_;
+};
+
+template <class T>
+Napi::Object options_to_js(Napi::Env env, const T &opts) {
+    Napi::Object o = Napi::Object::New(env);
+    OptionWriter w(env, o);
+    T::fields(w, opts);
+    return o;
+}
+
 // The keys T's table reads, in table order.
 class KeyLister {
   public:

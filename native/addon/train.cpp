@@ -17,21 +17,11 @@ namespace {
 using labor_addon::number_or_null;
 
 Napi::Value progress_to_js(Napi::Env env, const labor::TrainProgress &p) {
-    Napi::Object o = Napi::Object::New(env);
-    using Phase = labor::TrainProgress::Phase;
-    o.Set("phase", p.phase == Phase::Train ? "train" : p.phase == Phase::Validate ? "validate" : "epoch");
-    o.Set("epoch", p.epoch);
-    if (p.phase == Phase::Epoch) {
-        o.Set("trainLoss", number_or_null(env, p.train_loss));
-        o.Set("valLoss", number_or_null(env, p.val_loss));
-        o.Set("improved", p.improved);
-    } else {
+    return labor_addon::training_progress_to_js(env, p, [&](Napi::Object &o) {
         o.Set("window", (double)p.window);
         o.Set("windows", (double)p.windows);
         o.Set("loss", number_or_null(env, p.loss));
-    }
-    o.Set("elapsedMs", p.elapsed_ms);
-    return o;
+    });
 }
 
 Napi::Object result_to_js(Napi::Env env, const labor::TrainResult &r) {
@@ -41,9 +31,7 @@ Napi::Object result_to_js(Napi::Env env, const labor::TrainResult &r) {
     o.Set("bestValLoss", r.best_val_loss);
     o.Set("initialValLoss", r.initial_val_loss);
     o.Set("initialValAccuracy", r.initial_val_accuracy);
-    Napi::Array history = Napi::Array::New(env, r.history.size());
-    for (size_t i = 0; i < r.history.size(); ++i) {
-        const auto &h = r.history[i];
+    o.Set("history", labor_addon::array_of(env, r.history, [&](const labor::EpochSummary &h) {
         Napi::Object e = Napi::Object::New(env);
         e.Set("epoch", h.epoch);
         e.Set("trainLoss", h.train_loss);
@@ -51,9 +39,8 @@ Napi::Object result_to_js(Napi::Env env, const labor::TrainResult &r) {
         e.Set("valAccuracy", h.val_accuracy);
         e.Set("seconds", h.seconds);
         e.Set("improved", h.improved);
-        history.Set((uint32_t)i, e);
-    }
-    o.Set("history", history);
+        return e;
+    }));
     o.Set("trainTexts", (double)r.train_texts);
     o.Set("validTexts", (double)r.valid_texts);
     o.Set("trainTokens", (double)r.train_tokens);

@@ -148,4 +148,23 @@ class ProgressJob : public Napi::AsyncProgressQueueWorker<Progress> {
     Napi::Error callback_error_;
 };
 
+// A trainer's progress event as JS sees it: {phase, epoch, ..., elapsedMs}. Both trainers' events
+// have the three phases and the epoch's losses; `phase_fields` adds a Train or Validate event's own.
+template <class P, class F>
+Napi::Value training_progress_to_js(Napi::Env env, const P &p, F &&phase_fields) {
+    using Phase = typename P::Phase;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("phase", p.phase == Phase::Train ? "train" : p.phase == Phase::Validate ? "validate" : "epoch");
+    o.Set("epoch", p.epoch);
+    if (p.phase == Phase::Epoch) {
+        o.Set("trainLoss", number_or_null(env, p.train_loss));
+        o.Set("valLoss", number_or_null(env, p.val_loss));
+        o.Set("improved", p.improved);
+    } else {
+        phase_fields(o);
+    }
+    o.Set("elapsedMs", p.elapsed_ms);
+    return o;
+}
+
 }  // namespace labor_addon

@@ -324,15 +324,8 @@ export interface CareerValidateProgress {
   epoch: number;
   elapsedMs: number;
 }
-/** An epoch is done; epoch 0 is the untrained model's validation loss. */
-export interface CareerEpochProgress {
-  phase: 'epoch';
-  epoch: number;
-  trainLoss: number | null;
-  valLoss: number | null;
-  improved: boolean;
-  elapsedMs: number;
-}
+/** An epoch is done; the same event as local fine-tuning's (both come from one writer, native/addon/worker.h). */
+export type CareerEpochProgress = EpochProgress;
 export type CareerProgress = CareerStepProgress | CareerValidateProgress | CareerEpochProgress;
 
 export interface CareerEpochRecord {
