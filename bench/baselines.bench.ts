@@ -17,9 +17,9 @@ import {
 } from '../src/baselines/index.js';
 import { bootstrapPerplexity, compareModels } from '../src/metrics/bootstrap.js';
 import type { TransitionResult } from '../src/metrics/types.js';
-import { panelTransitions } from '../src/panel/validate.js';
-import { splitPanel } from '../src/split/index.js';
-import { synthesizePanel } from '../src/synth/index.js';
+import { panelTransitions } from '../src/data/panel/validate.js';
+import { splitPanel } from '../src/data/split/index.js';
+import { synthesizePanel } from '../src/data/synth/index.js';
 
 const { values } = parseArgs({
   options: {

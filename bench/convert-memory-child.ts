@@ -1,6 +1,6 @@
 /** Child process of bench/convert-memory.ts: converts one checkpoint and prints its time and peak RSS. */
-import { convertModel } from '../src/convert/convert-model.js';
-import type { WritableTensorType } from '../src/gguf/index.js';
+import { convertModel } from '../src/models/convert/convert-model.js';
+import type { WritableTensorType } from '../src/models/gguf/index.js';
 
 const [input, out, type] = process.argv.slice(2) as [string, string, WritableTensorType];
 const t0 = performance.now();

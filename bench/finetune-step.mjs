@@ -14,10 +14,9 @@ const { values, positionals } = parseArgs({
   options: { vocab: { type: 'string', default: 'llama-spm' }, threads: { type: 'string', default: '1' }, workers: { type: 'string', default: '60' } },
 });
 const root = resolve(positionals[0] ?? '.');
-const lib = (p) => import(join(root, 'dist', p));
-const { finetuneLocal, panelSplitsFromSynth, templateTexts } = await lib('finetune/local/index.js');
-const { getTemplate } = await lib('template/index.js');
-const gguf = await import(join(resolve('.'), 'dist', 'gguf', 'index.js'));
+// Through each checkout's public entry point (dist/index.js), whose names outlive folder moves.
+const { finetuneLocal, panelSplitsFromSynth, templateTexts, getTemplate } = await import(join(root, 'dist', 'index.js'));
+const gguf = await import(join(resolve('.'), 'dist', 'models', 'gguf', 'index.js'));
 
 const splits = panelSplitsFromSynth({ profile: 'psid81', workers: Number(values.workers), seed: 1 });
 const template = getTemplate('resume', { taxonomy: splits.taxonomy });

@@ -1,6 +1,6 @@
 /** Child process of bench/memory.ts: loads a model, scores one prompt over a taxonomy, prints peak RSS. */
 import { Model } from '../src/engine/model.js';
-import { loadTaxonomy } from '../src/taxonomy/taxonomy.js';
+import { loadTaxonomy } from '../src/data/taxonomy/taxonomy.js';
 
 const [path, taxonomy, prompt] = process.argv.slice(2) as [string, string, string];
 const before = process.resourceUsage().maxRSS;

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { benchModelPath } from '../src/bench/engine.js';
-import type { TinyPreset, VocabName } from '../src/gguf/index.js';
+import type { TinyPreset, VocabName } from '../src/models/gguf/index.js';
 
 const { values } = parseArgs({
   options: { preset: { type: 'string', default: 'tiny' }, vocab: { type: 'string', default: 'llama-spm' } },

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpus } from 'node:os';
 import { engineBenchRecord, formatEngineBench, runEngineBench, type EngineBenchResult } from '../src/bench/engine.js';
-import type { TinyPreset, VocabName } from '../src/gguf/index.js';
+import type { TinyPreset, VocabName } from '../src/models/gguf/index.js';
 
 const { values } = parseArgs({
   options: {

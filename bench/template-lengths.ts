@@ -9,11 +9,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Model } from '../src/engine/model.js';
-import { writeTinyLlama } from '../src/gguf/index.js';
-import { splitPanel } from '../src/split/index.js';
-import { synthesizePanel } from '../src/synth/index.js';
-import { loadTaxonomy } from '../src/taxonomy/taxonomy.js';
-import { getTemplate, TEMPLATE_NAMES } from '../src/template/index.js';
+import { writeTinyLlama } from '../src/models/gguf/index.js';
+import { splitPanel } from '../src/data/split/index.js';
+import { synthesizePanel } from '../src/data/synth/index.js';
+import { loadTaxonomy } from '../src/data/taxonomy/taxonomy.js';
+import { getTemplate, TEMPLATE_NAMES } from '../src/data/template/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'labor-llm-lengths-'));
 const taxonomy = loadTaxonomy('occ1990dd');

@@ -18,7 +18,7 @@
 namespace labor_bench {
 namespace {
 
-// Murmur3's finalizer, as mix32 in src/gguf/prng.ts.
+// Murmur3's finalizer, as mix32 in src/models/gguf/prng.ts.
 uint32_t mix32(uint32_t x) {
     x = (x ^ (x >> 16)) * 0x85ebca6bu;
     x = (x ^ (x >> 13)) * 0xc2b2ae35u;
@@ -41,7 +41,7 @@ struct TensorSpec {
     }
 };
 
-// The tensor list of llamaTensorSpecs in src/gguf/llama.ts, in the same order.
+// The tensor list of llamaTensorSpecs in src/models/gguf/llama.ts, in the same order.
 std::vector<TensorSpec> tensor_specs(const LlamaShape &s) {
     const int64_t head_dim = s.n_embd / s.n_head;
     const int64_t n_embd_kv = head_dim * s.n_head_kv;
@@ -109,7 +109,7 @@ std::vector<uint8_t> generate_tensor(const TensorSpec &t, ggml_type type, uint32
         if (type == GGML_TYPE_F32) {
             std::memcpy(bytes.data() + (size_t)start * 4, buf.data(), (size_t)m * 4);
         } else {
-            // ggml's conversion rounds to nearest even, as src/gguf/f16.ts does.
+            // ggml's conversion rounds to nearest even, as src/models/gguf/f16.ts does.
             ggml_fp32_to_fp16_row(buf.data(), reinterpret_cast<ggml_fp16_t *>(bytes.data()) + start, m);
         }
     }
@@ -229,7 +229,7 @@ LlamaShape preset_shape(const std::string &preset, WeightType *type) {
         s.n_ctx = ctx;
         if (type) *type = t;
     };
-    // tiny and 170m are the presets of src/gguf/tiny.ts; 1b and 8b are Llama-3.2-1B- and
+    // tiny and 170m are the presets of src/models/gguf/tiny.ts; 1b and 8b are Llama-3.2-1B- and
     // Llama-3.1-8B-shaped bodies (untied output) for GPU benchmarks.
     if (preset == "tiny") set(64, 2, 4, 4, 128, 2048, WeightType::F32);
     else if (preset == "170m") set(768, 12, 12, 12, 3072, 2048, WeightType::F16);

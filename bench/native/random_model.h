@@ -1,5 +1,5 @@
 // Llama-architecture GGUF files with seeded random weights, for benchmarks on machines without
-// Node.js. The generator mirrors src/gguf/tiny.ts (same PRNG, initialization, metadata, tensor order
+// Node.js. The generator mirrors src/models/gguf/tiny.ts (same PRNG, initialization, metadata, tensor order
 // and layout), so for the shared presets it writes the same bytes as `writeTinyLlama`.
 #pragma once
 #include <cstdint>
@@ -8,7 +8,7 @@
 
 namespace labor_bench {
 
-// Bumped together with TINY_LLAMA_VERSION in src/gguf/tiny.ts.
+// Bumped together with TINY_LLAMA_VERSION in src/models/gguf/tiny.ts.
 constexpr int kRandomLlamaVersion = 1;
 
 struct LlamaShape {
@@ -53,7 +53,7 @@ std::vector<std::string> preset_names();
 // model is never held in memory. Throws std::runtime_error naming the file on failure.
 RandomLlamaResult write_random_llama(const RandomLlamaOptions &opts);
 
-// Exposed for the self-check in bench.cpp: the generator's PRNG must match src/gguf/prng.ts.
+// Exposed for the self-check in bench.cpp: the generator's PRNG must match src/models/gguf/prng.ts.
 uint32_t hash_name(const std::string &name);
 class Xoshiro128 {
   public:

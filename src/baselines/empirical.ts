@@ -17,8 +17,8 @@
  */
 
 import { InputError, StateError } from '../errors.js';
-import type { Panel, Worker } from '../panel/types.js';
-import type { Taxonomy } from '../taxonomy/taxonomy.js';
+import type { Panel, Worker } from '../data/panel/types.js';
+import type { Taxonomy } from '../data/taxonomy/taxonomy.js';
 import { FirstRecordModel } from './first-record.js';
 import type { FitReport, OccupationModel } from './model.js';
 import { checkIndex, codeIndex, indexedTransitions } from './transitions.js';

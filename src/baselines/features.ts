@@ -13,9 +13,9 @@
  * are bucketed (one-hot per bucket) so their effects need not be linear.
  */
 
-import { EDUCATION_LEVELS } from '../panel/education.js';
-import type { Panel, Worker } from '../panel/types.js';
-import type { Taxonomy } from '../taxonomy/taxonomy.js';
+import { EDUCATION_LEVELS } from '../data/panel/education.js';
+import type { Panel, Worker } from '../data/panel/types.js';
+import type { Taxonomy } from '../data/taxonomy/taxonomy.js';
 import { codeIndex } from './transitions.js';
 
 /** Lower bounds of the duration buckets (years): 1, 2, 3, 4, 5, 6-7, 8-10, 11-15, 16-20, 21-30, 31+. */

@@ -11,8 +11,8 @@
  * table does (the transition tables ignore them too).
  */
 import { InputError, StateError } from '../errors.js';
-import type { Panel } from '../panel/types.js';
-import type { Taxonomy } from '../taxonomy/taxonomy.js';
+import type { Panel } from '../data/panel/types.js';
+import type { Taxonomy } from '../data/taxonomy/taxonomy.js';
 
 export const DEFAULT_FIRST_BETA = 0.5;
 const BETA_GRID = [0.01, 0.1, 0.5, 1, 2, 5, 10, 20, 50];

@@ -20,8 +20,8 @@
 
 import { InputError, StateError } from '../errors.js';
 import { Rng } from '../metrics/rng.js';
-import type { Panel, Worker } from '../panel/types.js';
-import type { Taxonomy } from '../taxonomy/taxonomy.js';
+import type { Panel, Worker } from '../data/panel/types.js';
+import type { Taxonomy } from '../data/taxonomy/taxonomy.js';
 import { FEATURE_SLOTS, LogitFeatures } from './features.js';
 import { FirstRecordModel } from './first-record.js';
 import type { FitReport, OccupationModel } from './model.js';

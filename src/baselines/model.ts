@@ -5,8 +5,8 @@
  * record's year and education (what the LLM's resume line shows before the title) and the fixed traits.
  */
 
-import type { Panel, Worker } from '../panel/types.js';
-import type { Taxonomy } from '../taxonomy/taxonomy.js';
+import type { Panel, Worker } from '../data/panel/types.js';
+import type { Taxonomy } from '../data/taxonomy/taxonomy.js';
 
 export interface FitReport {
   model: string;

@@ -5,9 +5,9 @@
  * panel can be rebuilt from its taxonomy alone.
  */
 
-import type { Worker } from '../panel/types.js';
-import { SynthModel } from '../synth/model.js';
-import type { Taxonomy } from '../taxonomy/taxonomy.js';
+import type { Worker } from '../data/panel/types.js';
+import { SynthModel } from '../data/synth/model.js';
+import type { Taxonomy } from '../data/taxonomy/taxonomy.js';
 import type { OccupationModel } from './model.js';
 import { checkIndex } from './transitions.js';
 

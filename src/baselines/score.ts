@@ -6,8 +6,8 @@
 import { InputError } from '../errors.js';
 import { eventProbabilities, type LaborForceDefinition } from '../metrics/binary.js';
 import type { TopKEntry, TransitionResult } from '../metrics/types.js';
-import type { Panel, PredictedRecord, Transition, Worker } from '../panel/types.js';
-import { SPECIAL_STATES, type Taxonomy } from '../taxonomy/taxonomy.js';
+import type { Panel, PredictedRecord, Transition, Worker } from '../data/panel/types.js';
+import { SPECIAL_STATES, type Taxonomy } from '../data/taxonomy/taxonomy.js';
 import type { OccupationModel } from './model.js';
 
 /**

@@ -1,8 +1,8 @@
 /** Iteration over a panel's transitions as (worker, index) pairs, shared by the baselines' fits. */
 
 import { InputError } from '../errors.js';
-import type { Panel, Worker } from '../panel/types.js';
-import type { Taxonomy } from '../taxonomy/taxonomy.js';
+import type { Panel, Worker } from '../data/panel/types.js';
+import type { Taxonomy } from '../data/taxonomy/taxonomy.js';
 
 export interface IndexedTransition {
   worker: Worker;

@@ -1,7 +1,7 @@
 /** The uniform model: every title equally likely. Perplexity = number of titles. */
 
-import type { Worker } from '../panel/types.js';
-import type { Taxonomy } from '../taxonomy/taxonomy.js';
+import type { Worker } from '../data/panel/types.js';
+import type { Taxonomy } from '../data/taxonomy/taxonomy.js';
 import type { OccupationModel } from './model.js';
 import { checkIndex } from './transitions.js';
 

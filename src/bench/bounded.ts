@@ -11,8 +11,8 @@
 import { cpus } from 'node:os';
 import { Model, type TitleScores } from '../engine/model.js';
 import { CancelledError, InputError } from '../errors.js';
-import { readPanelDir } from '../io/index.js';
-import { getTemplate, type TemplateName } from '../template/index.js';
+import { readPanelDir } from '../data/io/index.js';
+import { getTemplate, type TemplateName } from '../data/template/index.js';
 
 export interface BoundedBenchOptions {
   /** Fine-tuned GGUF model. */

@@ -15,8 +15,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Model, type EngineStats, type ScoreMode, type TitleSet } from '../engine/model.js';
 import { CancelledError, InputError } from '../errors.js';
-import { TINY_LLAMA_VERSION, writeTinyLlama, type TinyPreset, type VocabName, type WritableTensorType } from '../gguf/index.js';
-import { loadTaxonomy } from '../taxonomy/taxonomy.js';
+import { TINY_LLAMA_VERSION, writeTinyLlama, type TinyPreset, type VocabName, type WritableTensorType } from '../models/gguf/index.js';
+import { loadTaxonomy } from '../data/taxonomy/taxonomy.js';
 
 /** One way of scoring every title after the benchmark prompt; one row of the result. */
 export interface EngineBenchMode {

@@ -15,8 +15,8 @@
 import { cpus } from 'node:os';
 import { Model, type ModelOptions, type TitleScores, type TitleSet } from '../engine/model.js';
 import { CancelledError } from '../errors.js';
-import type { VocabName } from '../gguf/index.js';
-import { loadTaxonomy } from '../taxonomy/taxonomy.js';
+import type { VocabName } from '../models/gguf/index.js';
+import { loadTaxonomy } from '../data/taxonomy/taxonomy.js';
 import { BENCH_PROMPT, benchModelPath, defaultBenchModelsDir } from './engine.js';
 
 export interface PrecisionSetting {

@@ -4,7 +4,7 @@
  * histories of the three surveys) and the test workers scored with every title's probability.
  */
 import { InputError } from '../errors.js';
-import { PROFILE_NAMES, type ProfileName } from '../synth/index.js';
+import { PROFILE_NAMES, type ProfileName } from '../data/synth/index.js';
 
 export interface DemoOptions {
   /** Folder for everything the demo writes (default "labor-llm-demo"). */

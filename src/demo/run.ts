@@ -20,18 +20,18 @@ import { join, resolve } from 'node:path';
 import { CancelledError, InputError } from '../errors.js';
 import { trainCareer } from '../baselines/career/index.js';
 import { BaselineScorer, CareerScorer, evaluate, type EvalProgress, ModelScorer, type Scorer } from '../eval/index.js';
-import { finetuneLocal, type LocalFinetuneResult } from '../finetune/local/index.js';
-import { learnBpe, writeTinyLlama } from '../gguf/index.js';
-import { completeSplits, writePanelDir } from '../io/index.js';
+import { finetuneLocal, type LocalFinetuneResult } from '../models/finetune/local/index.js';
+import { learnBpe, writeTinyLlama } from '../models/gguf/index.js';
+import { completeSplits, writePanelDir } from '../data/io/index.js';
 import { buildReport } from '../report/build.js';
-import type { RunKind } from '../store/types.js';
+import type { RunKind } from '../results/types.js';
 import { sampleWorkersFromStores, writeHtmlReport } from '../report/html/index.js';
 import { renderMarkdown } from '../report/markdown.js';
 import type { Report } from '../report/types.js';
-import { synthesizePanel } from '../synth/index.js';
-import { loadTaxonomy } from '../taxonomy/taxonomy.js';
-import { getTemplate } from '../template/index.js';
-import { titleGlossary, trainingExamples, writeTrainingFile } from '../training/index.js';
+import { synthesizePanel } from '../data/synth/index.js';
+import { loadTaxonomy } from '../data/taxonomy/taxonomy.js';
+import { getTemplate } from '../data/template/index.js';
+import { titleGlossary, trainingExamples, writeTrainingFile } from '../data/training/index.js';
 import { DEMO_MODEL, resolveDemoOptions, type DemoOptions, type ResolvedDemoOptions } from './options.js';
 
 /** One step's progress display (src/cli/progress.ts's Progress fits). */
@@ -99,7 +99,7 @@ export interface DemoResult {
   seconds: number;
 }
 
-/** Passes over the title list in the training texts (see src/training/glossary.ts). */
+/** Passes over the title list in the training texts (see src/data/training/glossary.ts). */
 const GLOSSARY_COPIES = 2;
 
 
@@ -226,7 +226,7 @@ export async function runDemo(options: DemoOptions = {}, hooks: DemoHooks = {}):
     step.update(1);
     await writeTrainingFile(files.validText, valid, 'text');
     // The tiny model starts from random weights: the glossary teaches it how titles are spelled, as
-    // pretraining does for a real LLM (src/training/glossary.ts). Validation stays resumes only.
+    // pretraining does for a real LLM (src/data/training/glossary.ts). Validation stays resumes only.
     const glossary = titleGlossary(taxonomy, { copies: GLOSSARY_COPIES, seed: o.seed });
     step.done(`${a.examples} training resumes, ~${a.tokens} tokens, and ${glossary.length} title-glossary documents`);
     return {

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { InputError, ModelError, NotFoundError, StateError } from '../errors.js';
-import { validateModelFile } from '../gguf/validate.js';
+import { validateModelFile } from '../models/gguf/validate.js';
 import { cancelFlag, toTypedError } from './native-call.js';
 import {
   loadAddon,

@@ -3,9 +3,8 @@
  * Only src/engine talks to this module; everything else uses Model and TitleSet.
  */
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { packageRoot } from '../package.js';
 import { EngineError } from '../errors.js';
 
 export interface NativeStats {
@@ -420,16 +419,6 @@ export interface NativeAddon {
 
 /** The options objects whose keys the addon lists. */
 export type OptionsName = 'loadModel' | 'loraAdapter' | 'scoreTitles' | 'throughput' | 'train' | 'careerTrain';
-
-/** The package root: where build/ and data/ live (works from src/ and from dist/). */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'CMakeLists.txt'))) return dir;
-    dir = resolve(dir, '..');
-  }
-  throw new EngineError('cannot find the labor-llm package root');
-}
 
 let addon: NativeAddon | null = null;
 

@@ -13,13 +13,13 @@ import {
   UniformModel,
 } from '../baselines/index.js';
 import { InputError } from '../errors.js';
-import type { PanelStore } from '../io/index.js';
+import type { PanelStore } from '../data/io/index.js';
 import type { TransitionResult } from '../metrics/types.js';
-import type { Panel, Worker } from '../panel/types.js';
-import { recordsOf } from '../panel/validate.js';
-import type { JsonObject, StoredResult } from '../store/types.js';
-import { packageVersion } from '../taxonomy/package-data.js';
-import type { Taxonomy } from '../taxonomy/taxonomy.js';
+import type { Panel, Worker } from '../data/panel/types.js';
+import { recordsOf } from '../data/panel/validate.js';
+import type { JsonObject, StoredResult } from '../results/types.js';
+import { packageVersion } from '../package.js';
+import type { Taxonomy } from '../data/taxonomy/taxonomy.js';
 import type { RunIdentity, Scorer, ScorerContext, ScorerFacts } from './scorer.js';
 
 export const BASELINE_NAMES = ['uniform', 'empirical', 'logit', 'oracle'] as const;

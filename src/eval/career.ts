@@ -7,11 +7,11 @@
 import { CareerModel } from '../baselines/career/index.js';
 import { resultFromDistribution } from '../baselines/score.js';
 import { InputError } from '../errors.js';
-import type { Worker } from '../panel/types.js';
-import { recordsOf } from '../panel/validate.js';
-import type { StoredResult } from '../store/types.js';
-import { packageVersion } from '../taxonomy/package-data.js';
-import type { Taxonomy } from '../taxonomy/taxonomy.js';
+import type { Worker } from '../data/panel/types.js';
+import { recordsOf } from '../data/panel/validate.js';
+import type { StoredResult } from '../results/types.js';
+import { packageVersion } from '../package.js';
+import type { Taxonomy } from '../data/taxonomy/taxonomy.js';
 import { toStoredResult } from './baseline.js';
 import { modelFingerprint } from './fingerprint.js';
 import type { RunIdentity, Scorer, ScorerContext, ScorerFacts } from './scorer.js';

@@ -11,8 +11,8 @@
  */
 import type { Model } from '../engine/model.js';
 import { InputError } from '../errors.js';
-import type { Worker } from '../panel/types.js';
-import { continuationOf, type Template } from '../template/index.js';
+import type { Worker } from '../data/panel/types.js';
+import { continuationOf, type Template } from '../data/template/index.js';
 
 /** Workers whose texts are tokenized (the longest by characters). */
 const CANDIDATES = 16;

@@ -6,9 +6,9 @@
  * of it one process does.
  */
 import { InputError } from '../errors.js';
-import { type PanelStore, readPanelDir, SPLIT_NAMES, type SplitName } from '../io/index.js';
-import type { Panel, Worker } from '../panel/types.js';
-import type { DatasetIdentity, StoredWorker } from '../store/types.js';
+import { type PanelStore, readPanelDir, SPLIT_NAMES, type SplitName } from '../data/io/index.js';
+import type { Panel, Worker } from '../data/panel/types.js';
+import type { DatasetIdentity, StoredWorker } from '../results/types.js';
 import { panelFingerprint } from './fingerprint.js';
 import { type RecordSample, sampleRecords, type SampleSpec } from './sample.js';
 import { shardOfWorker, type ShardSpec } from './shard.js';

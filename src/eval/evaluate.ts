@@ -20,9 +20,9 @@ import { resolve } from 'node:path';
 import { notInLaborForceCodes } from '../baselines/score.js';
 import { CancelledError, InputError, NotFoundError } from '../errors.js';
 import { LABOR_FORCE_DEFINITIONS, type LaborForceDefinition } from '../metrics/binary.js';
-import type { SplitName } from '../io/index.js';
-import { canonicalJson, describeDifferences, jsonDifferences } from '../store/identity.js';
-import { ResultsStore } from '../store/results-store.js';
+import type { SplitName } from '../data/io/index.js';
+import { canonicalJson, describeDifferences, jsonDifferences } from '../results/identity.js';
+import { ResultsStore } from '../results/results-store.js';
 import {
   type JsonObject,
   type JsonValue,
@@ -31,15 +31,15 @@ import {
   STORE_VERSION,
   type StoreMeta,
   type WorkerResults,
-} from '../store/types.js';
-import { packageVersion } from '../taxonomy/package-data.js';
+} from '../results/types.js';
+import { packageVersion } from '../package.js';
 import { type EvalDataset, loadEvalDataset } from './dataset.js';
 import type { ScoringStats } from './llm.js';
 import type { Scorer, ScorerContext } from './scorer.js';
 import { sampledResults, type SampleSpec } from './sample.js';
 import { formatShard, parseShard, type ShardSpec, UNSHARDED } from './shard.js';
 
-export { packageVersion } from '../taxonomy/package-data.js';
+export { packageVersion } from '../package.js';
 
 export interface EvaluateOptions {
   /** Panel store folder (labor-llm data import/synth --out). */

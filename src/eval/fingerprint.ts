@@ -18,8 +18,8 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { InputError, NotFoundError } from '../errors.js';
-import type { PanelStore } from '../io/index.js';
-import { temporarySibling } from '../io/atomic.js';
+import type { PanelStore } from '../data/io/index.js';
+import { temporarySibling } from '../data/io/atomic.js';
 
 export interface ModelFingerprint {
   file: string;

@@ -21,9 +21,9 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { InputError, NotFoundError } from '../errors.js';
-import type { Worker } from '../panel/types.js';
-import type { StoredResult } from '../store/types.js';
-import { packageVersion } from '../taxonomy/package-data.js';
+import type { Worker } from '../data/panel/types.js';
+import type { StoredResult } from '../results/types.js';
+import { packageVersion } from '../package.js';
 import { rawResult, type RunIdentity, type Scorer, type ScorerContext, type ScorerFacts } from './scorer.js';
 
 const REQUIRED = ['worker_id', 'year', 'log_prob'] as const;

@@ -20,10 +20,10 @@ import { ModelError } from '../errors.js';
 import { type Model, type TitleScores, type TitleSet } from '../engine/model.js';
 import { eventProbabilities } from '../metrics/binary.js';
 import type { TopKEntry } from '../metrics/types.js';
-import type { PredictedRecord, Worker } from '../panel/types.js';
-import type { StoredResult } from '../store/types.js';
-import type { Taxonomy } from '../taxonomy/taxonomy.js';
-import { continuationOf, type Template } from '../template/index.js';
+import type { PredictedRecord, Worker } from '../data/panel/types.js';
+import type { StoredResult } from '../results/types.js';
+import type { Taxonomy } from '../data/taxonomy/taxonomy.js';
+import { continuationOf, type Template } from '../data/template/index.js';
 import { rawResult } from './scorer.js';
 
 export type EvalMode = 'distribution' | 'perplexity';

@@ -7,10 +7,10 @@
 import { basename, extname, resolve } from 'node:path';
 import { Model, type ModelOptions, type ScoreOptions } from '../engine/model.js';
 import { InputError } from '../errors.js';
-import type { Worker } from '../panel/types.js';
-import type { JsonObject, StoredResult } from '../store/types.js';
-import { packageVersion } from '../taxonomy/package-data.js';
-import { getTemplate, ICL_DEFAULT_K, needsExamplePool, type Template } from '../template/index.js';
+import type { Worker } from '../data/panel/types.js';
+import type { JsonObject, StoredResult } from '../results/types.js';
+import { packageVersion } from '../package.js';
+import { getTemplate, ICL_DEFAULT_K, needsExamplePool, type Template } from '../data/template/index.js';
 import { checkPromptContext } from './context-check.js';
 import type { EvalDataset } from './dataset.js';
 import { modelFingerprint } from './fingerprint.js';

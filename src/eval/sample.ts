@@ -10,10 +10,10 @@
  * larger fraction keeps a superset. The fraction and seed are part of the evaluation's identity.
  */
 import { InputError } from '../errors.js';
-import type { Worker } from '../panel/types.js';
-import type { StoredResult } from '../store/types.js';
-import { hash32 } from '../synth/prng.js';
-import type { PredictionPrompt, Template } from '../template/index.js';
+import type { Worker } from '../data/panel/types.js';
+import type { StoredResult } from '../results/types.js';
+import { hash32 } from '../data/synth/prng.js';
+import type { PredictionPrompt, Template } from '../data/template/index.js';
 
 export interface SampleSpec {
   /** Share of the records kept, in (0, 1]. */

@@ -12,8 +12,8 @@
  *   3. scoreWorker(worker) for every worker not yet in the store, in order;
  *   4. free(): always called after start(), also on errors.
  */
-import type { Worker } from '../panel/types.js';
-import type { JsonObject, RunKind, StoredResult } from '../store/types.js';
+import type { Worker } from '../data/panel/types.js';
+import type { JsonObject, RunKind, StoredResult } from '../results/types.js';
 import type { EvalDataset } from './dataset.js';
 import type { ScoringStats } from './llm.js';
 

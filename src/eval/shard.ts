@@ -5,7 +5,7 @@
  * same workers.
  */
 import { InputError } from '../errors.js';
-import { hash32 } from '../synth/prng.js';
+import { hash32 } from '../data/synth/prng.js';
 
 export interface ShardSpec {
   /** 0-based shard index, 0 <= index < count. */

@@ -14,7 +14,7 @@
  */
 
 import { InputError } from '../errors.js';
-import type { Panel, Worker } from '../panel/types.js';
+import type { Panel, Worker } from '../data/panel/types.js';
 import { OCC1990DD_NOT_WORKING } from './binary.js';
 import { bootstrapPerplexity, type BootstrapOptions, type PerplexityEstimate } from './bootstrap.js';
 import type { TransitionResult } from './types.js';

@@ -25,9 +25,9 @@ import {
   type TransitionResult,
 } from '../metrics/index.js';
 import { type LaborForceDefinition, OCC1990DD_NOT_IN_LABOR_FORCE } from '../metrics/binary.js';
-import { describeDifferences, jsonDifferences } from '../store/identity.js';
-import { ResultsStore } from '../store/results-store.js';
-import type { StoredResult, StoreMeta } from '../store/types.js';
+import { describeDifferences, jsonDifferences } from '../results/identity.js';
+import { ResultsStore } from '../results/results-store.js';
+import type { StoredResult, StoreMeta } from '../results/types.js';
 import {
   ALL_DATASETS,
   type AccuracyCell,

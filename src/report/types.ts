@@ -7,7 +7,7 @@
  */
 import type { LaborForceDefinition } from '../metrics/binary.js';
 import type { BinaryTaskName, BootstrapEstimate, CalibrationBin, LogProbVariant, PerplexityEstimate } from '../metrics/index.js';
-import type { DatasetIdentity, JsonObject, RunKind, ShardCoverage } from '../store/types.js';
+import type { DatasetIdentity, JsonObject, RunKind, ShardCoverage } from '../results/types.js';
 
 export const REPORT_FORMAT = 'labor-llm-report';
 export const REPORT_VERSION = 1;

@@ -15,7 +15,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InputError, NotFoundError } from '../errors.js';
 import { defaultStorePath } from '../eval/shard.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { writeFileAtomic } from '../data/io/atomic.js';
 import type { SlurmResources } from './script.js';
 
 export const RUN_FORMAT = 'labor-llm-slurm-run';

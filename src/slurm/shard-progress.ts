@@ -9,8 +9,8 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ResultsStore } from '../store/results-store.js';
-import type { RunProgress } from '../store/types.js';
+import { ResultsStore } from '../results/results-store.js';
+import type { RunProgress } from '../results/types.js';
 
 export interface ShardProgress {
   shard: number;

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
-import { packageRoot } from '../taxonomy/package-data.js';
+import { packageRoot } from '../package.js';
 import { runLayout, RUN_FORMAT, RUN_VERSION, type RunLayout, type SlurmRun, type Submission, writeRun } from './run-dir.js';
 import { arrayScript, mergeScript, shellQuote, type SlurmResources } from './script.js';
 import { sbatch } from './tools.js';

@@ -12,11 +12,11 @@ import {
 import { StateError } from '../../src/errors.js';
 import { perplexity } from '../../src/metrics/perplexity.js';
 import type { TransitionResult } from '../../src/metrics/types.js';
-import type { Panel, Transition } from '../../src/panel/types.js';
-import { panelTransitions } from '../../src/panel/validate.js';
-import { splitPanel } from '../../src/split/index.js';
-import { synthesizePanel } from '../../src/synth/index.js';
-import type { Taxonomy } from '../../src/taxonomy/taxonomy.js';
+import type { Panel, Transition } from '../../src/data/panel/types.js';
+import { panelTransitions } from '../../src/data/panel/validate.js';
+import { splitPanel } from '../../src/data/split/index.js';
+import { synthesizePanel } from '../../src/data/synth/index.js';
+import type { Taxonomy } from '../../src/data/taxonomy/taxonomy.js';
 
 // A small synthetic PSID-like panel (~9k worker-years), split by worker.
 const synth = synthesizePanel({ profile: 'psid81', workers: 900, seed: 3 });

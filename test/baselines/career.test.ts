@@ -17,13 +17,13 @@ import { CancelledError, InputError } from '../../src/errors.js';
 import { BaselineScorer } from '../../src/eval/baseline.js';
 import { CareerScorer } from '../../src/eval/career.js';
 import { evaluate } from '../../src/eval/evaluate.js';
-import { readPanelDir } from '../../src/io/index.js';
-import { readGguf, readTensorData } from '../../src/gguf/index.js';
-import type { Worker } from '../../src/panel/types.js';
-import { ResultsStore } from '../../src/store/results-store.js';
-import type { Taxonomy } from '../../src/taxonomy/taxonomy.js';
-import { runCli } from '../cli/run-cli.js';
-import { removeTempDirs, tempDir, writeSyntheticPanel } from '../eval/fixtures.js';
+import { readPanelDir } from '../../src/data/io/index.js';
+import { readGguf, readTensorData } from '../../src/models/gguf/index.js';
+import type { Worker } from '../../src/data/panel/types.js';
+import { ResultsStore } from '../../src/results/results-store.js';
+import type { Taxonomy } from '../../src/data/taxonomy/taxonomy.js';
+import { runCli } from '../helpers/run-cli.js';
+import { removeTempDirs, tempDir, writeSyntheticPanel } from '../helpers/eval-fixtures.js';
 
 const TINY = { layers: 2, width: 32, heads: 2, ff: 64, batch: 8, threads: 1 } as const;
 
@@ -294,7 +294,7 @@ describe('CareerModel scoring', () => {
 
   it('refuses another taxonomy and a file that is not a CAREER model', async () => {
     const m = CareerModel.load(trained);
-    const { Taxonomy: T } = await import('../../src/taxonomy/taxonomy.js');
+    const { Taxonomy: T } = await import('../../src/data/taxonomy/taxonomy.js');
     expect(() => m.checkTaxonomy(new T('other', taxonomy.entries.slice(1)))).toThrow(InputError);
     m.free();
     expect(() => CareerModel.load(join(dir, 'missing.gguf'))).toThrow(/not found/);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { EmpiricalTransitionModel, LogitFeatures, MultinomialLogitModel, FEATURE_SLOTS } from '../../src/baselines/index.js';
 import { Rng } from '../../src/metrics/rng.js';
-import type { Panel, Worker } from '../../src/panel/types.js';
-import { Taxonomy } from '../../src/taxonomy/taxonomy.js';
+import type { Panel, Worker } from '../../src/data/panel/types.js';
+import { Taxonomy } from '../../src/data/taxonomy/taxonomy.js';
 
 const tiny = new Taxonomy('tiny', [
   { code: 'A', title: 'Alpha', group: 'g' },

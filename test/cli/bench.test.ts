@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BENCH_PROMPT, benchModelPath, ENGINE_BENCH_MODES, formatEngineBench, type EngineBenchRecord } from '../../src/bench/engine.js';
 import { Model, type TitleSetInfo } from '../../src/engine/model.js';
 import { EXIT_CODES } from '../../src/errors.js';
-import { loadTaxonomy } from '../../src/taxonomy/taxonomy.js';
-import { runCli } from './run-cli.js';
+import { loadTaxonomy } from '../../src/data/taxonomy/taxonomy.js';
+import { runCli } from '../helpers/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'labor-llm-bench-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

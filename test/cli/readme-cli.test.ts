@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commands } from '../../src/cli/commands/index.js';
 import { EXIT_CODES } from '../../src/errors.js';
-import { packageRoot } from '../../src/taxonomy/package-data.js';
+import { packageRoot } from '../../src/package.js';
 
 const readme = readFileSync(join(packageRoot(), 'README.md'), 'utf8');
 

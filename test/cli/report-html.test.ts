@@ -12,8 +12,8 @@ import { buildReport } from '../../src/report/build.js';
 import { escapeHtml, plotLibraries } from '../../src/report/html/index.js';
 import { formatEstimate } from '../../src/report/markdown.js';
 import type { Report } from '../../src/report/types.js';
-import { type PanelFixture, removeTempDirs, tempDir, writeSyntheticPanel } from '../eval/fixtures.js';
-import { runCli } from './run-cli.js';
+import { type PanelFixture, removeTempDirs, tempDir, writeSyntheticPanel } from '../helpers/eval-fixtures.js';
+import { runCli } from '../helpers/run-cli.js';
 
 afterAll(removeTempDirs);
 

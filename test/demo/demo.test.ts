@@ -11,12 +11,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { DEMO_FILES, DEMO_RUNS, runDemo, type DemoResult } from '../../src/demo/index.js';
 import { CancelledError, EXIT_CODES, InputError } from '../../src/errors.js';
-import { readPanelDir } from '../../src/io/index.js';
+import { readPanelDir } from '../../src/data/io/index.js';
 import { accuracy, perplexity, type TransitionResult } from '../../src/metrics/index.js';
 import { formatEstimate } from '../../src/report/markdown.js';
 import type { Report } from '../../src/report/types.js';
-import { ResultsStore } from '../../src/store/index.js';
-import { artifactPath, findChromium, NO_CHROMIUM_MESSAGE, openReport } from '../report-html/browser.js';
+import { ResultsStore } from '../../src/results/index.js';
+import { artifactPath, findChromium, NO_CHROMIUM_MESSAGE, openReport } from '../helpers/browser.js';
 
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';

@@ -23,7 +23,7 @@ import {
   type ThroughputOptions,
   type TrainOptions,
 } from '../../src/engine/native.js';
-import { tinyModel } from './fixtures.js';
+import { tinyModel } from '../helpers/engine-fixtures.js';
 
 /** Exactly the keys of T: a key missing from the list (or one T lacks) is a type error. */
 function keysOf<T>() {

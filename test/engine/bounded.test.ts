@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Model, type TitleSet } from '../../src/engine/model.js';
-import { writeTinyLlama } from '../../src/gguf/index.js';
-import { PROMPTS, occTitles, tinyModel } from './fixtures.js';
+import { writeTinyLlama } from '../../src/models/gguf/index.js';
+import { PROMPTS, occTitles, tinyModel } from '../helpers/engine-fixtures.js';
 import { mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 

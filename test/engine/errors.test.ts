@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancelledError, InputError, ModelError, NotFoundError, StateError } from '../../src/errors.js';
 import { Model, type TitleSet } from '../../src/engine/model.js';
-import { gguf, readGguf, readTensorData, writeGguf } from '../../src/gguf/index.js';
-import { PROMPTS, maxAbsDiff, occTitles, tinyModel } from './fixtures.js';
+import { gguf, readGguf, readTensorData, writeGguf } from '../../src/models/gguf/index.js';
+import { PROMPTS, maxAbsDiff, occTitles, tinyModel } from '../helpers/engine-fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'labor-llm-engine-errors-'));
 

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { Model, type TitleSet } from '../../src/engine/model.js';
-import { readGguf, readTensorData, writeGguf, writeTinyLlama } from '../../src/gguf/index.js';
-import { PROMPTS, maxAbsDiff, occTitles, tinyModel } from './fixtures.js';
+import { readGguf, readTensorData, writeGguf, writeTinyLlama } from '../../src/models/gguf/index.js';
+import { PROMPTS, maxAbsDiff, occTitles, tinyModel } from '../helpers/engine-fixtures.js';
 
 const TOL = 1e-5;
 const dir = mkdtempSync(join(tmpdir(), 'labor-llm-head-'));
@@ -167,7 +167,7 @@ describe('fused output head on other weights', () => {
         return { name: t.name, dims: t.dims, type: 'f32' as const, data };
       }),
     );
-    const { gguf } = await import('../../src/gguf/index.js');
+    const { gguf } = await import('../../src/models/gguf/index.js');
     const meta = src.metadata;
     const arr = <T,>(k: string): T[] => {
       const v = meta.get(k);
@@ -211,7 +211,7 @@ describe('fused output head on other weights', () => {
     const tensors = await Promise.all(
       src.tensors.map(async (t) => ({ name: t.name, dims: t.dims, type: 'f32' as const, data: await readTensorData(src, t.name) })),
     );
-    const { gguf } = await import('../../src/gguf/index.js');
+    const { gguf } = await import('../../src/models/gguf/index.js');
     const metadata = [
       ...[...src.metadata.entries()].map(([k, v]) =>
         k === 'general.architecture' ? ([k, gguf.str('granite')] as const) : ([k.replace(/^llama\./, 'granite.'), v] as const),

@@ -11,8 +11,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BENCH_PROMPT } from '../../src/bench/engine.js';
 import { formatPrecisionBench, maxAbsDiff, PRECISION_SETTINGS, runPrecisionBench } from '../../src/bench/precision.js';
 import { Model } from '../../src/engine/model.js';
-import { writeTinyLlama } from '../../src/gguf/index.js';
-import { loadTaxonomy } from '../../src/taxonomy/taxonomy.js';
+import { writeTinyLlama } from '../../src/models/gguf/index.js';
+import { loadTaxonomy } from '../../src/data/taxonomy/taxonomy.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'labor-llm-precision-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Model, type TitleSet } from '../../src/engine/model.js';
-import { PROMPTS, maxAbsDiff, occTitles, socTitles, tinyModel } from './fixtures.js';
+import { PROMPTS, maxAbsDiff, occTitles, socTitles, tinyModel } from '../helpers/engine-fixtures.js';
 
 const TOL = 1e-4;
 

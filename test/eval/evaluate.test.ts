@@ -12,12 +12,12 @@ import { BaselineScorer } from '../../src/eval/baseline.js';
 import { evaluate, type EvaluateOptions } from '../../src/eval/evaluate.js';
 import { ModelScorer } from '../../src/eval/model-scorer.js';
 import { distributionResult, inexpressibleTitles } from '../../src/eval/llm.js';
-import { completeSplits, readPanelDir, writePanelDir } from '../../src/io/index.js';
-import { ResultsStore } from '../../src/store/results-store.js';
-import type { StoredResult } from '../../src/store/types.js';
-import { getTemplate } from '../../src/template/index.js';
+import { completeSplits, readPanelDir, writePanelDir } from '../../src/data/io/index.js';
+import { ResultsStore } from '../../src/results/results-store.js';
+import type { StoredResult } from '../../src/results/types.js';
+import { getTemplate } from '../../src/data/template/index.js';
 import { tinyModelPath } from '../helpers/models.js';
-import { lowercasingModelPath, type PanelFixture, readRun, removeTempDirs, smallTaxonomy, tempDir, writeSyntheticPanel } from './fixtures.js';
+import { lowercasingModelPath, type PanelFixture, readRun, removeTempDirs, smallTaxonomy, tempDir, writeSyntheticPanel } from '../helpers/eval-fixtures.js';
 
 afterAll(removeTempDirs);
 
@@ -258,7 +258,7 @@ describe('bad input is refused before anything is written or lost', () => {
     // The real vocabularies round-trip every title of both taxonomies.
     const llama = await Model.load(spm, ENGINE);
     try {
-      const { loadTaxonomy } = await import('../../src/taxonomy/taxonomy.js');
+      const { loadTaxonomy } = await import('../../src/data/taxonomy/taxonomy.js');
       expect(inexpressibleTitles(llama, [...loadTaxonomy('occ1990dd').titles(), ...loadTaxonomy('soc2018').titles()])).toEqual([]);
     } finally {
       await llama.free();

@@ -8,11 +8,11 @@ import { EmpiricalTransitionModel, MultinomialLogitModel, OracleModel, UniformMo
 import { FirstRecordModel } from '../../src/baselines/first-record.js';
 import { selectWorkers } from '../../src/eval/dataset.js';
 import { UNSHARDED } from '../../src/eval/shard.js';
-import { completeSplits, type PanelStore } from '../../src/io/index.js';
-import type { Panel } from '../../src/panel/types.js';
-import { synthesizePanel } from '../../src/synth/index.js';
-import { loadTaxonomy } from '../../src/taxonomy/taxonomy.js';
-import { smallTaxonomy } from './fixtures.js';
+import { completeSplits, type PanelStore } from '../../src/data/io/index.js';
+import type { Panel } from '../../src/data/panel/types.js';
+import { synthesizePanel } from '../../src/data/synth/index.js';
+import { loadTaxonomy } from '../../src/data/taxonomy/taxonomy.js';
+import { smallTaxonomy } from '../helpers/eval-fixtures.js';
 
 describe('the evaluated records', () => {
   it('a full-size psid81 synthetic test set counts ~20% of the worker-years', () => {

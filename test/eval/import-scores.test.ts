@@ -13,9 +13,9 @@ import { BaselineScorer } from '../../src/eval/baseline.js';
 import { evaluate } from '../../src/eval/evaluate.js';
 import { ImportedScorer } from '../../src/eval/imported-scorer.js';
 import { buildReport } from '../../src/report/build.js';
-import { ResultsStore } from '../../src/store/results-store.js';
-import type { StoredResult } from '../../src/store/types.js';
-import { type PanelFixture, removeTempDirs, tempDir, writeSyntheticPanel } from './fixtures.js';
+import { ResultsStore } from '../../src/results/results-store.js';
+import type { StoredResult } from '../../src/results/types.js';
+import { type PanelFixture, removeTempDirs, tempDir, writeSyntheticPanel } from '../helpers/eval-fixtures.js';
 
 afterAll(removeTempDirs);
 

@@ -11,15 +11,15 @@ import { main } from '../../src/cli/main.js';
 import { BaselineScorer } from '../../src/eval/baseline.js';
 import { evaluate, type EvaluateOptions } from '../../src/eval/evaluate.js';
 import { ModelScorer } from '../../src/eval/model-scorer.js';
-import { readPanelDir, writePanelDir } from '../../src/io/index.js';
+import { readPanelDir, writePanelDir } from '../../src/data/io/index.js';
 import { bootstrapPerplexity, compareModels, type TransitionResult } from '../../src/metrics/index.js';
 import { buildReport } from '../../src/report/build.js';
 import { formatEstimate, renderMarkdown } from '../../src/report/markdown.js';
 import { ALL_DATASETS, type Report } from '../../src/report/types.js';
-import { ResultsStore } from '../../src/store/results-store.js';
-import type { StoredResult } from '../../src/store/types.js';
+import { ResultsStore } from '../../src/results/results-store.js';
+import type { StoredResult } from '../../src/results/types.js';
 import { tinyModelPath } from '../helpers/models.js';
-import { type PanelFixture, removeTempDirs, tempDir, writeSyntheticPanel } from './fixtures.js';
+import { type PanelFixture, removeTempDirs, tempDir, writeSyntheticPanel } from '../helpers/eval-fixtures.js';
 
 afterAll(removeTempDirs);
 

@@ -12,12 +12,12 @@ import { evaluate, type EvaluateOptions } from '../../src/eval/evaluate.js';
 import { ModelScorer } from '../../src/eval/model-scorer.js';
 import { buildReport } from '../../src/report/build.js';
 import type { Report } from '../../src/report/types.js';
-import { mergeStores } from '../../src/store/merge.js';
-import { ResultsStore } from '../../src/store/results-store.js';
-import { Prng } from '../../src/synth/prng.js';
-import { packageRoot } from '../../src/taxonomy/package-data.js';
+import { mergeStores } from '../../src/results/merge.js';
+import { ResultsStore } from '../../src/results/results-store.js';
+import { Prng } from '../../src/data/synth/prng.js';
+import { packageRoot } from '../../src/package.js';
 import { tinyModelPath } from '../helpers/models.js';
-import { type PanelFixture, removeTempDirs, storeSnapshot as snapshot, tempDir, writeSyntheticPanel } from './fixtures.js';
+import { type PanelFixture, removeTempDirs, storeSnapshot as snapshot, tempDir, writeSyntheticPanel } from '../helpers/eval-fixtures.js';
 
 afterAll(removeTempDirs);
 

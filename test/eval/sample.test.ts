@@ -13,10 +13,10 @@ import { evaluate } from '../../src/eval/evaluate.js';
 import { ImportedScorer } from '../../src/eval/imported-scorer.js';
 import { ModelScorer } from '../../src/eval/model-scorer.js';
 import { sampleRecords } from '../../src/eval/sample.js';
-import type { Worker } from '../../src/panel/types.js';
-import type { StoredResult } from '../../src/store/types.js';
+import type { Worker } from '../../src/data/panel/types.js';
+import type { StoredResult } from '../../src/results/types.js';
 import { tinyModelPath } from '../helpers/models.js';
-import { type PanelFixture, readRun, removeTempDirs, tempDir, writeSyntheticPanel } from './fixtures.js';
+import { type PanelFixture, readRun, removeTempDirs, tempDir, writeSyntheticPanel } from '../helpers/eval-fixtures.js';
 
 afterAll(removeTempDirs);
 

@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { evaluate } from '../../src/eval/evaluate.js';
 import { rawResult, type RunIdentity, type Scorer, type ScorerContext, type ScorerFacts } from '../../src/eval/scorer.js';
-import type { Worker } from '../../src/panel/types.js';
-import { ResultsStore } from '../../src/store/results-store.js';
-import type { StoredResult } from '../../src/store/types.js';
-import { type PanelFixture, removeTempDirs, tempDir, writeSyntheticPanel } from './fixtures.js';
+import type { Worker } from '../../src/data/panel/types.js';
+import { ResultsStore } from '../../src/results/results-store.js';
+import type { StoredResult } from '../../src/results/types.js';
+import { type PanelFixture, removeTempDirs, tempDir, writeSyntheticPanel } from '../helpers/eval-fixtures.js';
 
 afterAll(removeTempDirs);
 

@@ -8,8 +8,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Model } from '../../src/engine/model.js';
-import { loadTokenizer, type VocabName } from '../../src/gguf/index.js';
-import { hashName, Xoshiro128 } from '../../src/gguf/prng.js';
+import { loadTokenizer, type VocabName } from '../../src/models/gguf/index.js';
+import { hashName, Xoshiro128 } from '../../src/models/gguf/prng.js';
 
 export type StDtype = 'F32' | 'F16' | 'BF16';
 

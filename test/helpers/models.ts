@@ -1,14 +1,14 @@
 /**
  * Test models on demand: `tinyModelPath('llama-spm')` returns the path of a seeded tiny llama model,
  * generating it on first use into `.cache/test-models/` (git-ignored). Files are keyed on the options
- * and on a hash of the generator's source (src/gguf), so a change to the generator never leaves tests
+ * and on a hash of the generator's source (src/models/gguf), so a change to the generator never leaves tests
  * on a stale model. Writes are atomic, so test processes running side by side can share the cache.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TINY_LLAMA_VERSION, writeTinyLlama, type TinyPreset, type VocabName } from '../../src/gguf/index.js';
-import { packageRoot } from '../../src/taxonomy/package-data.js';
+import { TINY_LLAMA_VERSION, writeTinyLlama, type TinyPreset, type VocabName } from '../../src/models/gguf/index.js';
+import { packageRoot } from '../../src/package.js';
 
 export interface TinyModelOptions {
   /** Weight storage type (default f32: exact comparisons in the engine tests). */
@@ -21,7 +21,7 @@ let generatorHash: string | undefined;
 /** Hash of the generator's code, so cached files follow code changes. */
 function hashGenerator(): string {
   if (generatorHash === undefined) {
-    const dir = join(packageRoot(), 'src', 'gguf');
+    const dir = join(packageRoot(), 'src', 'models', 'gguf');
     const h = createHash('sha256').update(`v${TINY_LLAMA_VERSION}`);
     for (const f of readdirSync(dir).sort()) {
       if (f.endsWith('.ts')) h.update(f).update(readFileSync(join(dir, f)));

@@ -12,7 +12,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { packageRoot } from '../../src/taxonomy/package-data.js';
+import { packageRoot } from '../../src/package.js';
 
 const DAEMONS = ['munged', 'slurmctld', 'slurmd'] as const;
 const CLIENTS = ['sbatch', 'squeue', 'scancel', 'scontrol', 'sinfo'] as const;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { packageRoot } from '../../src/taxonomy/package-data.js';
+import { packageRoot } from '../../src/package.js';
 
 const root = packageRoot();
 const START = '<!-- example:library -->';

@@ -8,7 +8,7 @@ import {
 import { perplexity } from '../../src/metrics/perplexity.js';
 import { Rng } from '../../src/metrics/rng.js';
 import type { TransitionResult } from '../../src/metrics/types.js';
-import { perturb, randomResults } from './fixtures.js';
+import { perturb, randomResults } from '../helpers/metric-fixtures.js';
 
 /** Plain n-1 standard deviation. */
 function sd(xs: number[]): number {

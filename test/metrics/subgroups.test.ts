@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { bootstrapPerplexity } from '../../src/metrics/bootstrap.js';
 import { ageBand, pastJobs, subgroupTable } from '../../src/metrics/subgroups.js';
 import type { TransitionResult } from '../../src/metrics/types.js';
-import type { Panel, Worker } from '../../src/panel/types.js';
+import type { Panel, Worker } from '../../src/data/panel/types.js';
 
 function worker(id: string, gender: string, birthYear: number | null, codes: string[]): Worker {
   return {

@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../cli/run-cli.js';
-import { lowercasingModelPath } from '../eval/fixtures.js';
+import { runCli } from '../helpers/run-cli.js';
+import { lowercasingModelPath } from '../helpers/eval-fixtures.js';
 import { tinyModelPath } from '../helpers/models.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'labor-llm-flags-'));
@@ -19,7 +19,7 @@ beforeAll(async () => {
 
 describe('score and eval flags', () => {
   it('--prompt-file - reads the prompt from stdin', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/eval/cli-entry.ts', 'score', '--model', model, '--prompt-file', '-', '--top', '2', '--json'], {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/helpers/cli-entry.ts', 'score', '--model', model, '--prompt-file', '-', '--top', '2', '--json'], {
       input: '1990 to 1991 (college):',
       encoding: 'utf8',
     });

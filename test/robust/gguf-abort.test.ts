@@ -7,9 +7,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gguf, type GgufValue } from '../../src/gguf/index.js';
-import { runCli } from '../cli/run-cli.js';
-import { lowercasingModelPath } from '../eval/fixtures.js';
+import { gguf, type GgufValue } from '../../src/models/gguf/index.js';
+import { runCli } from '../helpers/run-cli.js';
+import { lowercasingModelPath } from '../helpers/eval-fixtures.js';
 import { tinyModelPath } from '../helpers/models.js';
 import { loadInChild, loadSource, withMetadata, type Source } from './gguf-mutate.js';
 

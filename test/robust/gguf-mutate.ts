@@ -15,7 +15,7 @@ import {
   type GgufFile,
   type GgufTensorInput,
   type GgufValue,
-} from '../../src/gguf/index.js';
+} from '../../src/models/gguf/index.js';
 
 export interface Source {
   file: GgufFile;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, expect, it } from 'vitest';
-import { gguf, type GgufValue } from '../../src/gguf/index.js';
+import { gguf, type GgufValue } from '../../src/models/gguf/index.js';
 import { loadInChild, loadSource, smallModel, withMetadata, withTensorInfo, type TensorField } from './gguf-mutate.js';
 
 const SEED = Number(process.env.GGUF_PROPERTY_SEED ?? 1515);

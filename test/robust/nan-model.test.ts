@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { Model } from '../../src/engine/model.js';
 import { InputError, ModelError } from '../../src/errors.js';
-import { safeFileName } from '../../src/finetune/hosted/json.js';
+import { safeFileName } from '../../src/models/finetune/hosted/json.js';
 import { loadSource, smallModel, withMetadata } from './gguf-mutate.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'labor-llm-nan-'));

@@ -6,8 +6,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ResultsStore } from '../../src/store/results-store.js';
-import { runCli } from '../cli/run-cli.js';
+import { ResultsStore } from '../../src/results/results-store.js';
+import { runCli } from '../helpers/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'labor-llm-outputs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -9,9 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { downloadResumable, type ResumableDownloadOptions } from '../../src/finetune/hosted/download.js';
-import { HttpClient } from '../../src/finetune/hosted/http.js';
-import { runCli } from '../cli/run-cli.js';
+import { downloadResumable, type ResumableDownloadOptions } from '../../src/models/finetune/hosted/download.js';
+import { HttpClient } from '../../src/models/finetune/hosted/http.js';
+import { runCli } from '../helpers/run-cli.js';
 
 const KEY = 'sk-robust-secret-0123456789';
 type Route = (req: IncomingMessage, res: ServerResponse) => void;

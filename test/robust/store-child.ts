@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { LaborLlmError, NotFoundError } from '../../src/errors.js';
-import { ResultsStore } from '../../src/store/results-store.js';
+import { ResultsStore } from '../../src/results/results-store.js';
 import { testStoreMeta } from './store-meta.js';
 
 const [id, dir, n] = process.argv.slice(2);

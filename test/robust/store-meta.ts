@@ -1,5 +1,5 @@
 /** The metadata of the results stores the store tests create (shared with their child process). */
-import { STORE_FORMAT, STORE_VERSION, type StoreMeta } from '../../src/store/types.js';
+import { STORE_FORMAT, STORE_VERSION, type StoreMeta } from '../../src/results/types.js';
 
 export function testStoreMeta(source: Record<string, string> = {}): StoreMeta {
   return {

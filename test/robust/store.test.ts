@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError, StateError } from '../../src/errors.js';
-import { ResultsStore } from '../../src/store/results-store.js';
+import { ResultsStore } from '../../src/results/results-store.js';
 import { testStoreMeta } from './store-meta.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'labor-llm-store-race-'));

@@ -13,10 +13,10 @@ import { buildReport } from '../../src/report/build.js';
 import type { Report } from '../../src/report/types.js';
 import { readShardProgress } from '../../src/slurm/shard-progress.js';
 import { jobStates } from '../../src/slurm/tools.js';
-import { ResultsStore } from '../../src/store/results-store.js';
-import { packageRoot } from '../../src/taxonomy/package-data.js';
-import { type PanelFixture, removeTempDirs, storeSnapshot, tempDir, writeSyntheticPanel } from '../eval/fixtures.js';
-import { runCli as cli } from '../cli/run-cli.js';
+import { ResultsStore } from '../../src/results/results-store.js';
+import { packageRoot } from '../../src/package.js';
+import { type PanelFixture, removeTempDirs, storeSnapshot, tempDir, writeSyntheticPanel } from '../helpers/eval-fixtures.js';
+import { runCli as cli } from '../helpers/run-cli.js';
 import { tinyModelPath } from '../helpers/models.js';
 import { type SlurmCluster, slurmUnavailable, startSlurmCluster } from '../helpers/slurm-cluster.js';
 

@@ -13,8 +13,8 @@ import { BaselineScorer } from '../../src/eval/baseline.js';
 import { resumeSlurmEval } from '../../src/slurm/resume.js';
 import { slurmStatus } from '../../src/slurm/status.js';
 import { planSlurmEval, submitSlurmEval } from '../../src/slurm/submit.js';
-import { runCli } from '../cli/run-cli.js';
-import { removeTempDirs, tempDir, writeSyntheticPanel } from '../eval/fixtures.js';
+import { runCli } from '../helpers/run-cli.js';
+import { removeTempDirs, tempDir, writeSyntheticPanel } from '../helpers/eval-fixtures.js';
 
 let root: string;
 let bin: string;

@@ -6,9 +6,9 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readShardProgress } from '../../src/slurm/shard-progress.js';
-import { ResultsStore } from '../../src/store/results-store.js';
-import { STORE_FORMAT, STORE_VERSION, type StoredResult, type StoredWorker, type StoreMeta } from '../../src/store/types.js';
-import { removeTempDirs, tempDir } from '../eval/fixtures.js';
+import { ResultsStore } from '../../src/results/results-store.js';
+import { STORE_FORMAT, STORE_VERSION, type StoredResult, type StoredWorker, type StoreMeta } from '../../src/results/types.js';
+import { removeTempDirs, tempDir } from '../helpers/eval-fixtures.js';
 
 afterAll(removeTempDirs);
 

@@ -10,8 +10,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVAL_OPTIONS } from '../../src/cli/commands/eval.js';
-import { removeTempDirs, tempDir } from '../eval/fixtures.js';
-import { runCli as cli } from '../cli/run-cli.js';
+import { removeTempDirs, tempDir } from '../helpers/eval-fixtures.js';
+import { runCli as cli } from '../helpers/run-cli.js';
 
 afterAll(removeTempDirs);
 

@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import { CancelledError, LaborLlmError, ModelError } from '../../errors.js';
 import { cancelFlag, toTypedError } from '../../engine/native-call.js';
-import type { Worker } from '../../panel/types.js';
-import type { Taxonomy } from '../../taxonomy/taxonomy.js';
+import type { Worker } from '../../data/panel/types.js';
+import type { Taxonomy } from '../../data/taxonomy/taxonomy.js';
 import { careerAddon, type NativeCareerConfig, type NativeCareerModel } from './native.js';
 import { checkTaxonomy, encodeWorkers, vocabularyFromMeta, type CareerVocabulary } from './vocabulary.js';
 

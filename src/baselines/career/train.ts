@@ -10,8 +10,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { CancelledError, InputError } from '../../errors.js';
 import { callWithProgress } from '../../engine/native-call.js';
-import type { Worker } from '../../panel/types.js';
-import type { Taxonomy } from '../../taxonomy/taxonomy.js';
+import type { Worker } from '../../data/panel/types.js';
+import type { Taxonomy } from '../../data/taxonomy/taxonomy.js';
 import { CareerModel } from './model.js';
 import { careerAddon, type CareerProgress, type CareerShape, type NativeCareerTrainOptions, type NativeCareerTrainResult } from './native.js';
 import {

@@ -6,9 +6,9 @@
  * year outside the training years maps to the nearest training year.
  */
 import { InputError, ModelError } from '../../errors.js';
-import { EDUCATION_LEVELS } from '../../panel/education.js';
-import type { Worker, WorkerRecord } from '../../panel/types.js';
-import type { Taxonomy } from '../../taxonomy/taxonomy.js';
+import { EDUCATION_LEVELS } from '../../data/panel/education.js';
+import type { Worker, WorkerRecord } from '../../data/panel/types.js';
+import type { Taxonomy } from '../../data/taxonomy/taxonomy.js';
 import type { CareerData } from '../../engine/native.js';
 
 /**

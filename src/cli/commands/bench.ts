@@ -9,7 +9,7 @@ import { formatBoundedBench, runBoundedBench } from '../../bench/bounded.js';
 import { engineBenchRecord, formatEngineBench, runEngineBench, type EngineBenchResult } from '../../bench/engine.js';
 import { formatPrecisionBench, runPrecisionBench, type PrecisionBenchResult } from '../../bench/precision.js';
 import { InputError } from '../../errors.js';
-import { TINY_PRESETS, VOCABS, type TinyPreset, type VocabName } from '../../gguf/index.js';
+import { TINY_PRESETS, VOCABS, type TinyPreset, type VocabName } from '../../models/gguf/index.js';
 import { LORA_OPTION, parseLoraOption } from '../lora-option.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
 import { createProgress } from '../progress.js';

@@ -12,7 +12,7 @@ import {
   type CareerProgress,
 } from '../../baselines/career/index.js';
 import { InputError } from '../../errors.js';
-import { panelSplitsFromDir } from '../../finetune/local/index.js';
+import { panelSplitsFromDir } from '../../models/finetune/local/index.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
 import { createProgress, formatDuration, type ProgressStep } from '../progress.js';
 

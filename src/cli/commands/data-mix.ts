@@ -11,14 +11,14 @@
  *   data randomize PANEL --fields gender,region  test-time randomization: the traits are permuted
  *                                                among the test workers of each dataset
  *
- * Mixture ids are "DATASET:id" (src/split/mixture.ts); a worker keeps its dataset and so its header.
+ * Mixture ids are "DATASET:id" (src/data/split/mixture.ts); a worker keeps its dataset and so its header.
  */
 import type { Argv, CommandModule } from 'yargs';
 import { InputError } from '../../errors.js';
-import { type PanelStore, readPanelDir, type SplitMembership, type SplitName, SPLIT_NAMES, writePanelDir } from '../../io/index.js';
-import type { Panel, Worker } from '../../panel/types.js';
-import { mixBasePlus, mixUnion, shareOf } from '../../split/mixture.js';
-import { DEMOGRAPHIC_FIELDS, type DemographicField, randomizeDemographicsWithin } from '../../split/randomize.js';
+import { type PanelStore, readPanelDir, type SplitMembership, type SplitName, SPLIT_NAMES, writePanelDir } from '../../data/io/index.js';
+import type { Panel, Worker } from '../../data/panel/types.js';
+import { mixBasePlus, mixUnion, shareOf } from '../../data/split/mixture.js';
+import { DEMOGRAPHIC_FIELDS, type DemographicField, randomizeDemographicsWithin } from '../../data/split/randomize.js';
 import { type ArgsOf, integer, oneOf } from '../args.js';
 import { printJson, type GlobalOptions } from '../output.js';
 

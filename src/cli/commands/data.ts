@@ -1,6 +1,6 @@
 /**
  * `labor-llm data`: panels in and out. Every subcommand reads or writes a panel store (the folder
- * described in src/io/panel-store.ts):
+ * described in src/data/io/panel-store.ts):
  *
  *   data import   CAREER folder or long table (CSV/Parquet) -> panel store
  *   data export   panel store -> CAREER folder or long table
@@ -33,19 +33,19 @@ import {
   writeFileAtomic,
   writeLongTable,
   writePanelDir,
-} from '../../io/index.js';
-import type { Panel, Worker } from '../../panel/types.js';
-import type { UnknownCodePolicy } from '../../panel/validate.js';
-import { DEFAULT_FRACTIONS, type SplitFractions } from '../../split/split.js';
-import { PROFILE_NAMES, synthesizePanel } from '../../synth/index.js';
-import { loadTaxonomy, numberTaxonomy, type Taxonomy } from '../../taxonomy/taxonomy.js';
-import { getTemplate, ICL_DEFAULT_K, needsExamplePool, TEMPLATE_NAMES, type Template } from '../../template/index.js';
+} from '../../data/io/index.js';
+import type { Panel, Worker } from '../../data/panel/types.js';
+import type { UnknownCodePolicy } from '../../data/panel/validate.js';
+import { DEFAULT_FRACTIONS, type SplitFractions } from '../../data/split/split.js';
+import { PROFILE_NAMES, synthesizePanel } from '../../data/synth/index.js';
+import { loadTaxonomy, numberTaxonomy, type Taxonomy } from '../../data/taxonomy/taxonomy.js';
+import { getTemplate, ICL_DEFAULT_K, needsExamplePool, TEMPLATE_NAMES, type Template } from '../../data/template/index.js';
 import {
   formatTrainingFile,
   trainingExamples,
   TRAINING_FORMATS,
   type TrainingFormat,
-} from '../../training/index.js';
+} from '../../data/training/index.js';
 import { type ArgsOf, integer, oneOf } from '../args.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
 import { mixCommand, randomizeCommand } from './data-mix.js';

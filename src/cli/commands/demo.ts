@@ -7,7 +7,7 @@ import { relative } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { DEMO_DEFAULTS, runDemo, type DemoResult } from '../../demo/index.js';
 import { formatEstimate } from '../../report/markdown.js';
-import { PROFILE_NAMES, type ProfileName } from '../../synth/index.js';
+import { PROFILE_NAMES, type ProfileName } from '../../data/synth/index.js';
 import { printJson, type GlobalOptions } from '../output.js';
 import { createProgress, formatDuration } from '../progress.js';
 

@@ -14,8 +14,8 @@ import { type EngineSettings, ModelScorer, type ModelScorerOptions } from '../..
 import { CareerScorer } from '../../eval/career.js';
 import type { Scorer } from '../../eval/scorer.js';
 import { defaultStorePath } from '../../eval/shard.js';
-import { SPLIT_NAMES, type SplitName } from '../../io/index.js';
-import { ICL_DEFAULT_K, TEMPLATE_NAMES } from '../../template/index.js';
+import { SPLIT_NAMES, type SplitName } from '../../data/io/index.js';
+import { ICL_DEFAULT_K, TEMPLATE_NAMES } from '../../data/template/index.js';
 import { LORA_OPTION, parseLoraOption } from '../lora-option.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
 import { createProgress, formatDuration } from '../progress.js';

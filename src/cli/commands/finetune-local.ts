@@ -13,10 +13,10 @@ import {
   panelSplitsFromSynth,
   type LocalFinetuneProgress,
   type PanelSplits,
-} from '../../finetune/local/index.js';
-import { PROFILE_NAMES } from '../../synth/index.js';
-import { numberTaxonomy } from '../../taxonomy/taxonomy.js';
-import { getTemplate, needsExamplePool, TEMPLATE_NAMES } from '../../template/index.js';
+} from '../../models/finetune/local/index.js';
+import { PROFILE_NAMES } from '../../data/synth/index.js';
+import { numberTaxonomy } from '../../data/taxonomy/taxonomy.js';
+import { getTemplate, needsExamplePool, TEMPLATE_NAMES } from '../../data/template/index.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
 
 type ArgsOf<B> = B extends (y: Argv<GlobalOptions>) => Argv<infer U> ? U : never;

@@ -15,7 +15,7 @@
 import { SingleBar } from 'cli-progress';
 import type { Argv, CommandModule } from 'yargs';
 import { CancelledError, InputError } from '../../errors.js';
-import { startFakeServer, type FakeJobScenario } from '../../finetune/fake-server/index.js';
+import { startFakeServer, type FakeJobScenario } from '../../models/finetune/fake-server/index.js';
 import {
   API_KEY_ENV,
   BASE_URL_ENV,
@@ -31,9 +31,9 @@ import {
   type HostedFineTuneClient,
   type Provider,
   type TransferProgress,
-} from '../../finetune/hosted/index.js';
-import { validateTrainingJsonl, type JsonlSummary } from '../../finetune/hosted/jsonl.js';
-import { CONVERT_TYPES, type ConvertCheckpointResult } from '../../convert/index.js';
+} from '../../models/finetune/hosted/index.js';
+import { validateTrainingJsonl, type JsonlSummary } from '../../models/finetune/hosted/jsonl.js';
+import { CONVERT_TYPES, type ConvertCheckpointResult } from '../../models/convert/index.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
 import { runConversion } from './model-convert.js';
 import { finetuneLocalCommand } from './finetune-local.js';

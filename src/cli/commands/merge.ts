@@ -2,7 +2,7 @@
  * `labor-llm merge OUT SHARD...`: combines the stores of a sharded evaluation (one per Slurm job) into one.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { mergeStores } from '../../store/merge.js';
+import { mergeStores } from '../../results/merge.js';
 import { printJson, type GlobalOptions } from '../output.js';
 
 interface MergeArgs extends GlobalOptions {

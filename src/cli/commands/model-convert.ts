@@ -3,9 +3,9 @@
  * archive) to a GGUF model, or a PEFT LoRA adapter to a GGUF adapter for a given base GGUF.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { CONVERT_TYPES, convertCheckpoint, describeConversion } from '../../convert/index.js';
+import { CONVERT_TYPES, convertCheckpoint, describeConversion } from '../../models/convert/index.js';
 import { InputError } from '../../errors.js';
-import type { WritableTensorType } from '../../gguf/types.js';
+import type { WritableTensorType } from '../../models/gguf/types.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
 import { createProgress } from '../progress.js';
 

@@ -21,7 +21,7 @@ import {
   type GgufVerdict,
   type LlamaShape,
   type TinyPreset,
-} from '../../gguf/index.js';
+} from '../../models/gguf/index.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
 import { convertCommand } from './model-convert.js';
 
@@ -168,7 +168,7 @@ function summarize(file: GgufFile): Record<string, unknown> {
           tokens: getArrayLength(m, 'tokenizer.ggml.tokens', file.path),
         }
       : null,
-    // The verdict Model.load gives before llama.cpp sees the file (src/gguf/validate.ts).
+    // The verdict Model.load gives before llama.cpp sees the file (src/models/gguf/validate.ts).
     engine: checkGguf(file),
     tensorCount: file.tensors.length,
     parameterCount: parameterCount(file),

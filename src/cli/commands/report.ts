@@ -10,8 +10,8 @@ import { sampleWorkersFromStores, writeHtmlReport, type SampleWorker, type Store
 import { renderMarkdown } from '../../report/markdown.js';
 import { renderPaperTables } from '../../report/paper.js';
 import type { ReportOptions } from '../../report/types.js';
-import { exportResults } from '../../store/export.js';
-import { checkOutputPath, sameFile } from '../../io/same-file.js';
+import { exportResults } from '../../results/export.js';
+import { checkOutputPath, sameFile } from '../../data/io/same-file.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
 
 interface ReportArgs extends GlobalOptions {

@@ -1,13 +1,13 @@
 /**
  * `labor-llm score`: every title's log-probability after one prompt, from the trie engine.
  */
-import { decodeUtf8 } from '../../io/text-file.js';
+import { decodeUtf8 } from '../../data/io/text-file.js';
 import { readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { InputError, NotFoundError } from '../../errors.js';
 import { Model } from '../../engine/model.js';
 import { checkTitlesExpressible } from '../../eval/llm.js';
-import { loadTaxonomy } from '../../taxonomy/taxonomy.js';
+import { loadTaxonomy } from '../../data/taxonomy/taxonomy.js';
 import { LORA_OPTION, parseLoraOption } from '../lora-option.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
 

@@ -5,11 +5,11 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { InputError } from '../../errors.js';
-import { writeFileAtomic } from '../../io/atomic.js';
-import { readPanelDir } from '../../io/panel-store.js';
-import type { Worker } from '../../panel/types.js';
-import { ResultsStore } from '../../store/results-store.js';
-import type { StoredResult } from '../../store/types.js';
+import { writeFileAtomic } from '../../data/io/atomic.js';
+import { readPanelDir } from '../../data/io/panel-store.js';
+import type { Worker } from '../../data/panel/types.js';
+import { ResultsStore } from '../../results/results-store.js';
+import type { StoredResult } from '../../results/types.js';
 import { recordsText, VARIANT_TEXT } from '../markdown.js';
 import type { Report } from '../types.js';
 import { renderHtmlReport } from './render.js';

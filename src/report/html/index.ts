@@ -6,7 +6,7 @@
  * From any data:  writeHtmlReportView(view, 'report.html')
  */
 import { writeFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../../io/atomic.js';
+import { writeFileAtomic } from '../../data/io/atomic.js';
 import { renderHtmlReport } from './render.js';
 import type { HtmlReportView } from './types.js';
 

@@ -6,8 +6,8 @@
 import type { BinaryTaskReport, CalibrationBin } from '../../metrics/binary.js';
 import type { PerplexityEstimate } from '../../metrics/bootstrap.js';
 import type { TopKEntry } from '../../metrics/types.js';
-import type { Worker } from '../../panel/types.js';
-import type { Taxonomy } from '../../taxonomy/taxonomy.js';
+import type { Worker } from '../../data/panel/types.js';
+import type { Taxonomy } from '../../data/taxonomy/taxonomy.js';
 import type { BinaryTask, CalibrationPoint, PerplexityPoint, SampleWorker } from './types.js';
 
 export function perplexityPoint(model: string, dataset: string, est: PerplexityEstimate): PerplexityPoint {

@@ -1,0 +1,2 @@
+export * from './taxonomy.js';
+export { packageRoot, packageDataPath } from '../../package.js';

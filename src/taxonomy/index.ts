@@ -1,2 +1,0 @@
-export * from './taxonomy.js';
-export { packageRoot, packageDataPath } from './package-data.js';
