@@ -2,7 +2,8 @@
 // (titles or spans) off the JS thread; measure throughput; free. Every C++ exception becomes a JS
 // error with a `code` (INPUT, MODEL, ENGINE, CANCELLED, STATE); nothing crosses as a crash.
 // src/engine/native.ts declares every function and options object of the addon; options are read
-// through the structs' tables (options.h), whose keys `optionKeys` lists for the drift test.
+// through the structs' tables (options.h), whose keys `optionKeys` lists for the drift test and whose
+// defaults `optionDefaults` shows (the CLI's help repeats some; a test holds them equal).
 #include <napi.h>
 
 #include <memory>
@@ -17,9 +18,9 @@
 #include "worker.h"
 
 // Local fine-tuning (train.cpp).
-void RegisterTrain(Napi::Env env, Napi::Object exports, Napi::Object option_keys);
+void RegisterTrain(Napi::Env env, Napi::Object exports, Napi::Object option_keys, Napi::Object option_defaults);
 // The CAREER baseline (career.cpp).
-void RegisterCareer(Napi::Env env, Napi::Object exports, Napi::Object option_keys);
+void RegisterCareer(Napi::Env env, Napi::Object exports, Napi::Object option_keys, Napi::Object option_defaults);
 
 namespace {
 
@@ -381,9 +382,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     keys.Set("loraAdapter", labor_addon::option_keys<labor::LoraAdapter>(env));
     keys.Set("scoreTitles", labor_addon::option_keys<labor::ScoreOptions>(env));
     keys.Set("throughput", labor_addon::option_keys<labor::ThroughputOptions>(env));
-    RegisterTrain(env, exports, keys);
-    RegisterCareer(env, exports, keys);
+    Napi::Object defaults = Napi::Object::New(env);
+    defaults.Set("loadModel", labor_addon::options_to_js(env, labor::ModelOptions()));
+    defaults.Set("scoreTitles", labor_addon::options_to_js(env, labor::ScoreOptions()));
+    defaults.Set("throughput", labor_addon::options_to_js(env, labor::ThroughputOptions()));
+    RegisterTrain(env, exports, keys, defaults);
+    RegisterCareer(env, exports, keys, defaults);
     exports.Set("optionKeys", keys);
+    exports.Set("optionDefaults", defaults);
     return exports;
 }
 

@@ -208,9 +208,10 @@ Napi::Value CareerLoad(const Napi::CallbackInfo &info) {
 
 }  // namespace
 
-void RegisterCareer(Napi::Env env, Napi::Object exports, Napi::Object option_keys) {
+void RegisterCareer(Napi::Env env, Napi::Object exports, Napi::Object option_keys, Napi::Object option_defaults) {
     CareerModelWrap::Init(env);
     exports.Set("careerTrain", Napi::Function::New(env, CareerTrain));
     exports.Set("careerLoad", Napi::Function::New(env, CareerLoad));
     option_keys.Set("careerTrain", labor_addon::option_keys<career::TrainOptions>(env));
+    option_defaults.Set("careerTrain", labor_addon::options_to_js(env, career::TrainOptions()));
 }

@@ -170,8 +170,19 @@ class OptionWriter {
     void value(const char *key, const std::string &v) { o_.Set(key, v); }
     template <class T>
     void value(const char *key, const std::vector<T> &v) {
-        o_.Set(key, array_of(env_, v, [this](const T &x) { return Napi::Value::From(env_, x); }));
+        o_.Set(key, array_of(env_, v, [this](const T &x) -> Napi::Value {
+                    if constexpr (opt::has_fields<T>::value) {
+                        Napi::Object e = Napi::Object::New(env_);
+                        OptionWriter w(env_, e);
+                        T::fields(w, x);
+                        return e;
+                    } else {
+                        return Napi::Value::From(env_, x);
+                    }
+                }));
     }
+    template <class T>
+    void value(const char *, const T &) {}  // career data and metadata: no default worth showing
 
   private:
     Napi::Env env_;

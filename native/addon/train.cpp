@@ -68,7 +68,8 @@ Napi::Value Train(const Napi::CallbackInfo &info) {
 
 }  // namespace
 
-void RegisterTrain(Napi::Env env, Napi::Object exports, Napi::Object option_keys) {
+void RegisterTrain(Napi::Env env, Napi::Object exports, Napi::Object option_keys, Napi::Object option_defaults) {
     exports.Set("train", Napi::Function::New(env, Train));
     option_keys.Set("train", labor_addon::option_keys<labor::TrainOptions>(env));
+    option_defaults.Set("train", labor_addon::options_to_js(env, labor::TrainOptions()));
 }

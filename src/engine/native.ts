@@ -415,6 +415,8 @@ export interface NativeAddon {
   ): Promise<NativeCareerTrainResult>;
   careerLoad(path: string, threads?: number): NativeCareerModel;
   optionKeys: Record<OptionsName, string[]>;
+  /** Each options object with every key at its default (career data and metadata left out). */
+  optionDefaults: Record<Exclude<OptionsName, 'loraAdapter'>, Record<string, unknown>>;
 }
 
 /** The options objects whose keys the addon lists. */

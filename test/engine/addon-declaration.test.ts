@@ -23,6 +23,7 @@ import {
   type ThroughputOptions,
   type TrainOptions,
 } from '../../src/engine/native.js';
+import { CAREER_DEFAULTS } from '../../src/baselines/career/index.js';
 import { tinyModel } from '../helpers/engine-fixtures.js';
 
 /** Exactly the keys of T: a key missing from the list (or one T lacks) is a type error. */
@@ -97,7 +98,15 @@ const OPTION_KEYS: Record<OptionsName, string[]> = {
   ]),
 };
 
-const ADDON_FUNCTIONS = keysOf<NativeAddon>()(['loadModel', 'systemInfo', 'train', 'careerTrain', 'careerLoad', 'optionKeys']);
+const ADDON_FUNCTIONS = keysOf<NativeAddon>()([
+  'loadModel',
+  'systemInfo',
+  'train',
+  'careerTrain',
+  'careerLoad',
+  'optionKeys',
+  'optionDefaults',
+]);
 const MODEL_METHODS = keysOf<NativeModel>()([
   'info',
   'tokenize',
@@ -133,6 +142,18 @@ describe('the declaration of the addon', () => {
     const native: Record<string, string[]> = {};
     for (const [name, keys] of Object.entries(addon.optionKeys)) native[name] = [...keys].sort();
     expect(native).toEqual(OPTION_KEYS);
+  });
+
+  it('lists defaults for the keys it reads (but career data), and CAREER_DEFAULTS (the CLI help) are the native ones', () => {
+    const data = ['careerTrain.train', 'careerTrain.valid', 'careerTrain.meta'];
+    for (const [name, defaults] of Object.entries(addon.optionDefaults)) {
+      const keys = OPTION_KEYS[name as OptionsName].filter((k) => !data.includes(`${name}.${k}`));
+      expect({ name, keys: Object.keys(defaults).sort() }).toEqual({ name, keys });
+    }
+    const career = addon.optionDefaults.careerTrain;
+    for (const [key, value] of Object.entries(CAREER_DEFAULTS)) {
+      expect({ key, value: Math.fround(career[key] as number) }).toEqual({ key, value: Math.fround(value) });
+    }
   });
 
   it('declares exactly the methods of a model and a title set', async () => {
