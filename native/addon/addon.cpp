@@ -24,7 +24,6 @@ void RegisterCareer(Napi::Env env, Napi::Object exports, Napi::Object option_key
 
 namespace {
 
-using labor_addon::Done;
 using labor_addon::guarded;
 using labor_addon::Job;
 using labor_addon::make_error;
@@ -155,7 +154,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
         });
     }
 
-    // setLora(adapters: LoraAdapter[]) -> Promise<LoraAdapter[]>: loads the adapters not loaded yet
+    // setLora(adapters: LoraAdapterOptions[]) -> Promise<LoraAdapter[]>: loads the adapters not loaded yet
     // and applies exactly these ([]: none).
     Napi::Value SetLora(const Napi::CallbackInfo &info) {
         Napi::Env env = info.Env();

@@ -1,8 +1,10 @@
 // Reading an options struct from a JavaScript object through its fields table (native/engine/
-// options.h): one typed helper per C++ member type, type checks only; the struct's member
-// initialisers are the defaults (an absent or undefined key keeps its default) and its validate()
-// the ranges. The same table gives the keys each struct reads, exported as `optionKeys` so that a
-// test can hold the TypeScript declaration of the addon to them.
+// options.h): one typed helper per C++ member type. The struct's member initialisers are the
+// defaults (an absent or undefined key keeps its default) and its validate() the checks; a number
+// is held to its table range as it is read, since it must fit its C++ member before it is stored
+// (4294967296 would wrap to 0 in an int), with the message validate() gives. The same table lists
+// the keys each struct reads (`optionKeys`, for the drift test) and writes the defaults back
+// (`optionDefaults`).
 #pragma once
 #include <napi.h>
 

@@ -62,6 +62,8 @@ struct ModelOptions {
     }
     void validate() const {
         options::require("path", path, "a file path");
+        for (size_t i = 0; i < lora.size(); ++i)
+            options::require(("lora[" + std::to_string(i) + "].path").c_str(), lora[i].path, "a file path");
         options::check_ranges(*this);
     }
 };

@@ -83,7 +83,6 @@ export function checkTrainingPanel(train: readonly Worker[], valid: readonly Wor
 export async function trainCareer(opts: CareerTrainOptions): Promise<CareerTrainResult> {
   const { taxonomy, train, valid, overwrite, covariates, source = 'the panel', onProgress, signal, ...rest } = opts;
   checkTrainingPanel(train, valid, source);
-  if (typeof opts.out !== 'string' || opts.out.length === 0) throw new InputError('out must be a file path');
   if (existsSync(opts.out)) {
     if (statSync(opts.out).isDirectory()) throw new InputError(`the output ${opts.out} is a folder`);
     if (!overwrite) throw new InputError(`the output ${opts.out} exists (pass overwrite: true, or --force, to replace it)`);
