@@ -47,6 +47,24 @@ export class InputError extends LaborLlmError {
   }
 }
 
+/**
+ * A parameter of a library call whose value is refused, or that is the way out of an error (a store
+ * made by another evaluation: choose another `out`). The message names parameters as a TypeScript
+ * caller writes them, in backticks (`topK`, `sample.fraction`); the CLI prints each as its flag
+ * (`--top-k`, src/cli/flags.ts), so flags are spelled in the CLI alone.
+ */
+export class ParameterError extends InputError {
+  /** The parameter the error is about. */
+  readonly parameter: string;
+  /** The message without its location. */
+  readonly detail: string;
+  constructor(parameter: string, message: string, location?: SourceLocation, options?: { cause?: unknown }) {
+    super(message, location, options);
+    this.parameter = parameter;
+    this.detail = message;
+  }
+}
+
 export class NotFoundError extends LaborLlmError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('NOT_FOUND', message, options);

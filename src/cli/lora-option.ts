@@ -20,8 +20,8 @@ export function parseLoraOption(values: readonly (string | number)[] | string | 
     const m = /^(.*):([-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)$/i.exec(v);
     const path = m ? m[1]! : v;
     const scale = m ? Number(m[2]) : 1;
-    if (path === '') throw new InputError(`--lora "${v}" names no file`, { file: '(command line)', field: 'lora' });
-    if (!Number.isFinite(scale)) throw new InputError(`--lora "${v}": the scale must be a finite number`, { file: '(command line)', field: 'lora' });
+    if (path === '') throw new InputError(`--lora "${v}" names no file`);
+    if (!Number.isFinite(scale)) throw new InputError(`--lora "${v}": the scale must be a finite number`);
     return { path, scale };
   });
 }

@@ -2,6 +2,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT_CODES, LaborLlmError } from '../errors.js';
 import { commands } from './commands/index.js';
+import { cliMessage } from './flags.js';
 
 /** Runs the CLI and resolves to the process exit code (documented in the README). */
 /** `--prompt-file -` as `--prompt-file=-`: yargs reads a lone "-" as a positional, not as the value. */
@@ -55,7 +56,7 @@ function reportFailure(err: unknown): number {
     return EXIT_CODES.INPUT;
   }
   if (err instanceof LaborLlmError) {
-    process.stderr.write(`labor-llm: ${err.message}\n`);
+    process.stderr.write(`labor-llm: ${cliMessage(err)}\n`);
     return EXIT_CODES[err.code];
   }
   const e = err instanceof Error ? err : new Error(String(err));

@@ -101,35 +101,23 @@ function barStep(stream: NodeJS.WritableStream, label: string, total: number, un
     },
     cliProgress.Presets.shades_classic,
   );
-  let value = 0;
   let max = Math.max(0, total);
-  let finished = false;
   // A total of 0 means not known yet (the first update brings it).
   bar.start(max || 1, 0, { summary: '' });
-  const step: ProgressStep = {
-    label,
+  return guardedStep(label, {
     update(done, newTotal) {
-      if (finished) return;
       if (newTotal !== undefined && newTotal !== max) {
         max = Math.max(0, newTotal);
         bar.setTotal(max || 1);
       }
-      value = done;
-      bar.update(value);
+      bar.update(done);
     },
-    increment(by = 1) {
-      step.update(value + by);
-    },
-    callback: () => (done, t) => step.update(done, t),
-    done(summary) {
-      if (finished) return;
-      finished = true;
+    done(done, summary) {
       if (max === 0) bar.setTotal(1);
-      bar.update(max === 0 ? 1 : Math.max(value, max), { summary: summary ? ` | ${summary}` : '' });
+      bar.update(max === 0 ? 1 : Math.max(done, max), { summary: summary ? ` | ${summary}` : '' });
       bar.stop();
     },
-  };
-  return step;
+  });
 }
 
 function lineStep(
@@ -142,23 +130,43 @@ function lineStep(
 ): ProgressStep {
   const started = now();
   let lastLine = started;
-  let value = 0;
   let max = total;
-  let finished = false;
   const units = unit ? ` ${unit}` : '';
   write(`${label}: started${max > 0 ? ` (${max}${units})` : ''}`);
+  return guardedStep(label, {
+    update(done, newTotal) {
+      if (newTotal !== undefined) max = newTotal;
+      const t = now();
+      if (t - lastLine < intervalMs || done >= max) return;
+      lastLine = t;
+      const eta = estimateRemaining(done, max, (t - started) / 1000);
+      const pct = max > 0 ? Math.floor((100 * done) / max) : 0;
+      write(`${label}: ${done}/${max}${units} (${pct}%), ETA ${eta === null ? '?' : formatDuration(eta)}`);
+    },
+    done(_done, summary) {
+      const secs = (now() - started) / 1000;
+      write(`${label}: done in ${formatDuration(secs)}${summary ? ` (${summary})` : ''}`);
+    },
+  });
+}
+
+/** What a display does with a step's updates and its end. */
+interface StepDisplay {
+  update(done: number, total: number | undefined): void;
+  /** `done`: the units done at the end. */
+  done(done: number, summary: string | undefined): void;
+}
+
+/** A ProgressStep over a display: it keeps the count for increment() and ignores calls after done(). */
+function guardedStep(label: string, display: StepDisplay): ProgressStep {
+  let value = 0;
+  let finished = false;
   const step: ProgressStep = {
     label,
-    update(done, newTotal) {
+    update(done, total) {
       if (finished) return;
-      if (newTotal !== undefined) max = newTotal;
       value = done;
-      const t = now();
-      if (t - lastLine < intervalMs || value >= max) return;
-      lastLine = t;
-      const eta = estimateRemaining(value, max, (t - started) / 1000);
-      const pct = max > 0 ? Math.floor((100 * value) / max) : 0;
-      write(`${label}: ${value}/${max}${units} (${pct}%), ETA ${eta === null ? '?' : formatDuration(eta)}`);
+      display.update(done, total);
     },
     increment(by = 1) {
       step.update(value + by);
@@ -167,8 +175,7 @@ function lineStep(
     done(summary) {
       if (finished) return;
       finished = true;
-      const secs = (now() - started) / 1000;
-      write(`${label}: done in ${formatDuration(secs)}${summary ? ` (${summary})` : ''}`);
+      display.done(value, summary);
     },
   };
   return step;

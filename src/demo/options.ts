@@ -3,7 +3,7 @@
  * cores (measured: see runDemo): a PSID81-like panel (about 9 transitions per worker, the shortest
  * histories of the three surveys) and the test workers scored with every title's probability.
  */
-import { InputError } from '../errors.js';
+import { ParameterError } from '../errors.js';
 import { PROFILE_NAMES, type ProfileName } from '../data/synth/index.js';
 
 export interface DemoOptions {
@@ -63,12 +63,10 @@ export const DEMO_DEFAULTS = {
  */
 export const DEMO_MODEL = { nEmbd: 128, nLayer: 2, nHead: 4, nFf: 384, merges: 3000, contextLength: 128 } as const;
 
-const CLI = '(command line)';
-
-function int(field: string, v: number | undefined, def: number, min: number, max = 1_000_000): number {
+function int(parameter: keyof DemoOptions, v: number | undefined, def: number, min: number, max = 1_000_000): number {
   const x = v ?? def;
   if (!Number.isInteger(x) || x < min || x > max) {
-    throw new InputError(`--${field} must be an integer in [${min}, ${max}], got ${String(v)}`, { file: CLI, field });
+    throw new ParameterError(parameter, `\`${parameter}\` must be an integer in [${min}, ${max}], got ${String(v)}`);
   }
   return x;
 }
@@ -76,13 +74,13 @@ function int(field: string, v: number | undefined, def: number, min: number, max
 export function resolveDemoOptions(o: DemoOptions = {}): ResolvedDemoOptions {
   const profile = o.profile ?? DEMO_DEFAULTS.profile;
   if (!(PROFILE_NAMES as readonly string[]).includes(profile)) {
-    throw new InputError(`--profile must be one of ${PROFILE_NAMES.join(', ')}, got "${String(profile)}"`, { file: CLI, field: 'profile' });
+    throw new ParameterError('profile', `\`profile\` must be one of ${PROFILE_NAMES.join(', ')}, got "${String(profile)}"`);
   }
   const out = o.out ?? DEMO_DEFAULTS.out;
-  if (typeof out !== 'string' || out.trim() === '') throw new InputError('--out must name a folder', { file: CLI, field: 'out' });
+  if (typeof out !== 'string' || out.trim() === '') throw new ParameterError('out', '`out` must name a folder');
   const learningRate = o.learningRate ?? DEMO_DEFAULTS.learningRate;
   if (!(Number.isFinite(learningRate) && learningRate > 0 && learningRate <= 1)) {
-    throw new InputError(`--lr must be in (0, 1], got ${String(o.learningRate)}`, { file: CLI, field: 'lr' });
+    throw new ParameterError('learningRate', `\`learningRate\` must be in (0, 1], got ${String(o.learningRate)}`);
   }
   return {
     out,
@@ -91,7 +89,7 @@ export function resolveDemoOptions(o: DemoOptions = {}): ResolvedDemoOptions {
     epochs: int('epochs', o.epochs, DEMO_DEFAULTS.epochs, 1, 1000),
     seed: int('seed', o.seed, DEMO_DEFAULTS.seed, 0, 0xffffffff),
     profile,
-    testWorkers: int('test-workers', o.testWorkers, DEMO_DEFAULTS.testWorkers, 0),
+    testWorkers: int('testWorkers', o.testWorkers, DEMO_DEFAULTS.testWorkers, 0),
     learningRate,
     bootstrap: int('bootstrap', o.bootstrap, DEMO_DEFAULTS.bootstrap, 2, 100_000),
     threads: o.threads === undefined ? undefined : int('threads', o.threads, 0, 1, 1024),

@@ -17,7 +17,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { CancelledError, InputError } from '../errors.js';
+import { CancelledError, InputError, ParameterError } from '../errors.js';
 import { trainCareer } from '../baselines/career/index.js';
 import { BaselineScorer, CareerScorer, evaluate, type EvalProgress, ModelScorer, type Scorer } from '../eval/index.js';
 import { finetuneLocal, type LocalFinetuneResult } from '../models/finetune/local/index.js';
@@ -210,7 +210,7 @@ export async function runDemo(options: DemoOptions = {}, hooks: DemoHooks = {}):
       source: { command: 'demo', profile: o.profile, workers: o.workers, seed: o.seed, splitSeed: o.seed },
     });
     for (const s of ['train', 'valid', 'test'] as const) {
-      if (meta.splits[s] === 0) throw new InputError(`the ${s} split of ${o.workers} workers is empty: use more --workers`, { file: '(command line)', field: 'workers' });
+      if (meta.splits[s] === 0) throw new ParameterError('workers', `the ${s} split of ${o.workers} workers is empty: use more \`workers\``);
     }
     step.done(`${meta.workers} workers, ${meta.records} worker-years`);
     const bySplit = (s: string) => panel.workers.filter((w) => splits.get(w.id) === s);

@@ -12,7 +12,7 @@ import {
   resultFromDistribution,
   UniformModel,
 } from '../baselines/index.js';
-import { InputError } from '../errors.js';
+import { InputError, ParameterError } from '../errors.js';
 import type { PanelStore } from '../data/io/index.js';
 import type { TransitionResult } from '../metrics/types.js';
 import type { Panel, Worker } from '../data/panel/types.js';
@@ -89,10 +89,7 @@ export class BaselineScorer implements Scorer {
 
   constructor(readonly baseline: BaselineName) {
     if (!isBaselineName(baseline)) {
-      throw new InputError(`--baseline must be one of ${BASELINE_NAMES.join(', ')}, got "${String(baseline)}"`, {
-        file: '(command line)',
-        field: 'baseline',
-      });
+      throw new ParameterError('baseline', `\`baseline\` must be one of ${BASELINE_NAMES.join(', ')}, got "${String(baseline)}"`);
     }
     this.defaultRunName = baseline;
   }

@@ -6,7 +6,7 @@
  */
 import { CareerModel } from '../baselines/career/index.js';
 import { resultFromDistribution } from '../baselines/score.js';
-import { InputError } from '../errors.js';
+import { ParameterError } from '../errors.js';
 import type { Worker } from '../data/panel/types.js';
 import { recordsOf } from '../data/panel/validate.js';
 import type { StoredResult } from '../results/types.js';
@@ -30,10 +30,7 @@ export class CareerScorer implements Scorer {
 
   constructor(readonly options: CareerScorerOptions) {
     if (typeof options.model !== 'string' || options.model.length === 0) {
-      throw new InputError('the career baseline scores a trained model: give --career-model FILE (made by "labor-llm career train")', {
-        file: '(command line)',
-        field: 'career-model',
-      });
+      throw new ParameterError('model', 'the career baseline scores a trained model: give `model`, a file made by trainCareer or "labor-llm career train"');
     }
   }
 

@@ -10,7 +10,7 @@
  * longest in tokens up to tokenizer differences between texts of about the same length.
  */
 import type { Model } from '../engine/model.js';
-import { InputError } from '../errors.js';
+import { ParameterError } from '../errors.js';
 import type { Worker } from '../data/panel/types.js';
 import { continuationOf, type Template } from '../data/template/index.js';
 
@@ -51,11 +51,11 @@ export function checkPromptContext(
   // The last prompt plus the longest title is at most the whole text plus the longest title.
   const need = longest + longestTitle;
   if (need > nCtx) {
-    throw new InputError(
+    throw new ParameterError(
+      'engine.contextSize',
       `template "${template.name}": worker "${workerId}" has a text of ${longest} tokens, which with the longest title ` +
-        `(${longestTitle} tokens) does not fit the context of ${nCtx} tokens; raise --context-size to at least ${need}` +
-        (need > nCtxTrain ? ` (beyond the ${nCtxTrain} tokens the model was trained on: use a long-context model or fewer examples, --k)` : ''),
-      { file: '(command line)', field: 'context-size' },
+        `(${longestTitle} tokens) does not fit the context of ${nCtx} tokens; raise \`engine.contextSize\` to at least ${need}` +
+        (need > nCtxTrain ? ` (beyond the ${nCtxTrain} tokens the model was trained on: use a long-context model or fewer examples, \`icl.k\`)` : ''),
     );
   }
   if (need > nCtxTrain) {

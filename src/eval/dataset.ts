@@ -5,7 +5,7 @@
  * selection before sharding defines the evaluation (DatasetIdentity); sharding only decides which part
  * of it one process does.
  */
-import { InputError } from '../errors.js';
+import { InputError, ParameterError } from '../errors.js';
 import { type PanelStore, readPanelDir, SPLIT_NAMES, type SplitName } from '../data/io/index.js';
 import type { Panel, Worker } from '../data/panel/types.js';
 import type { DatasetIdentity, StoredWorker } from '../results/types.js';
@@ -47,10 +47,10 @@ function splitPanel(store: PanelStore, split: SplitName): Panel {
 export async function loadEvalDataset(dir: string, opts: SelectOptions): Promise<EvalDataset> {
   const split = opts.split ?? 'test';
   if (!(SPLIT_NAMES as readonly string[]).includes(split)) {
-    throw new InputError(`--split must be one of ${SPLIT_NAMES.join(', ')}, got "${split}"`, { file: '(command line)', field: 'split' });
+    throw new ParameterError('split', `\`split\` must be one of ${SPLIT_NAMES.join(', ')}, got "${split}"`);
   }
   if (opts.limit !== undefined && (!Number.isInteger(opts.limit) || opts.limit < 1)) {
-    throw new InputError(`--limit must be a positive integer, got ${opts.limit}`, { file: '(command line)', field: 'limit' });
+    throw new ParameterError('limit', `\`limit\` must be a positive integer, got ${opts.limit}`);
   }
   const store = await readPanelDir(dir);
   return selectWorkers(dir, store, { ...opts, split });

@@ -18,7 +18,7 @@
  */
 import { resolve } from 'node:path';
 import { notInLaborForceCodes } from '../baselines/score.js';
-import { CancelledError, InputError, NotFoundError } from '../errors.js';
+import { CancelledError, InputError, NotFoundError, ParameterError } from '../errors.js';
 import { LABOR_FORCE_DEFINITIONS, type LaborForceDefinition } from '../metrics/binary.js';
 import type { SplitName } from '../data/io/index.js';
 import { canonicalJson, describeDifferences, jsonDifferences } from '../results/identity.js';
@@ -115,7 +115,7 @@ function resolveShard(s: ShardSpec | string | undefined): ShardSpec {
 }
 
 function checkTopK(k: number): number {
-  if (!Number.isInteger(k) || k < 1) throw new InputError(`--top-k must be a positive integer, got ${k}`, { file: '(command line)', field: 'top-k' });
+  if (!Number.isInteger(k) || k < 1) throw new ParameterError('topK', `\`topK\` must be a positive integer, got ${k}`);
   return k;
 }
 
@@ -123,16 +123,17 @@ function checkTopK(k: number): number {
 export function checkStoreIdentity(path: string, meta: StoreMeta, ds: EvalDataset, shard: ShardSpec): void {
   const diffs = jsonDifferences(meta.dataset as unknown as JsonValue, ds.identity as unknown as JsonValue);
   if (diffs.length > 0) {
-    throw new InputError(
-      `this results store belongs to another evaluation (${describeDifferences(diffs)}); write to a new --out store`,
+    throw new ParameterError(
+      'out',
+      `this results store belongs to another evaluation (${describeDifferences(diffs)}); write to a new \`out\` store`,
       { file: path, field: 'dataset' },
     );
   }
   const want = { count: shard.count, indices: [shard.index] };
   if (canonicalJson(meta.shards as unknown as JsonValue) !== canonicalJson(want)) {
     const has = meta.shards.count === 1 ? 'all workers (unsharded)' : `shards ${meta.shards.indices.join(',')} of ${meta.shards.count}`;
-    const now = shard.count === 1 ? 'all workers (no --shard)' : `shard ${formatShard(shard)}`;
-    throw new InputError(`this results store holds ${has}, but this evaluation is ${now}; use one store per shard`, {
+    const now = shard.count === 1 ? 'all workers (no `shard`)' : `shard ${formatShard(shard)}`;
+    throw new ParameterError('shard', `this results store holds ${has}, but this evaluation is ${now}; use one store per shard`, {
       file: path,
       field: 'shards',
     });
@@ -143,9 +144,10 @@ export function checkRunConfig(path: string, run: RunRecord, kind: RunRecord['ki
   const diffs = jsonDifferences(run.config, config);
   if (run.kind !== kind) diffs.unshift({ path: 'kind', stored: run.kind, given: kind });
   if (diffs.length > 0) {
-    throw new InputError(
+    throw new ParameterError(
+      'name',
       `run "${run.name}" was made with another configuration (${describeDifferences(diffs)}); ` +
-        `resume it with the same options, or give this run another --name`,
+        'resume it with the same options, or give this run another `name`',
       { file: path, field: `runs.${run.name}` },
     );
   }
@@ -162,11 +164,11 @@ export async function evaluate(opts: EvaluateOptions, hooks: EvaluateHooks = {})
   const ds = await loadEvalDataset(opts.data, { split: opts.split, shard, limit: opts.limit, sample: opts.sample });
   const laborForce = opts.laborForce ?? 'official';
   if (!LABOR_FORCE_DEFINITIONS.includes(laborForce)) {
-    throw new InputError(`--labor-force must be one of ${LABOR_FORCE_DEFINITIONS.join(', ')}, got "${String(laborForce)}"`, { file: '(command line)', field: 'labor-force' });
+    throw new ParameterError('laborForce', `\`laborForce\` must be one of ${LABOR_FORCE_DEFINITIONS.join(', ')}, got "${String(laborForce)}"`);
   }
   const ctx: ScorerContext = { dataset: ds, topK, notInLaborForce: notInLaborForceCodes(ds.store.taxonomy, laborForce), log };
   const runName = opts.name ?? scorer.defaultRunName;
-  if (runName.trim() === '') throw new InputError('the run name is empty', { file: '(command line)', field: 'name' });
+  if (runName.trim() === '') throw new ParameterError('name', 'the run name `name` is empty');
   const { kind, config } = await scorer.identify(ctx);
   const result = (p: { total: number; done: number; scored: number; transitionsTotal: number; transitionsScored: number }, extra: {
     storeCreated: boolean;
@@ -200,9 +202,10 @@ export async function evaluate(opts: EvaluateOptions, hooks: EvaluateHooks = {})
     if (store) {
       checkStoreIdentity(out, store.meta, ds, shard);
       if (store.meta.taxonomy.laborForce !== laborForce) {
-        throw new InputError(
+        throw new ParameterError(
+          'out',
           `this results store's labor-force task uses the ${store.meta.taxonomy.laborForce} definition, this evaluation the ${laborForce} one; ` +
-            'write to a new --out store',
+            'write to a new `out` store',
           { file: out, field: 'taxonomy.laborForce' },
         );
       }

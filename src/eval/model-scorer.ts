@@ -6,7 +6,7 @@
  */
 import { basename, extname, resolve } from 'node:path';
 import { Model, type ModelOptions, type ScoreOptions } from '../engine/model.js';
-import { InputError } from '../errors.js';
+import { InputError, ParameterError } from '../errors.js';
 import type { Worker } from '../data/panel/types.js';
 import type { JsonObject, StoredResult } from '../results/types.js';
 import { packageVersion } from '../package.js';
@@ -48,7 +48,7 @@ export class ModelScorer implements Scorer {
 
   constructor(readonly options: ModelScorerOptions) {
     if (!EVAL_MODES.includes(options.mode)) {
-      throw new InputError(`--mode must be one of ${EVAL_MODES.join(', ')}, got "${String(options.mode)}"`, { file: '(command line)', field: 'mode' });
+      throw new ParameterError('mode', `\`mode\` must be one of ${EVAL_MODES.join(', ')}, got "${String(options.mode)}"`);
     }
     const file = basename(options.model);
     this.defaultRunName = extname(file).toLowerCase() === '.gguf' ? file.slice(0, -5) : file;

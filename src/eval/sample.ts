@@ -9,7 +9,7 @@
  * its model, template or mode, scores the same records, and their rows compare record by record. A
  * larger fraction keeps a superset. The fraction and seed are part of the evaluation's identity.
  */
-import { InputError } from '../errors.js';
+import { ParameterError } from '../errors.js';
 import type { Worker } from '../data/panel/types.js';
 import type { StoredResult } from '../results/types.js';
 import { hash32 } from '../data/synth/prng.js';
@@ -29,13 +29,13 @@ export interface RecordSample extends SampleSpec {
   has(worker: Worker, index: number): boolean;
 }
 
-/** Checks --sample and --sample-seed; errors name the flags. */
+/** Checks a sample's fraction and seed; errors name the parameters (`sample.fraction`, `sample.seed`). */
 export function checkSampleSpec(spec: SampleSpec): SampleSpec {
   if (!Number.isFinite(spec.fraction) || spec.fraction <= 0 || spec.fraction > 1) {
-    throw new InputError(`--sample must be a fraction in (0, 1] (0.1 for the paper's 10%), got ${spec.fraction}`, { file: '(command line)', field: 'sample' });
+    throw new ParameterError('sample.fraction', `\`sample.fraction\` must be a fraction in (0, 1] (0.1 for the paper's 10%), got ${spec.fraction}`);
   }
   if (!Number.isInteger(spec.seed)) {
-    throw new InputError(`--sample-seed must be an integer, got ${spec.seed}`, { file: '(command line)', field: 'sample-seed' });
+    throw new ParameterError('sample.seed', `\`sample.seed\` must be an integer, got ${spec.seed}`);
   }
   return spec;
 }

@@ -4,7 +4,7 @@
  * each job's share depends on nothing but the worker ids, and the same command on any machine picks the
  * same workers.
  */
-import { InputError } from '../errors.js';
+import { ParameterError } from '../errors.js';
 import { hash32 } from '../data/synth/prng.js';
 
 export interface ShardSpec {
@@ -21,12 +21,12 @@ const SHARD_SEED = 0x5a4d;
 /** Parses "i/n" (0-based i): "0/4" .. "3/4". */
 export function parseShard(text: string): ShardSpec {
   const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
-  if (!m) throw new InputError(`--shard must look like i/n (e.g. 0/4), got "${text}"`, { file: '(command line)', field: 'shard' });
+  if (!m) throw new ParameterError('shard', `\`shard\` must look like i/n (e.g. 0/4), got "${text}"`);
   const index = Number(m[1]);
   const count = Number(m[2]);
-  if (count < 1) throw new InputError(`--shard ${text}: the number of shards must be at least 1`, { file: '(command line)', field: 'shard' });
+  if (count < 1) throw new ParameterError('shard', `\`shard\` ${text}: the number of shards must be at least 1`);
   if (index >= count) {
-    throw new InputError(`--shard ${text}: shard indices are 0-based, from 0 to ${count - 1}`, { file: '(command line)', field: 'shard' });
+    throw new ParameterError('shard', `\`shard\` ${text}: shard indices are 0-based, from 0 to ${count - 1}`);
   }
   return { index, count };
 }

@@ -12,7 +12,7 @@
  * A run's results may come from several stores (one per dataset, or unmerged shards); a transition is
  * identified by its panel's fingerprint, worker and record index, and one given twice is an error.
  */
-import { InputError } from '../errors.js';
+import { InputError, ParameterError } from '../errors.js';
 import {
   accuracy,
   binaryTaskReport,
@@ -204,10 +204,7 @@ function collectRuns(stores: LoadedStore[], opts: ReportOptions, notes: string[]
   if (opts.runs) {
     const missing = opts.runs.filter((n) => !byName.has(n));
     if (missing.length > 0) {
-      throw new InputError(`no run named ${missing.map((m) => `"${m}"`).join(', ')}; the stores have ${[...byName.keys()].join(', ')}`, {
-        file: '(command line)',
-        field: 'runs',
-      });
+      throw new ParameterError('runs', `\`runs\`: no run named ${missing.map((m) => `"${m}"`).join(', ')}; the stores have ${[...byName.keys()].join(', ')}`);
     }
     runs = opts.runs.map((n) => byName.get(n)!.data);
   }
@@ -272,9 +269,9 @@ export async function buildReport(storePaths: readonly string[], opts: ReportOpt
   const allowPartial = opts.allowPartial ?? false;
   const bins = opts.bins ?? 10;
   const transitionsOnly = opts.transitionsOnly ?? false;
-  if (!Number.isInteger(B) || B < 2) throw new InputError(`--bootstrap must be an integer >= 2, got ${B}`, { file: '(command line)', field: 'bootstrap' });
+  if (!Number.isInteger(B) || B < 2) throw new ParameterError('B', `\`B\` must be an integer >= 2, got ${B}`);
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
-    throw new InputError(`--seed must be an integer in [0, 2^32), got ${seed}`, { file: '(command line)', field: 'seed' });
+    throw new ParameterError('seed', `\`seed\` must be an integer in [0, 2^32), got ${seed}`);
   }
 
   const stores: LoadedStore[] = [];
@@ -283,10 +280,7 @@ export async function buildReport(storePaths: readonly string[], opts: ReportOpt
   // Shard stores given directly must cover every shard of their evaluation.
   for (const missing of missingShards(stores)) {
     if (!allowPartial) {
-      throw new InputError(`${missing}; give every shard's store (or merge them with labor-llm merge), or pass --allow-partial`, {
-        file: '(command line)',
-        field: 'stores',
-      });
+      throw new ParameterError('storePaths', `${missing}; give every shard's store (or merge them with labor-llm merge), or pass \`allowPartial\``);
     }
     notes.push(`${missing}.`);
   }
@@ -297,8 +291,9 @@ export async function buildReport(storePaths: readonly string[], opts: ReportOpt
   if (incomplete.length > 0) {
     const list = incomplete.map((d) => `"${d.run.name}" (${d.run.workers} of ${d.run.workersTotal} workers)`).join(', ');
     if (!allowPartial) {
-      throw new InputError(
-        `incomplete runs: ${list}; finish them (run the same eval command again), merge all shards, or pass --allow-partial`,
+      throw new ParameterError(
+        'allowPartial',
+        `incomplete runs: ${list}; finish them (run the same eval command again), merge all shards, or pass \`allowPartial\``,
         { file: incomplete[0]!.run.stores[0]! },
       );
     }
@@ -320,16 +315,10 @@ export async function buildReport(storePaths: readonly string[], opts: ReportOpt
   if (opts.reference !== undefined) {
     const ref = runs.find((d) => d.run.name === opts.reference);
     if (!ref) {
-      throw new InputError(`--reference "${opts.reference}" is not a run of these stores (${runs.map((d) => d.run.name).join(', ')})`, {
-        file: '(command line)',
-        field: 'reference',
-      });
+      throw new ParameterError('reference', `\`reference\` "${opts.reference}" is not a run of these stores (${runs.map((d) => d.run.name).join(', ')})`);
     }
     if (!usable.includes(ref)) {
-      throw new InputError(`--reference "${opts.reference}" has raw log-probs only; use --variant raw to compare with it`, {
-        file: '(command line)',
-        field: 'reference',
-      });
+      throw new ParameterError('reference', `\`reference\` "${opts.reference}" has raw log-probs only; use \`variant\` raw to compare with it`);
     }
     reference = ref.run.name;
   } else if (usable.length > 0) {

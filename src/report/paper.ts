@@ -10,10 +10,9 @@
  * A template counts as listing the titles when its name ends in "-titles"; its example resumes are its
  * `templateOptions.k` (0 for templates without examples).
  */
-import { formatEstimate, recordsText, VARIANT_TEXT } from './markdown.js';
+import { formatEstimate, recordsText, VARIANT_TEXT } from './format.js';
+import { DASH } from './table.js';
 import { ALL_DATASETS, type Report, type ReportRun } from './types.js';
-
-const DASH = '\u2014';
 
 function row(cells: string[]): string {
   return `| ${cells.map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`;

@@ -15,6 +15,7 @@ import { InputError } from '../errors.js';
 import { refuseInputAsOutput, refuseRepeatedInputs } from '../data/io/same-file.js';
 import { canonicalJson, describeDifferences, jsonDifferences } from './identity.js';
 import { ResultsStore } from './results-store.js';
+import { SESSIONS } from './tables.js';
 import type { JsonValue, RunProgress, RunRecord, StoredWorker, StoreMeta } from './types.js';
 
 export interface MergeReport {
@@ -149,6 +150,8 @@ export async function mergeStores(out: string, inputs: readonly string[], opts: 
   try {
     const conn = store.connection();
     const aliases = inputs.map((_, i) => `shard_input_${i}`);
+    // Each input numbers its sessions from 1: the merged ones follow those already there.
+    const sessionColumns = SESSIONS.columns.map((c) => (c.name === 'id' ? 'id + (SELECT coalesce(max(id), 0) FROM sessions)' : c.name)).join(', ');
     try {
       for (let i = 0; i < inputs.length; i++) {
         await conn.run(`ATTACH '${inputs[i]!.replaceAll("'", "''")}' AS ${aliases[i]} (READ_ONLY)`);
@@ -159,10 +162,7 @@ export async function mergeStores(out: string, inputs: readonly string[], opts: 
         for (const alias of aliases) {
           await conn.run(`INSERT INTO results SELECT * FROM ${alias}.results`);
           await conn.run(`INSERT INTO worker_done SELECT * FROM ${alias}.worker_done`);
-          await conn.run(
-            `INSERT INTO sessions SELECT id + (SELECT coalesce(max(id), 0) FROM sessions), run, started_at, finished_at,
-               workers_scored, info FROM ${alias}.sessions`,
-          );
+          await conn.run(`INSERT INTO sessions SELECT ${sessionColumns} FROM ${alias}.sessions`);
         }
         await conn.run('COMMIT');
       } catch (err) {

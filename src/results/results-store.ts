@@ -15,6 +15,7 @@
  *   worker_done  (run, worker): the worker's results are complete; written in the SAME transaction as
  *                its results, so a worker is either absent or whole, never half-written
  *   sessions     one row per invocation that wrote to a run (start, end, workers scored, host...)
+ * Their columns are listed once, in tables.ts; that list makes the schema, the appender and the reader.
  *
  * A store is created under a temporary name and renamed once its tables and workers are committed, so
  * a file at the store's path always has its metadata.
@@ -23,19 +24,23 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { hostname } from 'node:os';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { ParameterError, InputError, NotFoundError, StateError } from '../errors.js';
+import { parseJsonObject } from './columns.js';
 import {
-  DOUBLE,
-  DuckDBAppender,
-  DuckDBConnection,
-  DuckDBInstance,
-  LIST,
-  listValue,
-  STRUCT,
-  structValue,
-  VARCHAR,
-} from '@duckdb/node-api';
-import { InputError, NotFoundError, StateError } from '../errors.js';
-import type { TopKEntry } from '../metrics/types.js';
+  appendRows,
+  createTableSql,
+  damaged,
+  readRow,
+  RESULTS,
+  RUNS,
+  SESSIONS,
+  STORE_META,
+  TABLES,
+  type Table,
+  WORKER_DONE,
+  WORKERS,
+} from './tables.js';
 import {
   type JsonObject,
   type RunProgress,
@@ -49,46 +54,8 @@ import {
   type WorkerResults,
 } from './types.js';
 
-const TOP_K_TYPE = LIST(STRUCT({ code: VARCHAR, prob: DOUBLE }));
-
-const SCHEMA = `
-CREATE TABLE store_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
-CREATE TABLE workers (
-  worker_id VARCHAR PRIMARY KEY, ord INTEGER NOT NULL, dataset VARCHAR NOT NULL, gender VARCHAR NOT NULL,
-  ethnicity VARCHAR NOT NULL, region VARCHAR NOT NULL, birth_year INTEGER, shard INTEGER NOT NULL,
-  transitions INTEGER NOT NULL);
-CREATE TABLE runs (name VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, config VARCHAR NOT NULL, info VARCHAR NOT NULL,
-  created_at VARCHAR NOT NULL);
-CREATE TABLE results (
-  run VARCHAR NOT NULL, worker_id VARCHAR NOT NULL, idx INTEGER NOT NULL, dataset VARCHAR NOT NULL,
-  year INTEGER NOT NULL, from_code VARCHAR, to_code VARCHAR NOT NULL,
-  log_prob DOUBLE, raw_log_prob DOUBLE, valid_mass DOUBLE, rank INTEGER, ties INTEGER,
-  top_k STRUCT(code VARCHAR, prob DOUBLE)[], p_same DOUBLE, p_labor_force DOUBLE,
-  PRIMARY KEY (run, worker_id, idx));
-CREATE TABLE worker_done (run VARCHAR NOT NULL, worker_id VARCHAR NOT NULL, transitions INTEGER NOT NULL,
-  PRIMARY KEY (run, worker_id));
-CREATE TABLE sessions (id INTEGER PRIMARY KEY, run VARCHAR NOT NULL, started_at VARCHAR NOT NULL,
-  finished_at VARCHAR, workers_scored INTEGER NOT NULL, info VARCHAR NOT NULL);
-`;
-
 /** Columns of `results` in table order (the appender writes them in this order). */
-export const RESULT_COLUMNS = [
-  'run',
-  'worker_id',
-  'idx',
-  'dataset',
-  'year',
-  'from_code',
-  'to_code',
-  'log_prob',
-  'raw_log_prob',
-  'valid_mass',
-  'rank',
-  'ties',
-  'top_k',
-  'p_same',
-  'p_labor_force',
-] as const;
+export const RESULT_COLUMNS: readonly string[] = RESULTS.columns.map((c) => c.name);
 
 export interface OpenOptions {
   readOnly?: boolean;
@@ -105,20 +72,9 @@ function openError(path: string, err: unknown): Error {
     );
   }
   if (/checksum|corrupt|invalid|not a valid DuckDB/i.test(msg)) {
-    return new InputError(`the results store is damaged or not a DuckDB file (restore it or start a new --out): ${msg}`, { file: path });
+    return new ParameterError('out', `the results store is damaged or not a DuckDB file (restore it or start a new \`out\` store): ${msg}`, { file: path });
   }
   return new InputError(`cannot open the results store: ${msg}`, { file: path });
-}
-
-/** A JSON column of the store; a value that is not JSON is a damaged store, not a crash. */
-function parseJson(path: string, field: string, text: unknown): JsonObject {
-  try {
-    const v = JSON.parse(String(text)) as unknown;
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as JsonObject;
-  } catch {
-    // reported below
-  }
-  throw new InputError(`damaged results store: ${field} is not a JSON object (${JSON.stringify(String(text).slice(0, 60))})`, { file: path, field });
 }
 
 export class ResultsStore {
@@ -177,9 +133,9 @@ export class ResultsStore {
       const conn = await instance.connect();
       try {
         await conn.run('BEGIN TRANSACTION');
-        await conn.run(SCHEMA);
-        await conn.run(`INSERT INTO store_meta VALUES ('meta', $1)`, [JSON.stringify(meta)]);
-        await appendWorkers(conn, workers);
+        for (const t of TABLES) await conn.run(createTableSql(t));
+        await appendRows(conn, STORE_META, [{ key: 'meta', value: JSON.stringify(meta) }]);
+        await appendRows(conn, WORKERS, workers);
         await conn.run('COMMIT');
         await conn.run('CHECKPOINT');
       } finally {
@@ -222,29 +178,11 @@ export class ResultsStore {
   }
 
   async workers(): Promise<StoredWorker[]> {
-    const rows = await this.rows('SELECT * FROM workers ORDER BY ord');
-    return rows.map((r) => ({
-      workerId: r.worker_id as string,
-      ord: r.ord as number,
-      dataset: r.dataset as string,
-      gender: r.gender as string,
-      ethnicity: r.ethnicity as string,
-      region: r.region as string,
-      birthYear: (r.birth_year as number | null) ?? null,
-      shard: r.shard as number,
-      transitions: r.transitions as number,
-    }));
+    return this.read(WORKERS, 'SELECT * FROM workers ORDER BY ord');
   }
 
   async runs(): Promise<RunRecord[]> {
-    const rows = await this.rows('SELECT * FROM runs ORDER BY created_at, name');
-    return rows.map((r) => ({
-      name: r.name as string,
-      kind: r.kind as RunRecord['kind'],
-      config: parseJson(this.path, `runs.${String(r.name)}.config`, r.config),
-      info: parseJson(this.path, `runs.${String(r.name)}.info`, r.info),
-      createdAt: r.created_at as string,
-    }));
+    return this.read(RUNS, 'SELECT * FROM runs ORDER BY created_at, name');
   }
 
   async getRun(name: string): Promise<RunRecord | undefined> {
@@ -252,19 +190,13 @@ export class ResultsStore {
   }
 
   async addRun(run: RunRecord): Promise<void> {
-    await this.live().run('INSERT INTO runs VALUES ($1, $2, $3, $4, $5)', [
-      run.name,
-      run.kind,
-      JSON.stringify(run.config),
-      JSON.stringify(run.info),
-      run.createdAt,
-    ]);
+    await appendRows(this.live(), RUNS, [run]);
   }
 
   /** Ids of the workers whose results for `run` are complete. */
   async completedWorkers(run: string): Promise<Set<string>> {
-    const rows = await this.rows('SELECT worker_id FROM worker_done WHERE run = $1', [run]);
-    return new Set(rows.map((r) => r.worker_id as string));
+    const rows = await this.read(WORKER_DONE, 'SELECT * FROM worker_done WHERE run = $1', [run]);
+    return new Set(rows.map((r) => r.workerId));
   }
 
   async progress(run: string): Promise<RunProgress> {
@@ -294,24 +226,12 @@ export class ResultsStore {
     const conn = this.live();
     await conn.run('BEGIN TRANSACTION');
     try {
-      const results = await conn.createAppender('results');
       for (const w of batch) {
-        for (const r of w.results) {
-          if (r.workerId !== w.workerId) throw new StateError(`result of worker "${r.workerId}" filed under "${w.workerId}"`);
-          appendResult(results, run, r);
-        }
+        const stray = w.results.find((r) => r.workerId !== w.workerId);
+        if (stray) throw new StateError(`result of worker "${stray.workerId}" filed under "${w.workerId}"`);
       }
-      results.flushSync();
-      results.closeSync();
-      const done = await conn.createAppender('worker_done');
-      for (const w of batch) {
-        done.appendVarchar(run);
-        done.appendVarchar(w.workerId);
-        done.appendInteger(w.results.length);
-        done.endRow();
-      }
-      done.flushSync();
-      done.closeSync();
+      await appendRows(conn, RESULTS, batch.flatMap((w) => w.results.map((r) => ({ run, ...r }))));
+      await appendRows(conn, WORKER_DONE, batch.map((w) => ({ run, workerId: w.workerId, transitions: w.results.length })));
       await conn.run('COMMIT');
     } catch (err) {
       await conn.run('ROLLBACK').catch(() => undefined);
@@ -321,12 +241,13 @@ export class ResultsStore {
 
   /** The results of `run`, in evaluation order (worker ord, then record index). */
   async results(run: string): Promise<StoredResult[]> {
-    const rows = await this.rows(
+    const rows = await this.read(
+      RESULTS,
       `SELECT r.* FROM results r JOIN workers w ON w.worker_id = r.worker_id
        WHERE r.run = $1 ORDER BY w.ord, r.idx`,
       [run],
     );
-    return rows.map(rowToResult);
+    return rows.map(({ run: _, ...result }) => result);
   }
 
   /**
@@ -340,11 +261,15 @@ export class ResultsStore {
       [run],
     );
     const id = Number(rows[0]!.id);
-    await this.live().run('INSERT INTO sessions VALUES ($1, $2, $3, NULL, 0, $4)', [
-      id,
-      run,
-      new Date().toISOString(),
-      JSON.stringify({ host: hostname(), pid: process.pid, workersDoneAtStart: Number(rows[0]!.done), ...info }),
+    await appendRows(this.live(), SESSIONS, [
+      {
+        id,
+        run,
+        startedAt: new Date().toISOString(),
+        finishedAt: null,
+        workersScored: 0,
+        info: { host: hostname(), pid: process.pid, workersDoneAtStart: Number(rows[0]!.done), ...info },
+      },
     ]);
     return id;
   }
@@ -358,14 +283,13 @@ export class ResultsStore {
   }
 
   async sessions(): Promise<SessionRecord[]> {
-    const rows = await this.rows('SELECT * FROM sessions ORDER BY id');
-    return rows.map((r) => ({
-      run: r.run as string,
-      startedAt: r.started_at as string,
-      finishedAt: (r.finished_at as string | null) ?? null,
-      workersScored: r.workers_scored as number,
-      info: parseJson(this.path, `sessions.${String(r.id)}.info`, r.info),
-    }));
+    const rows = await this.read(SESSIONS, 'SELECT * FROM sessions ORDER BY id');
+    return rows.map(({ id: _, ...session }) => session);
+  }
+
+  /** Runs a query over one table's columns and returns its rows, each value checked. */
+  private async read<Row>(t: Table<Row>, sql: string, params?: (string | number | null)[]): Promise<Row[]> {
+    return (await this.rows(sql, params)).map((r) => readRow(t, r, this.path));
   }
 
   /** Runs a query and returns plain JS row objects. */
@@ -423,14 +347,17 @@ async function readMeta(conn: DuckDBConnection, path: string): Promise<StoreMeta
     throw new InputError(`not a labor-llm results store (${(err as Error).message.split('\n')[0]})`, { file: path });
   }
   if (typeof value !== 'string') throw new InputError('not a labor-llm results store (no metadata)', { file: path });
-  const meta = parseJson(path, 'store_meta', value) as Partial<StoreMeta>;
+  const parsed = parseJsonObject(value);
+  if (parsed === undefined) throw damaged(path, 'store_meta', 'a JSON object', value);
+  const meta = parsed as Partial<StoreMeta>;
   if (meta.format !== STORE_FORMAT) {
     throw new InputError(`not a labor-llm results store (format ${JSON.stringify(meta.format)})`, { file: path, field: 'format' });
   }
   if ((meta.version as number | undefined) === 1) {
-    throw new InputError(
+    throw new ParameterError(
+      'out',
       `results store version 1 holds transitions only (records 2..T), from before every record was scored; ` +
-        `its numbers are not comparable with this version's (records 1..T, as the paper): evaluate again into a new --out store`,
+        `its numbers are not comparable with this version's (records 1..T, as the paper): evaluate again into a new \`out\` store`,
       { file: path, field: 'version' },
     );
   }
@@ -441,74 +368,4 @@ async function readMeta(conn: DuckDBConnection, path: string): Promise<StoreMeta
     });
   }
   return meta as StoreMeta;
-}
-
-/** Appends the store's workers (used at creation and by merge). */
-export async function appendWorkers(conn: DuckDBConnection, workers: readonly StoredWorker[]): Promise<void> {
-  const ap = await conn.createAppender('workers');
-  for (const w of workers) {
-    ap.appendVarchar(w.workerId);
-    ap.appendInteger(w.ord);
-    ap.appendVarchar(w.dataset);
-    ap.appendVarchar(w.gender);
-    ap.appendVarchar(w.ethnicity);
-    ap.appendVarchar(w.region);
-    appendNullable(ap, w.birthYear, 'integer');
-    ap.appendInteger(w.shard);
-    ap.appendInteger(w.transitions);
-    ap.endRow();
-  }
-  ap.flushSync();
-  ap.closeSync();
-}
-
-/** A value of a nullable column: SQL NULL for null. */
-function appendNullable(ap: DuckDBAppender, v: number | null, kind: 'double' | 'integer'): void;
-function appendNullable(ap: DuckDBAppender, v: string | null, kind: 'varchar'): void;
-function appendNullable(ap: DuckDBAppender, v: number | string | null, kind: 'double' | 'integer' | 'varchar'): void {
-  if (v === null) ap.appendNull();
-  else if (kind === 'varchar') ap.appendVarchar(v as string);
-  else if (kind === 'double') ap.appendDouble(v as number);
-  else ap.appendInteger(v as number);
-}
-
-function appendResult(ap: DuckDBAppender, run: string, r: StoredResult): void {
-  ap.appendVarchar(run);
-  ap.appendVarchar(r.workerId);
-  ap.appendInteger(r.index);
-  ap.appendVarchar(r.dataset);
-  ap.appendInteger(r.year);
-  appendNullable(ap, r.from, 'varchar');
-  ap.appendVarchar(r.to);
-  appendNullable(ap, r.logProb, 'double');
-  appendNullable(ap, r.rawLogProb, 'double');
-  appendNullable(ap, r.validMass, 'double');
-  appendNullable(ap, r.rank, 'integer');
-  appendNullable(ap, r.ties, 'integer');
-  if (r.topK === null) ap.appendNull();
-  else ap.appendValue(listValue(r.topK.map((e) => structValue({ code: e.code, prob: e.prob }))), TOP_K_TYPE);
-  appendNullable(ap, r.pSame, 'double');
-  appendNullable(ap, r.pLaborForce, 'double');
-  ap.endRow();
-}
-
-function rowToResult(r: Record<string, unknown>): StoredResult {
-  const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-  const top = r.top_k as { code: string; prob: number }[] | null;
-  return {
-    workerId: r.worker_id as string,
-    index: r.idx as number,
-    dataset: r.dataset as string,
-    year: r.year as number,
-    from: (r.from_code as string | null) ?? null,
-    to: r.to_code as string,
-    logProb: num(r.log_prob),
-    rawLogProb: num(r.raw_log_prob),
-    validMass: num(r.valid_mass),
-    rank: num(r.rank),
-    ties: num(r.ties),
-    topK: top === null || top === undefined ? null : top.map((e): TopKEntry => ({ code: e.code, prob: e.prob })),
-    pSame: num(r.p_same),
-    pLaborForce: num(r.p_labor_force),
-  };
 }

@@ -1,5 +1,5 @@
 /**
- * What a results store holds (see results-store.ts for the tables):
+ * What a results store holds (tables.ts lists the tables' columns, results-store.ts reads and writes them):
  *
  * - one StoreMeta: WHICH transitions the store is about (a panel's content fingerprint, split, limit,
  *   shards), fixed when the store is created;
@@ -82,7 +82,8 @@ export interface StoredWorker {
 }
 
 /** model: an LLM; baseline: a fitted baseline; imported: an outside model's log-probs (eval --import-scores). */
-export type RunKind = 'model' | 'baseline' | 'imported';
+export const RUN_KINDS = ['model', 'baseline', 'imported'] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
 
 /** A run: its name in the store, the configuration that must match to append to it, and free-form info. */
 export interface RunRecord {

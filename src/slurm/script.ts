@@ -5,7 +5,7 @@
  * the run folder, so a script can be read, resubmitted by hand (`sbatch --array=3 eval.sbatch`) or
  * kept with the results.
  */
-import { InputError } from '../errors.js';
+import { ParameterError } from '../errors.js';
 
 /** What `#SBATCH` asks for. GPU, CPU and memory requests go to the shard jobs only. */
 export interface SlurmResources {
@@ -56,10 +56,12 @@ export function shellQuote(word: string): string {
 }
 
 /** A directive value must be one word (sbatch splits directives on white space). */
-function directiveValue(flag: string, value: string | number): string {
+function directiveValue(directive: string, value: string | number): string {
   const text = String(value);
   if (text === '' || /\s/.test(text)) {
-    throw new InputError(`--${flag} must be one word without spaces, got ${JSON.stringify(text)}`, { file: '(command line)', field: flag });
+    // The directives are sbatch's kebab-case names of the resources (cpus-per-task: `cpusPerTask`).
+    const parameter = directive.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    throw new ParameterError(parameter, `\`${parameter}\` must be one word without spaces, got ${JSON.stringify(text)}`);
   }
   return text;
 }
@@ -69,10 +71,7 @@ export function normalizeExtraOption(option: string): string {
   const text = option.trim();
   // sbatch splits a directive line on white space: one option, one word.
   if (text === '' || /\s/.test(text)) {
-    throw new InputError(`--sbatch takes one sbatch option without spaces, such as --sbatch=--qos=high, got ${JSON.stringify(option)}`, {
-      file: '(command line)',
-      field: 'sbatch',
-    });
+    throw new ParameterError('resources.extra', `\`resources.extra\` takes one sbatch option without spaces, such as "--qos=high", got ${JSON.stringify(option)}`);
   }
   return text.startsWith('-') ? text : `--${text}`;
 }
@@ -96,8 +95,8 @@ function directives(
     ...own,
   ];
   const lines: string[] = [];
-  for (const [flag, value] of pairs) {
-    if (value !== undefined) lines.push(`#SBATCH --${flag}=${directiveValue(flag, value)}`);
+  for (const [directive, value] of pairs) {
+    if (value !== undefined) lines.push(`#SBATCH --${directive}=${directiveValue(directive, value)}`);
   }
   for (const e of r.extra ?? []) lines.push(`#SBATCH ${normalizeExtraOption(e)}`);
   return lines;

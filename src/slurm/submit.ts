@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { InputError } from '../errors.js';
+import { InputError, ParameterError } from '../errors.js';
 import { packageRoot } from '../package.js';
 import { runLayout, RUN_FORMAT, RUN_VERSION, type RunLayout, type SlurmRun, type Submission, writeRun } from './run-dir.js';
 import { arrayScript, mergeScript, shellQuote, type SlurmResources } from './script.js';
@@ -41,10 +41,10 @@ export function defaultLauncher(): string {
 
 export function planSlurmEval(o: SlurmEvalOptions): SlurmEvalPlan {
   if (!Number.isInteger(o.shards) || o.shards < 1) {
-    throw new InputError(`--shards must be a positive integer, got ${o.shards}`, { file: '(command line)', field: 'shards' });
+    throw new ParameterError('shards', `\`shards\` must be a positive integer, got ${o.shards}`);
   }
   for (const flag of ['--shard', '--out']) {
-    if (o.evalArgs.includes(flag)) throw new InputError(`${flag} is set per shard by slurm eval; leave it out`, { file: '(command line)', field: flag.slice(2) });
+    if (o.evalArgs.includes(flag)) throw new ParameterError('evalArgs', `${flag} is set per shard by slurm eval; leave it out`);
   }
   const layout = runLayout(o.dir, o.shards);
   if (existsSync(layout.manifest)) {

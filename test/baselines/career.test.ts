@@ -320,7 +320,7 @@ describe('eval --baseline career', () => {
     } finally {
       await s.close();
     }
-    expect(() => new CareerScorer({ model: '' })).toThrow(/--career-model/);
+    expect(() => new CareerScorer({ model: '' })).toThrow(/give `model`/);
     // A model trained on another taxonomy is refused before anything is written.
     const other = join(dir, 'r2.duckdb');
     await expect(evaluate({ data: panelDir, out: other, scorer: new CareerScorer({ model: join(dir, 'missing.gguf') }) })).rejects.toThrow();

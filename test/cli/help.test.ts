@@ -3,38 +3,10 @@
  * at least one example of itself, and the --json option. Commands are discovered from the help pages
  * themselves, starting at the top level, so a command added later is checked without editing this file.
  */
-import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { describe, expect, it } from 'vitest';
 import { commands } from '../../src/cli/commands/index.js';
 import { EXIT_CODES } from '../../src/errors.js';
-
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    stdout += String(s);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    stderr += String(s);
-    return true;
-  });
-  // yargs prints help through console.log.
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => {
-    stdout += `${a.map(String).join(' ')}\n`;
-  });
-  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => {
-    stderr += `${a.map(String).join(' ')}\n`;
-  });
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
+import { runCli as run } from '../helpers/run-cli.js';
 
 /** The lines of a help section ("Commands:", "Options:", "Examples:") up to the next blank line. */
 function section(help: string, name: string): string[] {

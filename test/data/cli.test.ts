@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { dataCommand } from '../../src/cli/commands/data.js';
 import { readPanelDir, writePanelDir } from '../../src/data/io/panel-store.js';
 import { getTemplate } from '../../src/data/template/index.js';
-import { captureCli } from '../helpers/cli.js';
+import { captureCli } from '../helpers/run-cli.js';
 import { CAREER_SAMPLE, LONG_SAMPLE, tempDir, writeFiles } from '../helpers/panel-files.js';
 
 const { out: io, run } = captureCli();

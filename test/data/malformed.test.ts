@@ -170,7 +170,7 @@ const careerCases: CareerCase[] = [
     name: 'no dataset name anywhere',
     files: {},
     dataset: null,
-    want: { file: '', message: /do not record the dataset: name it \(--dataset NAME\)/ },
+    want: { file: '', message: /do not record the dataset: name it \(`dataset`\)/ },
   },
   {
     name: 'a non-numeric birth year in the sidecar',

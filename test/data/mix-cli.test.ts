@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { captureCli } from '../helpers/cli.js';
+import { captureCli } from '../helpers/run-cli.js';
 import { type PanelStore, readPanelDir } from '../../src/data/io/panel-store.js';
 import type { Worker } from '../../src/data/panel/types.js';
 import { CAREER_SAMPLE, tempDir, writeFiles } from '../helpers/panel-files.js';

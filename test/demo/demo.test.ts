@@ -7,8 +7,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_FILES, DEMO_RUNS, runDemo, type DemoResult } from '../../src/demo/index.js';
 import { CancelledError, EXIT_CODES, InputError } from '../../src/errors.js';
 import { readPanelDir } from '../../src/data/io/index.js';
@@ -17,25 +16,7 @@ import { formatEstimate } from '../../src/report/markdown.js';
 import type { Report } from '../../src/report/types.js';
 import { ResultsStore } from '../../src/results/index.js';
 import { artifactPath, findChromium, NO_CHROMIUM_MESSAGE, openReport } from '../helpers/browser.js';
-
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    stdout += String(s);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    stderr += String(s);
-    return true;
-  });
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+import { runCli as run } from '../helpers/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'labor-llm-demo-'));
 const out = join(dir, 'demo');
@@ -155,7 +136,7 @@ describe('labor-llm demo', () => {
     await expect(runDemo({ out: cancelled }, { signal: controller.signal })).rejects.toBeInstanceOf(CancelledError);
     expect(existsSync(join(cancelled, DEMO_FILES.panel))).toBe(false);
     const bad = join(dir, 'bad');
-    await expect(runDemo({ out: bad, workers: 5 })).rejects.toThrow(/--workers must be an integer in \[20, /);
+    await expect(runDemo({ out: bad, workers: 5 })).rejects.toThrow(/`workers` must be an integer in \[20, /);
     await expect(runDemo({ out: bad, epochs: 0 })).rejects.toBeInstanceOf(InputError);
     expect(existsSync(bad)).toBe(false);
   });

@@ -6,8 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { BaselineScorer } from '../../src/eval/baseline.js';
 import { evaluate } from '../../src/eval/evaluate.js';
@@ -16,6 +15,7 @@ import { buildReport } from '../../src/report/build.js';
 import { ResultsStore } from '../../src/results/results-store.js';
 import type { StoredResult } from '../../src/results/types.js';
 import { type PanelFixture, removeTempDirs, tempDir, writeSyntheticPanel } from '../helpers/eval-fixtures.js';
+import { runCli } from '../helpers/run-cli.js';
 
 afterAll(removeTempDirs);
 
@@ -69,9 +69,7 @@ describe('eval --import-scores', () => {
     conn.closeSync();
     db.closeSync();
     const out = join(dir, 'cli.duckdb');
-    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    const code = await main(['eval', '--import-scores', parquet, '--data', fx.dir, '--out', out, '--name', 'outside', '--quiet']);
-    err.mockRestore();
+    const { code } = await runCli(['eval', '--import-scores', parquet, '--data', fx.dir, '--out', out, '--name', 'outside', '--quiet']);
     expect(code).toBe(0);
     const s = await ResultsStore.open(out, { readOnly: true });
     const back = await s.results('outside');

@@ -6,8 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BaselineScorer } from '../../src/eval/baseline.js';
 import { evaluate, type EvaluateOptions } from '../../src/eval/evaluate.js';
 import { ModelScorer } from '../../src/eval/model-scorer.js';
@@ -20,6 +19,7 @@ import { ResultsStore } from '../../src/results/results-store.js';
 import type { StoredResult } from '../../src/results/types.js';
 import { tinyModelPath } from '../helpers/models.js';
 import { type PanelFixture, removeTempDirs, tempDir, writeSyntheticPanel } from '../helpers/eval-fixtures.js';
+import { runCli } from '../helpers/run-cli.js';
 
 afterAll(removeTempDirs);
 
@@ -228,7 +228,7 @@ describe('buildReport', () => {
     const emp = await rowsOf(out, 'empirical');
     expect(diff.transitions).toBe(emp.length);
     expect(report.notes.join('\n')).toMatch(/Incomplete runs/);
-    await expect(buildReport([store], { B, seed, reference: 'nope' })).rejects.toThrow(/--reference "nope" is not a run/);
+    await expect(buildReport([store], { B, seed, reference: 'nope' })).rejects.toThrow(/`reference` "nope" is not a run/);
     await expect(buildReport([store], { B, seed, reference: 'llm-ppl', variant: 'normalized' })).rejects.toThrow(/raw log-probs only/);
   });
 });
@@ -261,9 +261,7 @@ describe('report output', () => {
     const dir = await tempDir();
     const out = join(dir, 'report.json');
     const parquet = join(dir, 'rows.parquet');
-    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    const code = await main(['report', store, '--format', 'json', '--bootstrap', String(B), '--seed', String(seed), '--out', out, '--export', parquet]);
-    stderr.mockRestore();
+    const { code } = await runCli(['report', store, '--format', 'json', '--bootstrap', String(B), '--seed', String(seed), '--out', out, '--export', parquet]);
     expect(code).toBe(0);
     const fromCli = JSON.parse(readFileSync(out, 'utf8')) as Report;
     const direct = await buildReport([store], { B, seed });
@@ -275,10 +273,7 @@ describe('report output', () => {
     db.closeSync();
     const n = (await rowsOf(store, 'llm')).length;
     expect(rows).toEqual(['empirical', 'llm', 'llm-ppl', 'oracle', 'uniform'].map((run) => ({ run, n: BigInt(n) })));
-    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    const bad = await main(['report', store, '--reference', 'nope']);
-    const message = err.mock.calls.map((c) => String(c[0])).join('');
-    err.mockRestore();
+    const { code: bad, stderr: message } = await runCli(['report', store, '--reference', 'nope']);
     expect(bad).toBe(2);
     expect(message).toMatch(/--reference "nope" is not a run of these stores \(llm, llm-ppl, empirical, uniform, oracle\)/);
   });

@@ -5,8 +5,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BaselineScorer } from '../../src/eval/baseline.js';
 import { evaluate, type EvaluateOptions } from '../../src/eval/evaluate.js';
 import { ModelScorer } from '../../src/eval/model-scorer.js';
@@ -18,6 +17,7 @@ import { Prng } from '../../src/data/synth/prng.js';
 import { packageRoot } from '../../src/package.js';
 import { tinyModelPath } from '../helpers/models.js';
 import { type PanelFixture, removeTempDirs, storeSnapshot as snapshot, tempDir, writeSyntheticPanel } from '../helpers/eval-fixtures.js';
+import { runCli as runInProcess } from '../helpers/run-cli.js';
 
 afterAll(removeTempDirs);
 
@@ -39,7 +39,7 @@ interface ChildRun {
 /** Runs the CLI in a child process; with `killAfterMs`, SIGKILLs it then (if it is still running). */
 function runCli(args: string[], killAfterMs?: number): Promise<ChildRun> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', join('test', 'eval', 'cli-entry.ts'), ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join('test', 'helpers', 'cli-entry.ts'), ...args], {
     cwd: packageRoot(),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -157,17 +157,11 @@ describe('shards and merge', () => {
 
     const merged = join(dir, 'merged.duckdb');
     // Shard 2 lacks the baseline: merge refuses it, writing nothing, unless told to merge anyway.
-    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    const refused = await main(['merge', merged, ...shards]);
-    const message = stderr.mock.calls.map((c) => String(c[0])).join('');
-    stderr.mockRestore();
+    const { code: refused, stderr: message } = await runInProcess(['merge', merged, ...shards]);
     expect(refused).toBe(2);
     expect(message).toMatch(/shard-2\.duckdb \(field "runs\.empirical"\): run "empirical" is missing: finish this shard first.*--allow-incomplete/);
     expect(existsSync(merged)).toBe(false);
-    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    const code = await main(['merge', merged, ...shards, '--allow-incomplete', '--json']);
-    const written = stdout.mock.calls.map((c) => String(c[0])).join('');
-    stdout.mockRestore();
+    const { code, stdout: written } = await runInProcess(['merge', merged, ...shards, '--allow-incomplete', '--json']);
     expect(code).toBe(0);
     const printed = JSON.parse(written) as { workers: number; shards: unknown };
     expect(printed.workers).toBe(limit);
@@ -209,10 +203,7 @@ describe('shards and merge', () => {
     await expect(mergeStores(out, [a, d])).rejects.toThrow(/split into 3 shards/);
     await expect(mergeStores(out, [a, e])).rejects.toThrow(/run "uniform" has another configuration than in the other inputs: topK/);
     expect(existsSync(out)).toBe(false);
-    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    const code = await main(['merge', out, a, b]);
-    const message = stderr.mock.calls.map((c) => String(c[0])).join('');
-    stderr.mockRestore();
+    const { code, stderr: message } = await runInProcess(['merge', out, a, b]);
     expect(code).toBe(2);
     expect(message).toMatch(/b\.duckdb \(field "shards"\): shard 0\/2 is also in/);
     expect(existsSync(out)).toBe(false);

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { captureCli } from '../helpers/cli.js';
+import { captureCli } from '../helpers/run-cli.js';
 import { InputError } from '../../src/errors.js';
 import { BaselineScorer } from '../../src/eval/baseline.js';
 import { evaluate } from '../../src/eval/evaluate.js';
@@ -67,9 +67,9 @@ describe('sampleRecords', () => {
     expect(picked(workers, 0.1, 5)).not.toEqual(a);
     // Every record position can be drawn, the first one included.
     expect([...a].some((k) => k.endsWith('#0'))).toBe(true);
-    expect(() => sampleRecords(workers, { fraction: 0, seed: 0 })).toThrow(/--sample must be a fraction in \(0, 1\]/);
+    expect(() => sampleRecords(workers, { fraction: 0, seed: 0 })).toThrow(/`sample.fraction` must be a fraction in \(0, 1\]/);
     expect(() => sampleRecords(workers, { fraction: 1.5, seed: 0 })).toThrow(InputError);
-    expect(() => sampleRecords(workers, { fraction: 0.1, seed: 0.5 })).toThrow(/--sample-seed must be an integer/);
+    expect(() => sampleRecords(workers, { fraction: 0.1, seed: 0.5 })).toThrow(/`sample.seed` must be an integer/);
   });
 });
 
@@ -138,7 +138,7 @@ describe('prompts against the context', () => {
     const small = { ...ENGINE, contextSize: 128 };
     const err = await evaluate({ data: fx.dir, out: join(dir, 'a.duckdb'), limit: 3, scorer: new ModelScorer({ model: spm, template: 'icl-titles', mode: 'perplexity', engine: small }) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
-    expect((err as Error).message).toMatch(/template "icl-titles": worker "[^"]+" has a text of \d+ tokens, which with the longest title \(\d+ tokens\) does not fit the context of \d+ tokens; raise --context-size to at least \d+ \(beyond the 2048 tokens the model was trained on/);
+    expect((err as Error).message).toMatch(/template "icl-titles": worker "[^"]+" has a text of \d+ tokens, which with the longest title \(\d+ tokens\) does not fit the context of \d+ tokens; raise `engine.contextSize` to at least \d+ \(beyond the 2048 tokens the model was trained on/);
     // The tiny model was trained on 2,048 tokens; ten examples with the title list run past that.
     const logs: string[] = [];
     const r = await evaluate(

@@ -118,7 +118,7 @@ describe('ResultsStore', () => {
     await store.close();
     const err = await ResultsStore.open(path).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
-    expect((err as InputError).message).toMatch(/version 1 holds transitions only \(records 2\.\.T\).*evaluate again into a new --out store/);
+    expect((err as InputError).message).toMatch(/version 1 holds transitions only \(records 2\.\.T\).*evaluate again into a new `out` store/);
   });
 });
 

@@ -32,7 +32,7 @@ let reference: string;
 let referenceWorkers: string[];
 
 /** The shard jobs run this checkout's sources (no build needed), with the test's own node. */
-const launcher = `${process.execPath} --import tsx ${join(packageRoot(), 'test', 'eval', 'cli-entry.ts')}`;
+const launcher = `${process.execPath} --import tsx ${join(packageRoot(), 'test', 'helpers', 'cli-entry.ts')}`;
 
 function submitArgs(dir: string): string[] {
   return [

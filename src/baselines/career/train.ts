@@ -8,7 +8,7 @@
  * the new panel is encoded with that model's vocabularies and must use its taxonomy.
  */
 import { existsSync, statSync } from 'node:fs';
-import { CancelledError, InputError } from '../../errors.js';
+import { ParameterError, CancelledError, InputError } from '../../errors.js';
 import { callWithProgress } from '../../engine/native-call.js';
 import type { Worker } from '../../data/panel/types.js';
 import type { Taxonomy } from '../../data/taxonomy/taxonomy.js';
@@ -85,7 +85,7 @@ export async function trainCareer(opts: CareerTrainOptions): Promise<CareerTrain
   checkTrainingPanel(train, valid, source);
   if (existsSync(opts.out)) {
     if (statSync(opts.out).isDirectory()) throw new InputError(`the output ${opts.out} is a folder`);
-    if (!overwrite) throw new InputError(`the output ${opts.out} exists (pass overwrite: true, or --force, to replace it)`);
+    if (!overwrite) throw new ParameterError('overwrite', `the output ${opts.out} exists (pass \`overwrite\` to replace it)`, { file: opts.out });
   }
   let vocab: CareerVocabulary;
   let shape: Partial<CareerShape> = {};

@@ -8,8 +8,9 @@ import type { Argv, CommandModule } from 'yargs';
 import { formatBoundedBench, runBoundedBench } from '../../bench/bounded.js';
 import { engineBenchRecord, formatEngineBench, runEngineBench, type EngineBenchResult } from '../../bench/engine.js';
 import { formatPrecisionBench, runPrecisionBench, type PrecisionBenchResult } from '../../bench/precision.js';
-import { InputError } from '../../errors.js';
 import { TINY_PRESETS, VOCABS, type TinyPreset, type VocabName } from '../../models/gguf/index.js';
+import { integer } from '../args.js';
+import { withInterrupt } from '../interrupt.js';
 import { LORA_OPTION, parseLoraOption } from '../lora-option.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
 import { createProgress } from '../progress.js';
@@ -33,26 +34,6 @@ interface BenchArgs extends GlobalOptions {
   topK: number;
   tolerance: number[];
   lora: string[] | undefined;
-}
-
-function positiveInteger(name: string, value: number): void {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new InputError(`--${name} must be an integer >= 1, got ${value}`, { file: '(command line)', field: name });
-  }
-}
-
-/** Runs `f` with a signal that Ctrl-C or SIGTERM aborts (the benchmark then stops at its next step). */
-async function withInterrupt<T>(f: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  const onSignal = (): void => controller.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    return await f(controller.signal);
-  } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-  }
 }
 
 /** --out: the results as JSON in that file. */
@@ -89,14 +70,14 @@ export const benchCommand: CommandModule<GlobalOptions, BenchArgs> = {
       .example('$0 bench --precision --vocab llama-spm', 'how far f16 weights, an f16 KV cache and flash attention move the scores')
       .example('$0 demo && $0 bench --bounded', 'bounded mode against the full trie on the demo\'s fine-tuned model') as unknown as Argv<BenchArgs>, // yargs adds the camelCase keys at run time; its types do not
   handler: async (args) => {
-    positiveInteger('iterations', args.iterations);
-    if (args.threads !== undefined) positiveInteger('threads', args.threads);
-    positiveInteger('batch-size', args.batchSize);
+    integer('iterations', args.iterations, 1);
+    if (args.threads !== undefined) integer('threads', args.threads, 1);
+    integer('batch-size', args.batchSize, 1);
     const vocabs: VocabName[] = args.vocab === 'both' ? [...VOCABS] : [args.vocab];
     const progress = createProgress(args);
     if (args.bounded) {
-      positiveInteger('workers', args.workers);
-      positiveInteger('top-k', args.topK);
+      integer('workers', args.workers, 1);
+      integer('top-k', args.topK, 1);
       const step = progress.step('bounded vs trie', 0, 'transitions');
       const r = await withInterrupt((signal) =>
         runBoundedBench({

@@ -11,12 +11,11 @@ import {
   trainCareer,
   type CareerProgress,
 } from '../../baselines/career/index.js';
-import { InputError } from '../../errors.js';
 import { panelSplitsFromDir } from '../../models/finetune/local/index.js';
+import { type ArgsOf, integer } from '../args.js';
+import { withInterrupt } from '../interrupt.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
 import { createProgress, formatDuration, type ProgressStep } from '../progress.js';
-
-type ArgsOf<B> = B extends (y: Argv<GlobalOptions>) => Argv<infer U> ? U : never;
 
 function trainBuilder(y: Argv<GlobalOptions>) {
   return y
@@ -77,23 +76,15 @@ export const careerTrainCommand: CommandModule<GlobalOptions, TrainArgs> = {
   describe: 'train CAREER on the train split (best epoch by validation loss) into a GGUF file',
   builder: trainBuilder,
   handler: async (args) => {
-    const integer = (name: string, v: number, min: number): number => {
-      if (!Number.isInteger(v) || v < min) throw new InputError(`--${name} must be an integer >= ${min}, got ${v}`, { file: '(command line)', field: name });
-      return v;
-    };
     const splits = await panelSplitsFromDir(args.data);
     if (splits.unassigned > 0) log(args, `${splits.unassigned} workers of ${args.data} have no split and are left out`);
     const epochs = integer('epochs', args.epochs, 0);
     const batch = integer('batch', args.batch, 1);
     const steps = Math.ceil(splits.train.length / batch) * epochs;
     log(args, `training CAREER on ${splits.train.length} workers, validating on ${splits.valid.length} (${args.data})`);
-    const ac = new AbortController();
-    const onSignal = (): void => ac.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
     const rep = reporter(args, steps);
-    try {
-      const result = await trainCareer({
+    const result = await withInterrupt((signal) =>
+      trainCareer({
         taxonomy: splits.taxonomy,
         train: splits.train,
         valid: splits.valid,
@@ -115,21 +106,18 @@ export const careerTrainCommand: CommandModule<GlobalOptions, TrainArgs> = {
         ...(args.threads !== undefined ? { threads: integer('threads', args.threads, 1) } : {}),
         source: args.data,
         onProgress: rep.onProgress,
-        signal: ac.signal,
-      });
-      rep.done(`best epoch ${result.bestEpoch}`);
-      if (args.json) return printJson({ command: 'career train', data: args.data, ...result });
-      const c = result.config;
-      process.stdout.write(
-        `wrote ${result.out}: CAREER ${c.layers} layers, width ${c.width}, ${c.heads} heads, ff ${c.ff} (${result.params} weights); ` +
-          `epoch ${result.bestEpoch} of ${result.history.length}, validation perplexity ${Math.exp(result.initialValLoss).toFixed(3)} -> ` +
-          `${Math.exp(result.bestValLoss).toFixed(3)}; ${result.trainRecords} training records, ${result.recordsPerSecond.toFixed(0)} records/s, ` +
-          `${formatDuration(result.seconds)} on ${result.threads} threads\n`,
-      );
-    } finally {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-    }
+        signal,
+      }),
+    );
+    rep.done(`best epoch ${result.bestEpoch}`);
+    if (args.json) return printJson({ command: 'career train', data: args.data, ...result });
+    const c = result.config;
+    process.stdout.write(
+      `wrote ${result.out}: CAREER ${c.layers} layers, width ${c.width}, ${c.heads} heads, ff ${c.ff} (${result.params} weights); ` +
+        `epoch ${result.bestEpoch} of ${result.history.length}, validation perplexity ${Math.exp(result.initialValLoss).toFixed(3)} -> ` +
+        `${Math.exp(result.bestValLoss).toFixed(3)}; ${result.trainRecords} training records, ${result.recordsPerSecond.toFixed(0)} records/s, ` +
+        `${formatDuration(result.seconds)} on ${result.threads} threads\n`,
+    );
   },
 };
 

@@ -19,7 +19,7 @@ import { type PanelStore, readPanelDir, type SplitMembership, type SplitName, SP
 import type { Panel, Worker } from '../../data/panel/types.js';
 import { mixBasePlus, mixUnion, shareOf } from '../../data/split/mixture.js';
 import { DEMOGRAPHIC_FIELDS, type DemographicField, randomizeDemographicsWithin } from '../../data/split/randomize.js';
-import { type ArgsOf, integer, oneOf } from '../args.js';
+import { type ArgsOf, integer, oneOf, PANEL_FORCE_OPTION, PANEL_OUT_OPTION } from '../args.js';
 import { printJson, type GlobalOptions } from '../output.js';
 
 /** The workers of a store in the given splits; InputError when a worker has no split. */
@@ -58,8 +58,8 @@ function mixBuilder(y: Argv<GlobalOptions>) {
       describe: 'setting 2: draw added workers from the --add panels\' training splits, or from all their workers',
     })
     .option('seed', { type: 'number', default: 0, describe: 'seed of the draw (a larger --percent keeps a superset)' })
-    .option('out', { type: 'string', demandOption: true, describe: 'panel store folder to write' })
-    .option('force', { type: 'boolean', default: false, describe: 'replace an existing --out folder' })
+    .option('out', PANEL_OUT_OPTION)
+    .option('force', PANEL_FORCE_OPTION)
     .example('$0 data mix --union panels/psid81 panels/nlsy79 panels/nlsy97 --percent 20 --out panels/mix20', "setting 1: the talk's \"20% of mix, N=7,352\"")
     .example('$0 data mix --base panels/psid81 --add panels/nlsy79 panels/nlsy97 --percent 10 --out panels/psid-plus10', 'setting 2: PSID plus 10% of its worker count');
 }
@@ -100,7 +100,7 @@ export const mixCommand: CommandModule<GlobalOptions, ArgsOf<typeof mixBuilder>>
       added = new Set(plus.workers.slice(baseTrain.workers.length).map((w) => w.id));
       mixed = { taxonomy: plus.taxonomy, workers: [...plus.workers, ...heldOut.workers] };
     } else {
-      throw new InputError('give --union A B ... (setting 1) or --base A --add B ... (setting 2)', { file: '(command line)', field: 'union' });
+      throw new InputError('give --union A B ... (setting 1) or --base A --add B ... (setting 2)');
     }
     const splits = mixtureSplits(mixed, stores, added);
     const train = mixed.workers.filter((w) => splits.get(w.id) === 'train');
@@ -132,8 +132,8 @@ function randomizeBuilder(y: Argv<GlobalOptions>) {
     .option('fields', { type: 'string', default: DEMOGRAPHIC_FIELDS.join(','), describe: `traits to permute, comma-separated: ${DEMOGRAPHIC_FIELDS.join(', ')}` })
     .option('split', { choices: ['all', ...SPLIT_NAMES] as const, default: 'test' as const, describe: 'which workers are permuted (all: each split on its own)' })
     .option('seed', { type: 'number', default: 0, describe: 'seed of the permutations' })
-    .option('out', { type: 'string', demandOption: true, describe: 'panel store folder to write' })
-    .option('force', { type: 'boolean', default: false, describe: 'replace an existing --out folder' })
+    .option('out', PANEL_OUT_OPTION)
+    .option('force', PANEL_FORCE_OPTION)
     .example('$0 data randomize panels/psid81 --fields gender --out panels/psid81-gender', "the talk's \"Randomized gender\" row")
     .example('$0 data randomize panels/psid81 --fields gender,ethnicity,region --out panels/psid81-all', '"Randomized all variables"');
 }
@@ -146,7 +146,7 @@ export const randomizeCommand: CommandModule<GlobalOptions, ArgsOf<typeof random
     const seed = integer('seed', args.seed);
     const split = oneOf('split', args.split, ['all', ...SPLIT_NAMES] as const);
     const fields = args.fields.split(',').map((f) => oneOf('fields', f.trim(), DEMOGRAPHIC_FIELDS)) as DemographicField[];
-    if (new Set(fields).size !== fields.length) throw new InputError(`--fields names a trait twice: "${args.fields}"`, { file: '(command line)', field: 'fields' });
+    if (new Set(fields).size !== fields.length) throw new InputError(`--fields names a trait twice: "${args.fields}"`);
     const store = await readPanelDir(args.panel);
     const groupOf = (w: Worker): string | undefined => {
       const s = store.splits.get(w.id);

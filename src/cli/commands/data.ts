@@ -46,7 +46,7 @@ import {
   TRAINING_FORMATS,
   type TrainingFormat,
 } from '../../data/training/index.js';
-import { type ArgsOf, integer, oneOf } from '../args.js';
+import { type ArgsOf, integer, oneOf, PANEL_FORCE_OPTION, PANEL_OUT_OPTION } from '../args.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
 import { mixCommand, randomizeCommand } from './data-mix.js';
 
@@ -112,7 +112,7 @@ function importBuilder(y: Argv<GlobalOptions>) {
     })
     .option('taxonomy', { type: 'string', default: 'occ1990dd', describe: 'occ1990dd, soc2018 or the path of a code,title CSV' })
     .option('numbered-seed', { type: 'number', describe: 'use the numbered-title variant of the taxonomy, titles shuffled with this seed' })
-    .option('out', { type: 'string', demandOption: true, describe: 'panel store folder to write' })
+    .option('out', PANEL_OUT_OPTION)
     .option('dataset', { type: 'string', describe: 'dataset name when the input does not say (CAREER files, tables without a dataset column)' })
     .option('unknown-code', { type: 'string', describe: 'map codes outside the taxonomy to this code (default: an error)' })
     .option('column', {
@@ -121,7 +121,7 @@ function importBuilder(y: Argv<GlobalOptions>) {
       describe: 'long tables: FIELD=COLUMN where the column name differs from the default (repeatable, or comma-separated)',
     })
     .option('split-seed', { type: 'number', default: 0, describe: 'seed of the 70/10/20 split given to workers the input assigns none' })
-    .option('force', { type: 'boolean', default: false, describe: 'replace an existing --out folder' })
+    .option('force', PANEL_FORCE_OPTION)
     .example('$0 data import career-data/ --format career --dataset NLSY79 --out panels/nlsy79', 'CAREER split files')
     .example('$0 data import psid.csv --column worker_id=pid,year=wave --out panels/psid', 'a long CSV with other column names')
     .example('$0 data import nlsy97.parquet --taxonomy soc2018 --unknown-code 99-9999 --out panels/nlsy97', 'Parquet, SOC codes');
@@ -251,8 +251,8 @@ function synthBuilder(y: Argv<GlobalOptions>) {
     .option('seed', { type: 'number', default: 0, describe: 'the same seed gives the same panel, byte for byte' })
     .option('taxonomy', { type: 'string', default: 'occ1990dd', describe: 'taxonomy of the codes' })
     .option('split-seed', { type: 'number', describe: 'seed of the 70/10/20 worker split (default: --seed)' })
-    .option('out', { type: 'string', demandOption: true, describe: 'panel store folder to write' })
-    .option('force', { type: 'boolean', default: false, describe: 'replace an existing --out folder' })
+    .option('out', PANEL_OUT_OPTION)
+    .option('force', PANEL_FORCE_OPTION)
     .example('$0 data synth --profile nlsy79 --workers 500 --seed 1 --out panels/synth-nlsy79', 'a small synthetic NLSY79-like panel')
     .example('$0 data synth --profile psid81 --out panels/psid81-full', 'full size: 31,056 workers');
 }

@@ -5,24 +5,15 @@
  */
 import { relative } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { DEMO_DEFAULTS, runDemo, type DemoResult } from '../../demo/index.js';
+import { DEMO_DEFAULTS, runDemo, type DemoResult, type ResolvedDemoOptions } from '../../demo/index.js';
 import { formatEstimate } from '../../report/markdown.js';
-import { PROFILE_NAMES, type ProfileName } from '../../data/synth/index.js';
+import { PROFILE_NAMES } from '../../data/synth/index.js';
+import { withInterrupt } from '../interrupt.js';
 import { printJson, type GlobalOptions } from '../output.js';
 import { createProgress, formatDuration } from '../progress.js';
 
-interface DemoArgs extends GlobalOptions {
-  out: string;
-  workers: number;
-  epochs: number;
-  seed: number;
-  profile: ProfileName;
-  testWorkers: number;
-  lr: number;
-  bootstrap: number;
-  threads: number | undefined;
-  force: boolean;
-}
+/** The demo's options as its flags name them: the library's names, with --lr for learningRate. */
+type DemoArgs = GlobalOptions & Omit<ResolvedDemoOptions, 'learningRate'> & { lr: number };
 
 function shown(path: string): string {
   const r = relative(process.cwd(), path);
@@ -70,12 +61,8 @@ export const demoCommand: CommandModule<GlobalOptions, DemoArgs> = {
       .example('$0 demo --json --quiet', 'the run summary (perplexities, files, timings) as JSON') as unknown as Argv<DemoArgs>,
   handler: async (args) => {
     const progress = createProgress(args);
-    const controller = new AbortController();
-    const onSigint = () => controller.abort();
-    process.once('SIGINT', onSigint);
-    let result: DemoResult;
-    try {
-      result = await runDemo(
+    const result = await withInterrupt((signal) =>
+      runDemo(
         {
           out: args.out,
           workers: args.workers,
@@ -88,11 +75,9 @@ export const demoCommand: CommandModule<GlobalOptions, DemoArgs> = {
           threads: args.threads,
           force: args.force,
         },
-        { progress, signal: controller.signal },
-      );
-    } finally {
-      process.removeListener('SIGINT', onSigint);
-    }
+        { progress, signal },
+      ),
+    );
     if (args.json) printJson(result);
     else process.stdout.write(summary(result));
   },

@@ -16,6 +16,8 @@ import type { Scorer } from '../../eval/scorer.js';
 import { defaultStorePath } from '../../eval/shard.js';
 import { SPLIT_NAMES, type SplitName } from '../../data/io/index.js';
 import { ICL_DEFAULT_K, TEMPLATE_NAMES } from '../../data/template/index.js';
+import { oneOf } from '../args.js';
+import { withInterrupt } from '../interrupt.js';
 import { LORA_OPTION, parseLoraOption } from '../lora-option.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
 import { createProgress, formatDuration } from '../progress.js';
@@ -51,36 +53,26 @@ interface EvalArgs extends GlobalOptions {
   laborForce: LaborForceDefinition;
 }
 
-function choice<T extends string>(name: string, value: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new InputError(`--${name} must be one of ${allowed.join(', ')}, got "${value}"`, { file: '(command line)', field: name });
-  }
-  return value as T;
-}
-
 /** The Scorer the flags ask for: a baseline (--baseline) or a model behind a template (--model). */
 function scorerFromArgs(args: EvalArgs): Scorer {
   if (args.importScores !== undefined) return new ImportedScorer(args.importScores);
   if (args.careerModel !== undefined && args.baseline !== 'career') {
-    throw new InputError('--career-model goes with --baseline career', { file: '(command line)', field: 'career-model' });
+    throw new InputError('--career-model goes with --baseline career');
   }
   if (args.baseline === 'career') {
     if (args.careerModel === undefined) {
-      throw new InputError('--baseline career scores a trained model: give --career-model FILE (labor-llm career train)', {
-        file: '(command line)',
-        field: 'career-model',
-      });
+      throw new InputError('--baseline career scores a trained model: give --career-model FILE (labor-llm career train)');
     }
     return new CareerScorer({ model: args.careerModel, ...(args.threads !== undefined ? { threads: args.threads } : {}) });
   }
-  if (args.baseline !== undefined) return new BaselineScorer(choice('baseline', args.baseline, BASELINE_NAMES) as BaselineName);
+  if (args.baseline !== undefined) return new BaselineScorer(oneOf('baseline', args.baseline, BASELINE_NAMES) as BaselineName);
   const engine: EngineSettings = { kvCache: args.kvCache, flashAttention: args.flashAttention };
   if (args.threads !== undefined) engine.threads = args.threads;
   if (args.contextSize !== undefined) engine.contextSize = args.contextSize;
   if (args.batchSize !== undefined) engine.batchSize = args.batchSize;
   if (args.crossBatch !== undefined) {
     if (!Number.isInteger(args.crossBatch) || args.crossBatch < 1 || args.crossBatch > 16) {
-      throw new InputError(`--cross-batch must be an integer in [1, 16], got ${args.crossBatch}`, { file: '(command line)', field: 'cross-batch' });
+      throw new InputError(`--cross-batch must be an integer in [1, 16], got ${args.crossBatch}`);
     }
     engine.crossBatch = args.crossBatch;
   }
@@ -90,7 +82,7 @@ function scorerFromArgs(args: EvalArgs): Scorer {
   const options: ModelScorerOptions = {
     model: args.model!,
     template: args.template,
-    mode: choice('mode', args.mode, EVAL_MODES) as EvalMode,
+    mode: oneOf('mode', args.mode, EVAL_MODES) as EvalMode,
     engine,
     fullHash: args.fullHash,
   };
@@ -179,7 +171,7 @@ export function withEvalOptions<T>(y: Argv<T>, opts: { omit?: readonly EvalOptio
     .check((a) => {
       // A typed error: yargs hands it to main() as is, which maps it to the usage exit code.
       if (a.model === undefined && a.baseline === undefined && a.importScores === undefined) {
-        throw new InputError('give --model FILE, --baseline NAME or --import-scores FILE', { file: '(command line)', field: 'model' });
+        throw new InputError('give --model FILE, --baseline NAME or --import-scores FILE');
       }
       return true;
     });
@@ -214,12 +206,9 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
       .example('$0 eval --import-scores career.csv --data panel/ --out results.duckdb --name CAREER', "an outside model's log-probs as a run")
       .example('$0 eval --model ft.gguf --data panel/ --shard 3/8 --out r3.duckdb', 'one job of a Slurm array; then labor-llm merge') as unknown as Argv<EvalArgs>, // yargs adds the camelCase keys at run time; its types do not
   handler: async (args) => {
-    const split = choice('split', args.split, SPLIT_NAMES) as SplitName;
+    const split = oneOf('split', args.split, SPLIT_NAMES) as SplitName;
     if (!(Number.isFinite(args.commitInterval) && args.commitInterval >= 0)) {
-      throw new InputError(`--commit-interval must be a number of milliseconds >= 0, got ${String(args.commitInterval)}`, {
-        file: '(command line)',
-        field: 'commit-interval',
-      });
+      throw new InputError(`--commit-interval must be a number of milliseconds >= 0, got ${String(args.commitInterval)}`);
     }
     const opts: EvaluateOptions = {
       data: args.data,
@@ -235,46 +224,39 @@ export const evalCommand: CommandModule<GlobalOptions, EvalArgs> = {
     if (args.name !== undefined) opts.name = args.name;
     if (args.sample !== undefined) opts.sample = { fraction: args.sample, seed: args.sampleSeed ?? 0 };
     else if (args.sampleSeed !== undefined) {
-      throw new InputError('--sample-seed needs --sample FRACTION (e.g. --sample 0.1)', { file: '(command line)', field: 'sample-seed' });
+      throw new InputError('--sample-seed needs --sample FRACTION (e.g. --sample 0.1)');
     }
 
     const progress = createProgress(args);
     let step: ReturnType<typeof progress.step> | undefined;
-    const controller = new AbortController();
-    const onSignal = (): void => controller.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    try {
-      const result = await evaluate(opts, {
-        signal: controller.signal,
+    const result = await withInterrupt((signal) =>
+      evaluate(opts, {
+        signal,
         onLog: (m) => log(args, m),
         onProgress: (p) => {
           // The bar counts this session's transitions, so its ETA is this session's rate.
           if (!step) step = progress.step(`eval ${p.run}`, p.transitionsTotal - p.transitionsDone, 'transitions');
           step.update(p.transitionsThisSession);
         },
-      });
-      step?.done(`${result.workers.scored} workers`);
-      if (args.json) {
-        printJson(result);
-        return;
-      }
-      const w = result.workers;
-      const lines = [
-        `run "${result.run}" in ${result.store}: ${w.scored} workers scored this time, ${w.alreadyDone} already done, ` +
-          `${w.total} in ${result.shard === '0/1' ? 'the evaluation' : `shard ${result.shard}`} (${result.transitions.total} transitions); ` +
-          `${result.complete ? 'complete' : 'INCOMPLETE'} in ${formatDuration(result.seconds)}`,
-      ];
-      if (result.stats && result.stats.promptTokens > 0) {
-        const s = result.stats;
-        lines.push(
-          `prompt tokens ${s.promptTokens}, of which evaluated ${s.promptTokensEvaluated} (${((100 * s.promptTokensEvaluated) / s.promptTokens).toFixed(1)}%; the rest reused from the cache)`,
-        );
-      }
-      process.stdout.write(`${lines.join('\n')}\n`);
-    } finally {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
+      }),
+    );
+    step?.done(`${result.workers.scored} workers`);
+    if (args.json) {
+      printJson(result);
+      return;
     }
+    const w = result.workers;
+    const lines = [
+      `run "${result.run}" in ${result.store}: ${w.scored} workers scored this time, ${w.alreadyDone} already done, ` +
+        `${w.total} in ${result.shard === '0/1' ? 'the evaluation' : `shard ${result.shard}`} (${result.transitions.total} transitions); ` +
+        `${result.complete ? 'complete' : 'INCOMPLETE'} in ${formatDuration(result.seconds)}`,
+    ];
+    if (result.stats && result.stats.promptTokens > 0) {
+      const s = result.stats;
+      lines.push(
+        `prompt tokens ${s.promptTokens}, of which evaluated ${s.promptTokensEvaluated} (${((100 * s.promptTokensEvaluated) / s.promptTokens).toFixed(1)}%; the rest reused from the cache)`,
+      );
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
   },
 };

@@ -17,9 +17,9 @@ import {
 import { PROFILE_NAMES } from '../../data/synth/index.js';
 import { numberTaxonomy } from '../../data/taxonomy/taxonomy.js';
 import { getTemplate, needsExamplePool, TEMPLATE_NAMES } from '../../data/template/index.js';
+import { type ArgsOf, integer } from '../args.js';
+import { withInterrupt } from '../interrupt.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
-
-type ArgsOf<B> = B extends (y: Argv<GlobalOptions>) => Argv<infer U> ? U : never;
 
 // The in-context templates need a pool of example workers and make texts of several workers: not fine-tuning texts.
 const LOCAL_TEMPLATES = TEMPLATE_NAMES.filter((t) => !needsExamplePool(t));
@@ -49,11 +49,6 @@ function localBuilder(y: Argv<GlobalOptions>) {
 }
 
 type LocalArgs = ArgsOf<typeof localBuilder>;
-
-function integer(name: string, v: number, min: number): number {
-  if (!Number.isInteger(v) || v < min) throw new InputError(`--${name} must be an integer >= ${min}, got ${v}`);
-  return v;
-}
 
 /** A bar per training pass on stderr (not with --quiet or --json), a line per epoch. */
 function progressReporter(args: GlobalOptions): { onProgress: (p: LocalFinetuneProgress) => void; stop: () => void } {
@@ -121,26 +116,25 @@ export const finetuneLocalCommand: CommandModule<GlobalOptions, LocalArgs> = {
     });
     log(args, `training on ${texts.trainTexts.length} ${args.template} texts, validating on ${texts.validTexts.length} (${source})`);
 
-    const ac = new AbortController();
-    const onSignal = (): void => ac.abort();
-    process.once('SIGINT', onSignal);
     const reporter = progressReporter(args);
     try {
-      const result = await finetuneLocal({
-        model: args.model,
-        out: args.out,
-        overwrite: args.force,
-        ...texts,
-        epochs: integer('epochs', args.epochs, 1),
-        learningRate: args.lr,
-        weightDecay: args.weightDecay,
-        contextLength: integer('context-length', args.contextLength, 1),
-        seed: integer('seed', args.seed, 0),
-        ...(args.threads !== undefined ? { threads: integer('threads', args.threads, 1) } : {}),
-        gpuLayers: integer('gpu-layers', args.gpuLayers, -1),
-        onProgress: reporter.onProgress,
-        signal: ac.signal,
-      });
+      const result = await withInterrupt((signal) =>
+        finetuneLocal({
+          model: args.model,
+          out: args.out,
+          overwrite: args.force,
+          ...texts,
+          epochs: integer('epochs', args.epochs, 1),
+          learningRate: args.lr,
+          weightDecay: args.weightDecay,
+          contextLength: integer('context-length', args.contextLength, 1),
+          seed: integer('seed', args.seed, 0),
+          ...(args.threads !== undefined ? { threads: integer('threads', args.threads, 1) } : {}),
+          gpuLayers: integer('gpu-layers', args.gpuLayers, -1),
+          onProgress: reporter.onProgress,
+          signal,
+        }),
+      );
       reporter.stop();
       const summary = {
         command: 'finetune local',
@@ -162,7 +156,6 @@ export const finetuneLocalCommand: CommandModule<GlobalOptions, LocalArgs> = {
       );
     } finally {
       reporter.stop();
-      process.removeListener('SIGINT', onSignal);
     }
   },
 };

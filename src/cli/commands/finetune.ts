@@ -34,11 +34,11 @@ import {
 } from '../../models/finetune/hosted/index.js';
 import { validateTrainingJsonl, type JsonlSummary } from '../../models/finetune/hosted/jsonl.js';
 import { CONVERT_TYPES, type ConvertCheckpointResult } from '../../models/convert/index.js';
+import { type ArgsOf, formatBytes, oneOf } from '../args.js';
+import { untilInterrupted, withInterrupt } from '../interrupt.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
 import { runConversion } from './model-convert.js';
 import { finetuneLocalCommand } from './finetune-local.js';
-
-type ArgsOf<B> = B extends (y: Argv<GlobalOptions>) => Argv<infer U> ? U : never;
 
 // ---------------------------------------------------------------------------------------------
 // Shared options and helpers
@@ -77,25 +77,6 @@ function clientFrom(args: HostedArgs): HostedFineTuneClient {
   });
 }
 
-function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw new InputError(`--${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
-  }
-  return value as T;
-}
-
-/** Ctrl-C aborts the running operation (exit 130); a partial download stays for the next attempt. */
-async function interruptible<T>(f: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const ac = new AbortController();
-  const onSignal = (): void => ac.abort();
-  process.once('SIGINT', onSignal);
-  try {
-    return await f(ac.signal);
-  } finally {
-    process.removeListener('SIGINT', onSignal);
-  }
-}
-
 /** cli-progress bars on stderr for transfers, unless --quiet or --json. */
 function transferBars(args: GlobalOptions): { onProgress: (p: TransferProgress) => void; stop: () => void } {
   if (args.quiet || args.json) return { onProgress: () => undefined, stop: () => undefined };
@@ -117,25 +98,13 @@ function transferBars(args: GlobalOptions): { onProgress: (p: TransferProgress) 
           hideCursor: true,
           fps: 5,
         });
-        bar.start(p.total ?? 0, p.bytes, { name: p.file, done: human(p.bytes), size: p.total !== undefined ? human(p.total) : '?' });
+        bar.start(p.total ?? 0, p.bytes, { name: p.file, done: formatBytes(p.bytes), size: p.total !== undefined ? formatBytes(p.total) : '?' });
       }
       if (p.total !== undefined && bar.getTotal() !== p.total) bar.setTotal(p.total);
-      bar.update(p.bytes, { done: human(p.bytes), size: p.total !== undefined ? human(p.total) : '?' });
+      bar.update(p.bytes, { done: formatBytes(p.bytes), size: p.total !== undefined ? formatBytes(p.total) : '?' });
     },
     stop,
   };
-}
-
-function human(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(1)} ${units[i] as string}`;
 }
 
 /** A job without the service's raw object (which --json status prints in addition). */
@@ -159,6 +128,11 @@ function jobLines(job: FineTuneJob): string {
   if (job.createdAt) lines.push(`created:  ${job.createdAt}`);
   if (job.error) lines.push(`error:    ${job.error}`);
   return lines.join('\n');
+}
+
+/** The job id of the commands on one job. */
+function jobArgument<T>(y: Argv<T>, describe = 'job id') {
+  return y.positional('job', { type: 'string', demandOption: true, describe });
 }
 
 function pollOption<T>(y: Argv<T>) {
@@ -237,7 +211,7 @@ async function runDownload(
       signal,
     });
     bars.stop();
-    log(args, `downloaded ${res.path} (${human(res.bytes)}, sha256 ${res.sha256}${res.resumedFrom > 0 ? `, resumed at ${human(res.resumedFrom)}` : ''})`);
+    log(args, `downloaded ${res.path} (${formatBytes(res.bytes)}, sha256 ${res.sha256}${res.resumedFrom > 0 ? `, resumed at ${formatBytes(res.resumedFrom)}` : ''})`);
     // The archive stays where it is: a failed conversion can be rerun with `model convert`.
     if (args.gguf !== undefined) return { ...res, gguf: await runConversion(args, res.path, args.gguf) };
     return res;
@@ -334,9 +308,9 @@ const submitCommand: CommandModule<GlobalOptions, SubmitArgs> = {
     const checked: JsonlSummary[] = [await validateTrainingJsonl(args['training-file'], { provider })];
     if (args['validation-file'] !== undefined) checked.push(await validateTrainingJsonl(args['validation-file'], { provider }));
     checkJobParams(provider, jobParams(args, 'file-to-upload', args['validation-file'] !== undefined ? 'file-to-upload' : undefined));
-    for (const c of checked) log(args, `${c.file}: ${c.lines} examples, format ${c.format}, ${human(c.bytes)}`);
+    for (const c of checked) log(args, `${c.file}: ${c.lines} examples, format ${c.format}, ${formatBytes(c.bytes)}`);
 
-    await interruptible(async (signal) => {
+    await withInterrupt(async (signal) => {
       const bars = transferBars(args);
       let train;
       let valid;
@@ -382,8 +356,7 @@ const submitCommand: CommandModule<GlobalOptions, SubmitArgs> = {
 // status, events, cancel, list, download
 
 function statusBuilder(y: Argv<GlobalOptions>) {
-  return pollOption(hostedOptions(y))
-    .positional('job', { type: 'string', demandOption: true, describe: 'job id' })
+  return jobArgument(pollOption(hostedOptions(y)))
     .option('wait', { type: 'boolean', default: false, describe: 'poll until the job ends (events on stderr)' })
     .example('$0 finetune status ft-5e1f0a9c-7b2d-4c3e-9a8b-1d2e3f4a5b6c', 'current state')
     .example('$0 finetune status ft-5e1f0a9c-7b2d-4c3e-9a8b-1d2e3f4a5b6c --wait --poll-interval 60 --json', 'wait for the end, then print the job as JSON');
@@ -395,15 +368,14 @@ const statusCommand: CommandModule<GlobalOptions, ArgsOf<typeof statusBuilder>> 
   builder: statusBuilder,
   handler: async (args) => {
     const client = clientFrom(args);
-    const job = await interruptible((signal) => (args.wait ? follow(client, args.job, args, signal) : client.getJob(args.job, { signal })));
+    const job = await withInterrupt((signal) => (args.wait ? follow(client, args.job, args, signal) : client.getJob(args.job, { signal })));
     if (args.json) printJson({ command: 'finetune status', provider: client.provider, job: summary(job), raw: job.raw });
     else process.stdout.write(`${jobLines(job)}\n`);
   },
 };
 
 function eventsBuilder(y: Argv<GlobalOptions>) {
-  return pollOption(hostedOptions(y))
-    .positional('job', { type: 'string', demandOption: true, describe: 'job id' })
+  return jobArgument(pollOption(hostedOptions(y)))
     .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'keep printing new events until the job ends' })
     .example('$0 finetune events ft-5e1f0a9c-7b2d-4c3e-9a8b-1d2e3f4a5b6c', 'events so far, oldest first')
     .example('$0 finetune events ftjob-abc123 --provider openai --follow', 'stream events until the job ends');
@@ -421,7 +393,7 @@ const eventsCommand: CommandModule<GlobalOptions, ArgsOf<typeof eventsBuilder>> 
       if (!args.json) process.stdout.write(`${eventLine(e)}\n`);
     };
     let final: FineTuneJob | undefined;
-    await interruptible(async (signal) => {
+    await withInterrupt(async (signal) => {
       if (!args.follow) {
         for (const e of await client.listEvents(args.job, { signal })) print(e);
         return;
@@ -440,8 +412,7 @@ const eventsCommand: CommandModule<GlobalOptions, ArgsOf<typeof eventsBuilder>> 
 };
 
 function cancelBuilder(y: Argv<GlobalOptions>) {
-  return hostedOptions(y)
-    .positional('job', { type: 'string', demandOption: true, describe: 'job id' })
+  return jobArgument(hostedOptions(y))
     .example('$0 finetune cancel ft-5e1f0a9c-7b2d-4c3e-9a8b-1d2e3f4a5b6c', 'request cancellation (Together: cancel_requested, then cancelled)');
 }
 
@@ -482,8 +453,7 @@ const listCommand: CommandModule<GlobalOptions, ArgsOf<typeof listBuilder>> = {
 };
 
 function downloadBuilder(y: Argv<GlobalOptions>) {
-  return downloadOptions(hostedOptions(y))
-    .positional('job', { type: 'string', demandOption: true, describe: 'job id of a completed job' })
+  return jobArgument(downloadOptions(hostedOptions(y)), 'job id of a completed job')
     .example('$0 finetune download ft-5e1f0a9c-7b2d-4c3e-9a8b-1d2e3f4a5b6c --dir checkpoints/', 'the merged model as <output name>.tar.zst')
     .example('$0 finetune download ft-5e1f0a9c-7b2d-4c3e-9a8b-1d2e3f4a5b6c --checkpoint adapter -o adapter.tar.zst', 'LoRA adapter only; rerun to resume if cut')
     .example('$0 finetune download ft-... --checkpoint adapter --gguf ft.lora.gguf --base llama-3.1-8b.gguf', 'the adapter, converted for --lora');
@@ -495,7 +465,7 @@ const downloadCommand: CommandModule<GlobalOptions, ArgsOf<typeof downloadBuilde
   builder: downloadBuilder,
   handler: async (args) => {
     const client = clientFrom(args);
-    const res = await interruptible((signal) => runDownload(client, args.job, args, signal));
+    const res = await withInterrupt((signal) => runDownload(client, args.job, args, signal));
     if (args.json) printJson({ command: 'finetune download', provider: client.provider, job: args.job, ...res });
     else process.stdout.write(`${res.gguf?.path ?? res.path}\n`);
   },
@@ -538,15 +508,7 @@ const fakeServerCommand: CommandModule<GlobalOptions, ArgsOf<typeof fakeBuilder>
       process.stdout.write(`  export ${BASE_URL_ENV[provider]}=${server.baseUrl} ${API_KEY_ENV[provider]}=${server.apiKey}\n`);
       log(args, 'control routes: POST /__fake/faults, POST /__fake/clock/advance, POST /__fake/scenario, GET /__fake/requests; Ctrl-C stops');
     }
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.removeListener('SIGINT', stop);
-        process.removeListener('SIGTERM', stop);
-        resolve();
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    await untilInterrupted();
     await server.close();
   },
 };

@@ -6,10 +6,9 @@ import type { Argv, CommandModule } from 'yargs';
 import { CONVERT_TYPES, convertCheckpoint, describeConversion } from '../../models/convert/index.js';
 import { InputError } from '../../errors.js';
 import type { WritableTensorType } from '../../models/gguf/types.js';
+import type { ArgsOf } from '../args.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
 import { createProgress } from '../progress.js';
-
-type ArgsOf<B> = B extends (y: Argv<GlobalOptions>) => Argv<infer U> ? U : never;
 
 /** The flags that choose how a checkpoint is converted (also on `finetune download --gguf`). */
 export function conversionOptions<T>(y: Argv<T>) {

@@ -22,18 +22,9 @@ import {
   type LlamaShape,
   type TinyPreset,
 } from '../../models/gguf/index.js';
+import { type ArgsOf, formatBytes } from '../args.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
 import { convertCommand } from './model-convert.js';
-
-/** The argument type a builder produces (yargs adds camelCase aliases for the handler). */
-type ArgsOf<B> = B extends (y: Argv<GlobalOptions>) => Argv<infer U> ? U : never;
-
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
-}
 
 function describeShape(s: LlamaShape): string {
   return (

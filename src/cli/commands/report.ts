@@ -12,6 +12,7 @@ import { renderPaperTables } from '../../report/paper.js';
 import type { ReportOptions } from '../../report/types.js';
 import { exportResults } from '../../results/export.js';
 import { checkOutputPath, sameFile } from '../../data/io/same-file.js';
+import { integer } from '../args.js';
 import { log, printJson, type GlobalOptions } from '../output.js';
 
 interface ReportArgs extends GlobalOptions {
@@ -74,9 +75,6 @@ export const reportCommand: CommandModule<GlobalOptions, ReportArgs> = {
       .example('$0 report results.duckdb --format json --out report.json', 'the data behind the tables')
       .example('$0 report results.duckdb --format html --out report.html', 'plots and tables in one file that opens offline') as unknown as Argv<ReportArgs>, // yargs adds the camelCase keys at run time; its types do not
   handler: async (args) => {
-    if (!Number.isInteger(args.bootstrap) || args.bootstrap < 2) {
-      throw new InputError(`--bootstrap must be an integer >= 2, got ${args.bootstrap}`, { file: '(command line)', field: 'bootstrap' });
-    }
     // Checked before the (slow) bootstrap so that a mistake costs nothing.
     const inputs = [...args.stores, ...(args.panel === undefined ? [] : [args.panel])];
     if (args.out !== undefined) checkOutputPath(args.out, inputs, { force: args.force, flag: '--out' });
@@ -85,15 +83,13 @@ export const reportCommand: CommandModule<GlobalOptions, ReportArgs> = {
       throw new InputError('--out and --export name the same file', { file: args.out });
     }
     if (args.layout === 'paper' && args.format !== 'md') {
-      throw new InputError(`--layout paper is a Markdown layout; use it with --format md, not ${args.format}`, { file: '(command line)', field: 'layout' });
+      throw new InputError(`--layout paper is a Markdown layout; use it with --format md, not ${args.format}`);
     }
     if (args.format === 'html') {
       if (args.out === undefined) {
-        throw new InputError('--format html writes a file: name it with --out report.html', { file: '(command line)', field: 'out' });
+        throw new InputError('--format html writes a file: name it with --out report.html');
       }
-      if (!Number.isInteger(args.samples) || args.samples < 0) {
-        throw new InputError(`--samples must be an integer >= 0, got ${args.samples}`, { file: '(command line)', field: 'samples' });
-      }
+      integer('samples', args.samples, 0);
     }
     const opts: ReportOptions = {
       B: args.bootstrap,

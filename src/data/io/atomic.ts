@@ -6,7 +6,7 @@
 import { link, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { InputError } from '../../errors.js';
+import { ParameterError, InputError } from '../../errors.js';
 import { refuseInputAsOutput } from './same-file.js';
 import { isErrno } from './text-file.js';
 
@@ -72,7 +72,7 @@ async function writeAtomic<T>(
 async function refuseExisting(target: string, opts: AtomicWriteOptions): Promise<void> {
   refuseInputAsOutput(target, opts.inputs ?? [], opts.flag);
   if (!opts.overwrite && (await exists(target))) {
-    throw new InputError('the output already exists; choose another path or allow overwriting (--force)', {
+    throw new ParameterError('overwrite', 'the output already exists; choose another path or allow overwriting (`overwrite`)', {
       file: target,
     });
   }
@@ -99,7 +99,7 @@ async function replace(tmp: string, target: string, opts: AtomicWriteOptions): P
     } catch (err) {
       if (!isErrno(err, 'EEXIST') && !isErrno(err, 'ENOTEMPTY')) throw err;
       await rm(tmp, { recursive: true, force: true });
-      throw new InputError('the output was created by another process meanwhile; choose another path or allow overwriting (--force)', {
+      throw new ParameterError('overwrite', 'the output was created by another process meanwhile; choose another path or allow overwriting (`overwrite`)', {
         file: target,
       });
     }

@@ -30,7 +30,7 @@
  */
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError, NotFoundError, type SourceLocation } from '../../errors.js';
+import { ParameterError, InputError, NotFoundError, type SourceLocation } from '../../errors.js';
 import type { UnknownCodePolicy } from '../panel/validate.js';
 import type { Panel, Worker, WorkerRecord } from '../panel/types.js';
 import type { Taxonomy } from '../taxonomy/taxonomy.js';
@@ -176,8 +176,9 @@ export async function readCareerDir(dir: string, opts: CareerImportOptions): Pro
       );
     }
     if (files.lines.dataset === undefined && (opts.dataset === undefined || opts.dataset.trim() === '')) {
-      throw new InputError(
-        `CAREER files do not record the dataset: name it (--dataset NAME) or add a ${split}.dataset file`,
+      throw new ParameterError(
+        'dataset',
+        `CAREER files do not record the dataset: name it (\`dataset\`) or add a ${split}.dataset file`,
         { file: dir },
       );
     }

@@ -3,7 +3,7 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { InputError, NotFoundError } from '../../errors.js';
+import { ParameterError, InputError, NotFoundError } from '../../errors.js';
 import type { Panel } from '../panel/types.js';
 import {
   type LongExportOptions,
@@ -90,7 +90,7 @@ export async function importPanel(
   }
   if (format === 'career') {
     if (opts.columns !== undefined && Object.keys(opts.columns).length > 0) {
-      throw new InputError('column names (--column) apply to long tables, not to CAREER folders');
+      throw new ParameterError('columns', 'column names (`columns`) apply to long tables, not to CAREER folders');
     }
     return { ...(await readCareerDir(input, opts)), detected: 'career' };
   }

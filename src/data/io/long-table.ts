@@ -27,7 +27,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
-import { InputError, type SourceLocation } from '../../errors.js';
+import { ParameterError, InputError, type SourceLocation } from '../../errors.js';
 import type { UnknownCodePolicy } from '../panel/validate.js';
 import type { Panel, Worker, WorkerRecord } from '../panel/types.js';
 import type { Taxonomy } from '../taxonomy/taxonomy.js';
@@ -159,13 +159,14 @@ export function tableToPanel(table: TableRows, opts: LongImportOptions): Importe
   const missing = REQUIRED.filter((f) => col(f) === undefined);
   if (col('region') === undefined && col('state') === undefined) missing.push('region');
   if (missing.length > 0) {
-    throw new InputError(
-      `missing required column${missing.length > 1 ? 's' : ''} ${missing.map((f) => `"${columns[f]}"`).join(', ')} (the header has: ${header.join(', ')}); map other names with --column FIELD=NAME`,
+    throw new ParameterError(
+      'columns',
+      `missing required column${missing.length > 1 ? 's' : ''} ${missing.map((f) => `"${columns[f]}"`).join(', ')} (the header has: ${header.join(', ')}); map other names with \`columns\``,
       { file, line: headerLine },
     );
   }
   if (col('dataset') === undefined && (opts.dataset === undefined || opts.dataset.trim() === '')) {
-    throw new InputError(`the table has no "${columns.dataset}" column: name the dataset (--dataset NAME)`, {
+    throw new ParameterError('dataset', `the table has no "${columns.dataset}" column: name the dataset (\`dataset\`)`, {
       file,
       line: headerLine,
     });

@@ -5,7 +5,7 @@
  * Q/K rows interleaved for llama.cpp's rotary convention (llama-tensors.ts).
  */
 import { basename } from 'node:path';
-import { InputError } from '../../errors.js';
+import { ParameterError, InputError } from '../../errors.js';
 import { LLAMA_FILE_TYPES, llamaMetadata, llamaTensorSpecs } from '../gguf/llama.js';
 import { gguf } from '../gguf/metadata.js';
 import type { GgufValue, WritableTensorType } from '../gguf/types.js';
@@ -113,7 +113,7 @@ async function* ggufValues(
       // An indexed loop: for-of over a typed array measured 7x slower here.
       for (let i = 0; i < piece.length; i++) {
         if (Math.abs(piece[i]!) > F16_MAX) {
-          throw new InputError(`a weight of ${piece[i]} does not fit f16 (largest 65504): convert with --type bf16 or f32`, {
+          throw new ParameterError('type', `a weight of ${piece[i]} does not fit f16 (largest 65504): convert with \`type\` bf16 or f32`, {
             file: lt.shard.location,
             field: lt.tensor.name,
           });
@@ -131,7 +131,7 @@ export async function convertModel(opts: ConvertModelOptions): Promise<ConvertMo
   }
   const ckpt = typeof opts.input === 'string' ? await openCheckpoint(opts.input) : opts.input;
   if (ckpt.files.has('adapter_config.json') && !ckpt.files.has('config.json')) {
-    throw new InputError('this is a LoRA adapter (adapter_config.json): convert it with its base GGUF (--base)', { file: ckpt.path });
+    throw new ParameterError('base', 'this is a LoRA adapter (adapter_config.json): convert it with its base GGUF (`base`)', { file: ckpt.path });
   }
   const cfg = checkpointConfig(ckpt);
   const tokenizer = convertTokenizer({

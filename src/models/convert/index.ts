@@ -2,7 +2,7 @@
  * Hugging Face checkpoints and PEFT LoRA adapters to GGUF, in TypeScript (no Python): see
  * convert-model.ts and convert-lora.ts; `convertCheckpoint` picks the one a checkpoint needs.
  */
-import { InputError } from '../../errors.js';
+import { ParameterError, InputError } from '../../errors.js';
 import type { WritableTensorType } from '../gguf/types.js';
 import { openCheckpoint } from './checkpoint.js';
 import { convertLora, isLoraCheckpoint, type ConvertLoraResult } from './convert-lora.js';
@@ -30,7 +30,7 @@ export async function convertCheckpoint(o: ConvertCheckpointOptions): Promise<Co
   const ckpt = await openCheckpoint(o.input);
   if (isLoraCheckpoint(ckpt)) {
     if (o.base === undefined) {
-      throw new InputError('this is a LoRA adapter: give the GGUF model it was trained on (--base)', { file: o.input, field: 'base' });
+      throw new ParameterError('base', 'this is a LoRA adapter: give the GGUF model it was trained on (`base`)', { file: o.input, field: 'base' });
     }
     const r = await convertLora({ input: ckpt, base: o.base, out: o.out, ...(o.type ? { type: o.type } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
     return { kind: 'lora', ...r };

@@ -5,7 +5,7 @@
  * llama.cpp needs. Special token ids and add-BOS/EOS come from tokenizer_config.json, then
  * config.json, then the model's own defaults.
  */
-import { InputError } from '../../errors.js';
+import { ParameterError, InputError } from '../../errors.js';
 import { gguf } from '../gguf/metadata.js';
 import type { GgufValue } from '../gguf/types.js';
 import { parseJsonFile } from './hf-config.js';
@@ -161,8 +161,9 @@ function bytePairs(inp: TokenizerInputs, bytes: Buffer): ConvertedTokenizer {
   const patterns = splitPatterns(tj.pre_tokenizer);
   const pre = inp.preTokenizer ?? BPE_PRE_TOKENIZERS[patterns.join('\u0000')];
   if (pre === undefined) {
-    throw new InputError(
-      `unknown pre-tokenizer ${JSON.stringify(patterns)}: llama.cpp needs its name (known: ${[...new Set(Object.values(BPE_PRE_TOKENIZERS))].join(', ')}; give one with --pre-tokenizer)`,
+    throw new ParameterError(
+      'preTokenizer',
+      `unknown pre-tokenizer ${JSON.stringify(patterns)}: llama.cpp needs its name (known: ${[...new Set(Object.values(BPE_PRE_TOKENIZERS))].join(', ')}; give one with \`preTokenizer\`)`,
       { file, field: 'pre_tokenizer' },
     );
   }

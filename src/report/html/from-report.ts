@@ -10,10 +10,10 @@ import { readPanelDir } from '../../data/io/panel-store.js';
 import type { Worker } from '../../data/panel/types.js';
 import { ResultsStore } from '../../results/results-store.js';
 import type { StoredResult } from '../../results/types.js';
-import { recordsText, VARIANT_TEXT } from '../markdown.js';
+import { recordsText, VARIANT_TEXT } from '../format.js';
 import type { Report } from '../types.js';
 import { renderHtmlReport } from './render.js';
-import { reportTables } from './tables.js';
+import { reportTables } from '../tables.js';
 import type { BinaryTask, CalibrationPoint, HtmlReportView, PerplexityPoint, SampleWorker } from './types.js';
 import { calibrationPoints, sampleWorkers, type SampleOptions } from './view.js';
 

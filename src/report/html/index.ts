@@ -14,7 +14,7 @@ export * from './types.js';
 export { renderHtmlReport, plotSpecs, escapeHtml } from './render.js';
 export { perplexitySpec, calibrationSpec, sampleSpec, perplexityRows, Z_95 } from './specs.js';
 export { plotLibraries, packageDir, inlineScript, inlineJson, type PlotLibrary } from './assets.js';
-export { reportTables } from './tables.js';
+export { reportTables } from '../tables.js';
 export {
   htmlViewFromReport,
   writeHtmlReport,

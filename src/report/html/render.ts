@@ -9,7 +9,8 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { inlineJson, inlineScript, plotLibraries } from './assets.js';
 import { calibrationSpec, perplexitySpec, sampleSpec } from './specs.js';
-import { BINARY_TASK_LABELS, type BinaryTask, type HtmlReportView, type ReportTable, type SampleWorker, type TableCell } from './types.js';
+import { BINARY_TASK_LABELS, type BinaryTask, type HtmlReportView, type ReportTable, type SampleWorker } from './types.js';
+import { formatCell, isNumericColumn } from '../table.js';
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -41,18 +42,8 @@ tr.predicted td { font-weight: 600; }
 footer { margin-top: 48px; color: var(--muted); font-size: 13px; }
 `;
 
-/** A numeric cell with the column's digits; null shows as an em dash. */
-function formatCell(cell: TableCell, digits: number | undefined): string {
-  if (cell === null) return '\u2014';
-  if (typeof cell === 'number') {
-    if (!Number.isFinite(cell)) return String(cell);
-    return digits === undefined ? String(cell) : cell.toFixed(digits);
-  }
-  return cell;
-}
-
 function renderTable(t: ReportTable): string {
-  const numeric = t.columns.map((c, j) => c.align === 'right' || (c.align === undefined && t.rows.some((r) => typeof r[j] === 'number')));
+  const numeric = t.columns.map((_, j) => isNumericColumn(t, j));
   const head = t.columns.map((c, j) => `<th${numeric[j] ? ' class="num"' : ''}>${escapeHtml(c.label)}</th>`).join('');
   const body = t.rows
     .map(

@@ -3,6 +3,9 @@
  * binary tasks, paper tables) and the results store (sample workers' top-k predictions); the renderer only
  * lays it out and never computes a metric.
  */
+import type { ReportTable } from '../table.js';
+
+export type { ReportTable, TableCell, TableColumn } from '../table.js';
 
 /** One model's test perplexity on one dataset, with its worker-level bootstrap standard error. */
 export interface PerplexityPoint {
@@ -68,24 +71,6 @@ export interface SampleWorker {
   history: SampleRecord[];
   /** Predictions for one transition of the history (usually the last), one per model. */
   predictions: SamplePrediction[];
-}
-
-export type TableCell = string | number | null;
-
-export interface TableColumn {
-  label: string;
-  /** Digits after the decimal point for numeric cells (default: shown as given). */
-  digits?: number;
-  align?: 'left' | 'right';
-}
-
-/** A paper-style table: a caption, columns, rows and notes under it. */
-export interface ReportTable {
-  id: string;
-  title: string;
-  columns: TableColumn[];
-  rows: TableCell[][];
-  notes?: string[];
 }
 
 export interface HtmlReportView {

@@ -2,28 +2,16 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main.js';
 import { EXIT_CODES } from '../../../src/errors.js';
 import { startFakeServer } from '../../../src/models/finetune/fake-server/index.js';
 import { writeTextJsonl } from '../../helpers/finetune.js';
 import { randomLlamaWeights, writeHfCheckpoint, writeSafetensors, type HfShape } from '../../helpers/hf-checkpoint.js';
+import { runCli as run } from '../../helpers/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convert-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 const shape: HfShape = { vocab: 32000, hidden: 32, layers: 1, heads: 2, kvHeads: 1, ff: 48, ropeTheta: 10000, rmsEps: 1e-5, tied: true };
 

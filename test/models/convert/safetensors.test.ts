@@ -100,7 +100,7 @@ describe('malformed safetensors', () => {
     writeFileSync(path, gzipSync(await tarOf(d, 'm')));
     const err = await convertModel({ input: path, out: join(dir, 'overflow.gguf'), type: 'f16' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
-    expect((err as Error).message).toMatch(/q_proj.weight.*1000000 does not fit f16.*--type bf16/);
+    expect((err as Error).message).toMatch(/q_proj.weight.*1000000 does not fit f16.*`type` bf16/);
     expect(await convertModel({ input: path, out: join(dir, 'overflow.gguf'), type: 'bf16' })).toMatchObject({ tensorCount: 11 });
   });
 });

@@ -1,49 +1,19 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../../src/cli/main.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeServer, type FakeServer } from '../../../src/models/finetune/fake-server/index.js';
 import { tempDir, writeTextJsonl } from '../../helpers/finetune.js';
+import { type CliRun, runCli } from '../../helpers/run-cli.js';
 
 const MODEL = 'meta-llama/Meta-Llama-3.1-8B-Reference';
 let fake: FakeServer;
 let tmp: { dir: string; cleanup: () => void };
 const saved: Record<string, string | undefined> = {};
 
-async function run(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  // yargs prints --help with console.log
-  const clog = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => {
-    stdout += `${a.join(' ')}\n`;
-  });
-  const before: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(env)) {
-    before[k] = process.env[k];
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  try {
-    const code = await main(args);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    clog.mockRestore();
-    for (const [k, v] of Object.entries(before)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
+/** The CLI in-process, with `env` set for the run. */
+function run(args: string[], env: Record<string, string | undefined> = {}): Promise<CliRun> {
+  return runCli(args, { env });
 }
 
 beforeAll(() => {

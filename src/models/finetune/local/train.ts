@@ -18,7 +18,7 @@
  * raised before any training (llama.cpp's backward pass aborts the process on other tensor types).
  */
 import { existsSync, statSync } from 'node:fs';
-import { CancelledError, InputError, NotFoundError } from '../../../errors.js';
+import { ParameterError, CancelledError, InputError, NotFoundError } from '../../../errors.js';
 import { validateModelFile } from '../../gguf/validate.js';
 import { callWithProgress } from '../../../engine/native-call.js';
 import { loadAddon, type LocalFinetuneProgress, type LocalFinetuneResult, type TrainOptions } from '../../../engine/native.js';
@@ -37,7 +37,7 @@ export async function finetuneLocal(opts: LocalFinetuneOptions): Promise<LocalFi
   const { overwrite, onProgress, signal, ...native } = opts;
   if (existsSync(opts.out)) {
     if (statSync(opts.out).isDirectory()) throw new InputError(`the output ${opts.out} is a folder`);
-    if (!overwrite) throw new InputError(`the output ${opts.out} exists (pass overwrite: true, or --force, to replace it)`);
+    if (!overwrite) throw new ParameterError('overwrite', `the output ${opts.out} exists (pass \`overwrite\` to replace it)`, { file: opts.out });
   }
   if (!existsSync(opts.model)) throw new NotFoundError(`model file not found: ${opts.model}`);
   // llama.cpp aborts the process on some bad headers: the engine's verdict comes first.

@@ -2,41 +2,17 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../../../src/cli/main.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../../../src/errors.js';
 import { writePanelDir } from '../../../../src/data/io/index.js';
 import { completeSplits } from '../../../../src/data/io/types.js';
 import { synthesizePanel } from '../../../../src/data/synth/index.js';
 import { loadTaxonomy } from '../../../../src/data/taxonomy/taxonomy.js';
 import { tinyModelPath } from '../../../helpers/models.js';
+import { runCli as run } from '../../../helpers/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'labor-llm-finetune-local-cli-'));
 let model: string;
-
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  const clog = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => {
-    stdout += `${a.join(' ')}\n`;
-  });
-  try {
-    const code = await main(args);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    clog.mockRestore();
-  }
-}
 
 beforeAll(async () => {
   model = await tinyModelPath('llama-spm', 1);
