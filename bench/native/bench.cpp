@@ -70,7 +70,7 @@ struct Args {
     int iterations = 5;
     int flash_attention = 0;  // -1 auto, 0 off, 1 on
     bool kv_f32 = true;
-    int output_head = -1;     // -1 auto, 0 off, 1 on (ModelOptions::fused_head)
+    int output_head = -1;     // -1 auto, 0 off, 1 on (ModelOptions::output_head)
     bool mmap = true;
     bool reference = true;
     bool bounded = false;
@@ -446,8 +446,8 @@ int run(const Args &a) {
     mo.context_size = a.context_size;
     mo.flash_attention = a.flash_attention;
     mo.use_mmap = a.mmap;
-    mo.kv_f32 = a.kv_f32;
-    mo.fused_head = a.output_head;
+    mo.kv_cache = a.kv_f32 ? labor::KvCache::F32 : labor::KvCache::F16;
+    mo.output_head = a.output_head;
     const auto t_load = Clock::now();
     labor::Model model(mo);
     const double load_s = std::chrono::duration<double>(Clock::now() - t_load).count();

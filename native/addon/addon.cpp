@@ -1,6 +1,9 @@
 // N-API surface of the engine. Small on purpose: load a model; tokenize; build a title set; score
 // (titles or spans) off the JS thread; measure throughput; free. Every C++ exception becomes a JS
 // error with a `code` (INPUT, MODEL, ENGINE, CANCELLED, STATE); nothing crosses as a crash.
+// src/engine/native.ts declares every function and options object of the addon; options are read
+// through the structs' tables (options.h), whose keys `optionKeys` lists for the drift test and whose
+// defaults `optionDefaults` shows (the CLI's help repeats some; a test holds them equal).
 #include <napi.h>
 
 #include <memory>
@@ -10,85 +13,21 @@
 #include "common.h"
 #include "errors.h"
 #include "model.h"
+#include "option_reader.h"
 #include "scorer.h"
+#include "worker.h"
 
 // Local fine-tuning (train.cpp).
-void RegisterTrain(Napi::Env env, Napi::Object exports);
+void RegisterTrain(Napi::Env env, Napi::Object exports, Napi::Object option_keys, Napi::Object option_defaults);
 // The CAREER baseline (career.cpp).
-void RegisterCareer(Napi::Env env, Napi::Object exports);
+void RegisterCareer(Napi::Env env, Napi::Object exports, Napi::Object option_keys, Napi::Object option_defaults);
 
 namespace {
 
-using labor::ErrorKind;
-using labor::fail;
-
-using labor_addon::cancel_flag_of;
+using labor_addon::guarded;
+using labor_addon::Job;
 using labor_addon::make_error;
-
-// Runs fn on a libuv worker thread and settles a promise; exceptions become typed rejections.
-class Job : public Napi::AsyncWorker {
-  public:
-    using Work = std::function<void()>;
-    using Done = std::function<Napi::Value(Napi::Env)>;
-
-    Job(Napi::Env env, Work work, Done done, Napi::Value keep_alive)
-        : Napi::AsyncWorker(env, "labor-llm"), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)),
-          done_(std::move(done)) {
-        if (!keep_alive.IsUndefined() && !keep_alive.IsNull()) keep_ = Napi::Persistent(keep_alive.As<Napi::Object>());
-    }
-    Napi::Promise promise() { return deferred_.Promise(); }
-
-    // Queues the work and returns its promise (the worker deletes itself when done).
-    static Napi::Promise start(Napi::Env env, Work work, Done done, Napi::Value keep_alive) {
-        Job *job = new Job(env, std::move(work), std::move(done), keep_alive);
-        Napi::Promise p = job->promise();
-        job->Queue();
-        return p;
-    }
-
-  protected:
-    void Execute() override {
-        std::string message;
-        if (!labor_addon::run_catching(work_, code_, message)) SetError(message);
-    }
-    void OnOK() override {
-        Napi::Env env = Env();
-        try {
-            deferred_.Resolve(done_(env));
-        } catch (const Napi::Error &e) {
-            deferred_.Reject(e.Value());
-        } catch (const std::exception &e) {
-            deferred_.Reject(make_error(env, "ENGINE", e.what()).Value());
-        }
-    }
-    void OnError(const Napi::Error &e) override { deferred_.Reject(make_error(Env(), code_, e.Message()).Value()); }
-
-  private:
-    Napi::Promise::Deferred deferred_;
-    Work work_;
-    Done done_;
-    Napi::ObjectReference keep_;
-    std::string code_ = "ENGINE";
-};
-
-// Wraps a synchronous native call so that engine errors become typed JS exceptions.
-template <class F>
-Napi::Value guarded(Napi::Env env, F &&f) {
-    try {
-        return f();
-    } catch (const labor::EngineException &e) {
-        throw make_error(env, labor::error_kind_name(e.kind()), e.what());
-    } catch (const Napi::Error &) {
-        throw;
-    } catch (const std::exception &e) {
-        throw make_error(env, "ENGINE", e.what());
-    }
-}
-
-int get_int(const Napi::Object &o, const char *key, int def) {
-    Napi::Value v = o.Get(key);
-    return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : def;
-}
+using labor_addon::read_options;
 
 class TitleSetWrap : public Napi::ObjectWrap<TitleSetWrap> {
   public:
@@ -207,25 +146,24 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     }
 
     static Napi::Array lora_to_js(Napi::Env env, const labor::Model &m) {
-        Napi::Array a = Napi::Array::New(env, m.active_adapters().size());
-        for (size_t i = 0; i < m.active_adapters().size(); ++i) {
+        return labor_addon::array_of(env, m.active_adapters(), [&](const std::pair<int32_t, float> &a) {
             Napi::Object o = Napi::Object::New(env);
-            o.Set("path", m.adapter_path(m.active_adapters()[i].first));
-            o.Set("scale", m.active_adapters()[i].second);
-            a.Set((uint32_t)i, o);
-        }
-        return a;
+            o.Set("path", m.adapter_path(a.first));
+            o.Set("scale", a.second);
+            return o;
+        });
     }
 
-    // setLora([{path, scale}]): loads adapters not loaded yet and applies exactly these ([]: none).
+    // setLora(adapters: LoraAdapterOptions[]) -> Promise<LoraAdapter[]>: loads the adapters not loaded yet
+    // and applies exactly these ([]: none).
     Napi::Value SetLora(const Napi::CallbackInfo &info) {
         Napi::Env env = info.Env();
         return guarded(env, [&]() -> Napi::Value {
             auto m = live(env);
-            auto wanted = lora_list(env, info[0]);
+            auto wanted = labor_addon::read_argument<std::vector<labor::LoraAdapter>>(env, info[0], "adapters");
             return Job::start(
                 env,
-                [m, wanted]() {
+                [m, wanted](const int32_t *) {
                     std::lock_guard<std::mutex> lock(m->mutex());
                     std::vector<std::pair<int32_t, float>> active;
                     for (const auto &[path, scale] : wanted) active.emplace_back(m->load_adapter(path), scale);
@@ -233,23 +171,6 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                 },
                 [m](Napi::Env env) -> Napi::Value { return lora_to_js(env, *m); }, env.Undefined());
         });
-    }
-
-  public:
-    static std::vector<std::pair<std::string, float>> lora_list(Napi::Env env, const Napi::Value &v) {
-        std::vector<std::pair<std::string, float>> out;
-        if (v.IsUndefined() || v.IsNull()) return out;
-        if (!v.IsArray()) throw make_error(env, "INPUT", "lora must be an array of {path, scale}");
-        Napi::Array a = v.As<Napi::Array>();
-        for (uint32_t i = 0; i < a.Length(); ++i) {
-            Napi::Value e = a.Get(i);
-            if (!e.IsObject() || !e.As<Napi::Object>().Get("path").IsString())
-                throw make_error(env, "INPUT", "lora entry " + std::to_string(i) + " needs a path");
-            Napi::Value sc = e.As<Napi::Object>().Get("scale");
-            out.emplace_back(e.As<Napi::Object>().Get("path").As<Napi::String>().Utf8Value(),
-                             sc.IsNumber() ? sc.As<Napi::Number>().FloatValue() : 1.0f);
-        }
-        return out;
     }
 
   private:
@@ -303,7 +224,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
             auto result = std::make_shared<std::shared_ptr<labor::TitleSet>>();
             return Job::start(
                 env,
-                [m, titles, result]() mutable {
+                [m, titles, result](const int32_t *) mutable {
                     std::lock_guard<std::mutex> lock(m->mutex());
                     *result = std::make_shared<labor::TitleSet>(*m, std::move(titles));
                 },
@@ -316,7 +237,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
         });
     }
 
-    // scoreTitles(prompts: string[], titleSet, {mode, reusePrefix}, cancel?: Int32Array)
+    // scoreTitles(prompts: string[], set: NativeTitleSet, opts: TitleScoreOptions, cancel?: Int32Array)
+    //   -> Promise<{logProbs, logTotal, logTotalUpper, stats}[]>
     Napi::Value ScoreTitles(const Napi::CallbackInfo &info) {
         Napi::Env env = info.Env();
         return guarded(env, [&]() -> Napi::Value {
@@ -332,34 +254,11 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                 if (!v.IsString()) throw make_error(env, "INPUT", "prompt " + std::to_string(i) + " is not a string");
                 prompts.push_back(v.As<Napi::String>().Utf8Value());
             }
-            labor::ScoreOptions opts;
-            if (info[2].IsObject()) {
-                Napi::Object o = info[2].As<Napi::Object>();
-                std::string mode = o.Get("mode").IsString() ? o.Get("mode").As<Napi::String>().Utf8Value() : "trie";
-                if (mode == "trie") opts.mode = labor::ScoreMode::Trie;
-                else if (mode == "sequential") opts.mode = labor::ScoreMode::Sequential;
-                else if (mode == "reference") opts.mode = labor::ScoreMode::Reference;
-                else if (mode == "bounded") opts.mode = labor::ScoreMode::Bounded;
-                else throw make_error(env, "INPUT", "unknown scoring mode \"" + mode + "\"");
-                if (o.Get("reusePrefix").IsBoolean()) opts.reuse_prefix = o.Get("reusePrefix").ToBoolean();
-                if (o.Get("topK").IsNumber()) opts.top_k = o.Get("topK").As<Napi::Number>().Int32Value();
-                if (o.Get("tolerance").IsNumber()) opts.tolerance = o.Get("tolerance").As<Napi::Number>().DoubleValue();
-                if (o.Get("target").IsNumber()) opts.target = o.Get("target").As<Napi::Number>().Int32Value();
-                if (o.Get("boundedBatch").IsNumber()) opts.bounded_batch = o.Get("boundedBatch").As<Napi::Number>().Int32Value();
-                if (o.Get("outputHead").IsBoolean()) opts.output_head = o.Get("outputHead").ToBoolean();
-                if (o.Get("crossBatch").IsNumber()) opts.cross_batch = o.Get("crossBatch").As<Napi::Number>().Int32Value();
-                if (opts.cross_batch < 1 || opts.cross_batch > 16) throw make_error(env, "INPUT", "crossBatch must be between 1 and 16");
-                if (opts.top_k < 1) throw make_error(env, "INPUT", "topK must be at least 1");
-                if (!(opts.tolerance > 0)) throw make_error(env, "INPUT", "tolerance must be positive");
-                if (o.Get("fullBoundaryCheck").IsBoolean()) opts.full_boundary_check = o.Get("fullBoundaryCheck").ToBoolean();
-                if (o.Get("unsafeSharedSequence").IsBoolean())
-                    opts.unsafe_shared_sequence = o.Get("unsafeSharedSequence").ToBoolean();
-            }
-            const int32_t *flag = cancel_flag_of(info[3]);
+            const auto opts = read_options<labor::ScoreOptions>(env, info[2], "scoreTitles");
             auto results = std::make_shared<std::vector<labor::TitleScores>>();
             return Job::start(
                 env,
-                [m, set, prompts, opts, flag, results]() {
+                [m, set, prompts, opts, results](const int32_t *flag) {
                     labor::CallScope scope(*m, flag);
                     if (opts.cross_batch > 1 && opts.mode == labor::ScoreMode::Trie)
                         *results = labor::score_titles_group(*m, *set, prompts, opts);
@@ -367,23 +266,21 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                         for (const auto &p : prompts) results->push_back(labor::score_titles(*m, *set, p, opts));
                 },
                 [results](Napi::Env env) -> Napi::Value {
-                    Napi::Array out = Napi::Array::New(env, results->size());
-                    for (size_t i = 0; i < results->size(); ++i) {
-                        const auto &r = (*results)[i];
+                    return labor_addon::array_of(env, *results, [&](const labor::TitleScores &r) {
                         Napi::Object o = Napi::Object::New(env);
                         o.Set("logProbs", to_f64(env, r.logp));
                         o.Set("logTotal", r.log_total);
                         o.Set("logTotalUpper", r.log_total_upper);
                         o.Set("stats", stats_to_js(env, r.stats));
-                        out.Set((uint32_t)i, o);
-                    }
-                    return out;
+                        return o;
+                    });
                 },
                 info[3]);
         });
     }
 
-    // scoreSpans(text, spans: Uint32Array [start0, end0, start1, end1, ...] UTF-8 byte offsets, cancel?)
+    // scoreSpans(text: string, spans: Uint32Array [start0, end0, start1, end1, ...] UTF-8 byte offsets,
+    //   cancel?: Int32Array) -> Promise<{logProbs, spanTokens, stats}>
     Napi::Value ScoreSpans(const Napi::CallbackInfo &info) {
         Napi::Env env = info.Env();
         return guarded(env, [&]() -> Napi::Value {
@@ -395,11 +292,10 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
             std::vector<std::pair<uint32_t, uint32_t>> spans;
             for (size_t i = 0; i + 1 < a.ElementLength(); i += 2) spans.emplace_back(a[i], a[i + 1]);
             std::string text = info[0].As<Napi::String>().Utf8Value();
-            const int32_t *flag = cancel_flag_of(info[2]);
             auto result = std::make_shared<labor::SpanScores>();
             return Job::start(
                 env,
-                [m, text, spans, flag, result]() {
+                [m, text, spans, result](const int32_t *flag) {
                     labor::CallScope scope(*m, flag);
                     *result = labor::score_spans(*m, text, spans);
                 },
@@ -416,20 +312,18 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
         });
     }
 
+    // throughput(opts: ThroughputOptions) -> Promise<{tokens, decodeCalls, msDecode, msLogsumexp}>
     Napi::Value MeasureThroughput(const Napi::CallbackInfo &info) {
         Napi::Env env = info.Env();
         return guarded(env, [&]() -> Napi::Value {
             auto m = live(env);
-            int32_t n = info[0].As<Napi::Number>().Int32Value();
-            bool all = info[1].ToBoolean();
-            bool lse = info[2].ToBoolean();
-            bool head = info.Length() > 3 && info[3].ToBoolean();
+            const auto o = read_options<labor::ThroughputOptions>(env, info[0], "throughput");
             auto result = std::make_shared<labor::Throughput>();
             return Job::start(
                 env,
-                [m, n, all, lse, head, result]() {
+                [m, o, result](const int32_t *) {
                     std::lock_guard<std::mutex> lock(m->mutex());
-                    *result = labor::measure_throughput(*m, n, all, lse, head);
+                    *result = labor::measure_throughput(*m, o.tokens, o.all_logits, o.with_logsumexp, o.output_head);
                 },
                 [result](Napi::Env env) -> Napi::Value {
                     Napi::Object o = Napi::Object::New(env);
@@ -450,34 +344,24 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
 };
 Napi::FunctionReference ModelWrap::ctor;
 
-// loadModel({path, threads, contextSize, batchSize, gpuLayers, flashAttention, useMmap}) -> Promise<NativeModel>
+// loadModel(opts: LoadModelOptions) -> Promise<NativeModel>
 Napi::Value LoadModel(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    if (!info[0].IsObject()) throw make_error(env, "INPUT", "loadModel needs an options object");
-    Napi::Object o = info[0].As<Napi::Object>();
-    labor::ModelOptions opts;
-    if (!o.Get("path").IsString()) throw make_error(env, "INPUT", "loadModel: path must be a string");
-    opts.path = o.Get("path").As<Napi::String>().Utf8Value();
-    opts.threads = get_int(o, "threads", 0);
-    opts.context_size = get_int(o, "contextSize", opts.context_size);
-    opts.batch_size = get_int(o, "batchSize", opts.batch_size);
-    opts.gpu_layers = get_int(o, "gpuLayers", 0);
-    opts.flash_attention = get_int(o, "flashAttention", 0);
-    if (o.Get("useMmap").IsBoolean()) opts.use_mmap = o.Get("useMmap").ToBoolean();
-    if (o.Get("kvF32").IsBoolean()) opts.kv_f32 = o.Get("kvF32").ToBoolean();
-    opts.fused_head = get_int(o, "fusedHead", -1);
-    opts.lora = ModelWrap::lora_list(env, o.Get("lora"));
-    auto result = std::make_shared<std::shared_ptr<labor::Model>>();
-    return Job::start(
-        env, [opts, result]() { *result = std::make_shared<labor::Model>(opts); },
-        [result](Napi::Env env) -> Napi::Value {
-            Napi::Object w = ModelWrap::ctor.New({});
-            ModelWrap::Unwrap(w)->model = *result;
-            return w;
-        },
-        env.Undefined());
+    return guarded(env, [&]() -> Napi::Value {
+        const auto opts = read_options<labor::ModelOptions>(env, info[0], "loadModel");
+        auto result = std::make_shared<std::shared_ptr<labor::Model>>();
+        return Job::start(
+            env, [opts, result](const int32_t *) { *result = std::make_shared<labor::Model>(opts); },
+            [result](Napi::Env env) -> Napi::Value {
+                Napi::Object w = ModelWrap::ctor.New({});
+                ModelWrap::Unwrap(w)->model = *result;
+                return w;
+            },
+            env.Undefined());
+    });
 }
 
+// systemInfo() -> {llama, gpuOffload, maxSequences}
 Napi::Value SystemInfo(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
@@ -492,8 +376,19 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     ModelWrap::Init(env);
     exports.Set("loadModel", Napi::Function::New(env, LoadModel));
     exports.Set("systemInfo", Napi::Function::New(env, SystemInfo));
-    RegisterTrain(env, exports);
-    RegisterCareer(env, exports);
+    Napi::Object keys = Napi::Object::New(env);
+    keys.Set("loadModel", labor_addon::option_keys<labor::ModelOptions>(env));
+    keys.Set("loraAdapter", labor_addon::option_keys<labor::LoraAdapter>(env));
+    keys.Set("scoreTitles", labor_addon::option_keys<labor::ScoreOptions>(env));
+    keys.Set("throughput", labor_addon::option_keys<labor::ThroughputOptions>(env));
+    Napi::Object defaults = Napi::Object::New(env);
+    defaults.Set("loadModel", labor_addon::options_to_js(env, labor::ModelOptions()));
+    defaults.Set("scoreTitles", labor_addon::options_to_js(env, labor::ScoreOptions()));
+    defaults.Set("throughput", labor_addon::options_to_js(env, labor::ThroughputOptions()));
+    RegisterTrain(env, exports, keys, defaults);
+    RegisterCareer(env, exports, keys, defaults);
+    exports.Set("optionKeys", keys);
+    exports.Set("optionDefaults", defaults);
     return exports;
 }
 

@@ -99,7 +99,7 @@ std::unique_ptr<Weights> load(const std::string &path, Metadata *meta) {
         c.covariate_sizes.push_back(sizes[f]);
     }
     try {
-        c.check();
+        c.validate();
     } catch (const EngineException &e) {
         bad(e.what());
     }

@@ -10,18 +10,14 @@
 
 namespace labor::career {
 
-void Config::check() const {
+void Config::validate() const {
     auto bad = [](const std::string &m) { fail(ErrorKind::Input, m); };
-    if (layers < 1 || layers > 64) bad("CAREER layers must be between 1 and 64, got " + std::to_string(layers));
-    if (width < 2 || width > 4096) bad("CAREER width must be between 2 and 4096, got " + std::to_string(width));
-    if (heads < 1 || width % heads != 0)
-        bad("CAREER heads must divide the width (" + std::to_string(width) + "), got " + std::to_string(heads));
-    if (width % 2 != 0) bad("CAREER width must be even (sinusoidal positions), got " + std::to_string(width));
-    if (ff < 1 || ff > 65536) bad("CAREER feed-forward size must be between 1 and 65536, got " + std::to_string(ff));
-    if (n_codes < 2) bad("CAREER needs at least 2 occupation codes, got " + std::to_string(n_codes));
-    if (covariate_names.size() != covariate_sizes.size()) bad("CAREER covariate names and sizes differ in number");
+    options::check_ranges(*this);
+    if (width % heads != 0) bad("heads (" + std::to_string(heads) + ") must divide width (" + std::to_string(width) + ")");
+    if (width % 2 != 0) bad("width must be even (sinusoidal positions), got " + std::to_string(width));
+    if (covariate_names.size() != covariate_sizes.size()) bad("covariateNames and covariateSizes differ in number");
     for (size_t f = 0; f < covariate_sizes.size(); ++f)
-        if (covariate_sizes[f] < 1) bad("CAREER covariate " + covariate_names[f] + " has no values");
+        if (covariate_sizes[f] < 1) bad("covariate " + covariate_names[f] + " has no values");
 }
 
 int64_t Config::n_params() const {
@@ -34,7 +30,7 @@ int64_t Config::n_params() const {
 }
 
 Weights::Weights(Config config) : config_(std::move(config)) {
-    config_.check();
+    config_.validate();
     const size_t n_tensors = 2 + config_.covariate_sizes.size() + 16 * (size_t)config_.layers + 4;
     ggml_init_params p{};
     p.mem_size = (n_tensors + 8) * ggml_tensor_overhead();

@@ -24,6 +24,7 @@
 #include "ggml-backend.h"
 #include "ggml.h"
 #include "ggml_handles.h"
+#include "options.h"
 
 namespace labor::career {
 
@@ -43,8 +44,20 @@ struct Config {
     int32_t start_token() const { return n_codes; }
     // Elements of all the weights of a model of this shape.
     int64_t n_params() const;
+
+    // The shape, as careerTrain's options name it (TrainOptions::fields includes these keys).
+    template <class V, class O>
+    static void fields(V &v, O &o) {
+        v.integer("layers", o.layers, {1, 64});
+        v.integer("width", o.width, {2, 4096});
+        v.integer("heads", o.heads, {1, 4096});
+        v.integer("ff", o.ff, {1, 65536});
+        v.integer("nCodes", o.n_codes, {2, options::kInt32Max});
+        v.value("covariateNames", o.covariate_names);
+        v.value("covariateSizes", o.covariate_sizes);
+    }
     // Throws EngineException(Input) naming the bad field.
-    void check() const;
+    void validate() const;
 };
 
 struct Layer {

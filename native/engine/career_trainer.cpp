@@ -24,22 +24,6 @@
 namespace labor::career {
 namespace {
 
-void check_options(const TrainOptions &o) {
-    auto bad = [](const std::string &m) { fail(ErrorKind::Input, m); };
-    if (o.out_path.empty()) bad("the output path is empty");
-    if (o.epochs < 0 || o.epochs > 100000) bad("epochs must be between 0 and 100000, got " + std::to_string(o.epochs));
-    if (o.batch < 1 || o.batch > 65536) bad("the batch size must be between 1 and 65536 workers, got " + std::to_string(o.batch));
-    if (!(std::isfinite(o.lr) && o.lr > 0 && o.lr <= 1)) bad("the learning rate must be in (0, 1], got " + std::to_string(o.lr));
-    if (!(o.warmup_init_lr > 0 && o.warmup_init_lr <= o.lr)) bad("the warm-up's initial learning rate must be in (0, lr]");
-    if (o.warmup < -1) bad("warm-up steps must be >= 0 (or -1: automatic)");
-    if (!(o.weight_decay >= 0 && o.weight_decay <= 1)) bad("weight decay must be in [0, 1], got " + std::to_string(o.weight_decay));
-    if (!(o.beta1 >= 0 && o.beta1 < 1)) bad("beta1 must be in [0, 1)");
-    if (!(o.beta2 >= 0 && o.beta2 < 1)) bad("beta2 must be in [0, 1)");
-    if (!(std::isfinite(o.eps) && o.eps >= 0)) bad("eps must be a finite number >= 0");
-    if (!(o.dropout >= 0 && o.dropout < 1)) bad("dropout must be in [0, 1), got " + std::to_string(o.dropout));
-    if (o.threads < 0 || o.threads > 1024) bad("threads must be between 0 (all) and 1024");
-    if (o.max_steps < 0) bad("max_steps must be >= 0");
-}
 
 void probe_output(const std::string &out) {
     struct stat st {};
@@ -77,7 +61,7 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
     auto elapsed_ms = [&] { return epochs.elapsed_ms(); };
     auto check_stop = [&] { epochs.check_stop(); };
     install_log_handler();
-    check_options(opts);
+    opts.validate();
 
     std::unique_ptr<Weights> w;
     if (!opts.init_path.empty()) {
@@ -104,7 +88,7 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
     const int64_t steps_per_epoch = std::min<int64_t>(
         (int64_t)((opts.train.size() + opts.batch - 1) / opts.batch), opts.max_steps > 0 ? opts.max_steps : INT64_MAX);
     ScheduledAdamW sched;
-    sched.schedule.peak = opts.lr;
+    sched.schedule.peak = opts.learning_rate;
     sched.schedule.decay = LrDecay::InverseSqrt;
     sched.schedule.init = opts.warmup_init_lr;
     sched.schedule.warmup = opts.warmup >= 0 ? opts.warmup : std::min<int64_t>(steps_per_epoch, 4000);

@@ -23,6 +23,7 @@
 
 namespace labor::career {
 
+// A CAREER training run (the addon's careerTrain; the TypeScript NativeCareerTrainOptions).
 struct TrainOptions {
     Config config;          // the shape of a new model (with init_path: the file's, checked against the data)
     std::string init_path;  // continue training this CAREER model instead of a fresh one
@@ -31,14 +32,42 @@ struct TrainOptions {
     Metadata meta;          // written into the file besides the hyperparameters
     int32_t epochs = 10;    // 0: write the initial weights (tests, pretrain-then-fine-tune setups)
     int32_t batch = 32;     // workers per optimizer step
-    double lr = 5e-4;
-    double warmup_init_lr = 1e-7;
+    double learning_rate = 5e-4;
+    double warmup_init_lr = 1e-7;  // not an option (the addon does not read it)
     int64_t warmup = -1;    // steps; -1: one epoch's steps, at most 4000 (fairseq's CAREER value)
-    double beta1 = 0.9, beta2 = 0.98, eps = 1e-8, weight_decay = 0.01;
+    double beta1 = 0.9, beta2 = 0.98, eps = 1e-8;  // not options either
+    double weight_decay = 0.01;
     float dropout = 0.1f;
     uint64_t seed = 0;
     int threads = 0;        // 0: all hardware threads
     int64_t max_steps = 0;  // stop each epoch after this many steps (0: the whole epoch)
+
+    template <class V, class O>
+    static void fields(V &v, O &o) {
+        Config::fields(v, o.config);  // the shape's keys sit at the top level: {layers, width, ..., out, train}
+        v.value("init", o.init_path);
+        v.value("out", o.out_path);
+        v.value("train", o.train);
+        v.value("valid", o.valid);
+        v.value("meta", o.meta);
+        v.integer("epochs", o.epochs, {0, 100000});
+        v.integer("batch", o.batch, {1, 65536});
+        v.real("learningRate", o.learning_rate, options::kUnitOpenBottom);
+        v.integer("warmup", o.warmup, {-1, options::kSafeIntegerMax});
+        v.real("weightDecay", o.weight_decay, options::kUnit);
+        v.real("dropout", o.dropout, options::kUnitOpenTop);
+        v.integer("seed", o.seed, {0, options::kSafeIntegerMax});
+        v.integer("threads", o.threads, {0, 1024});
+        v.integer("maxSteps", o.max_steps, {0, options::kSafeIntegerMax});
+    }
+    void validate() const {
+        options::require("out", out_path, "a file path");
+        options::check_ranges(*this);
+        if (init_path.empty()) config.validate();
+        if (!(warmup_init_lr > 0 && warmup_init_lr <= learning_rate)) fail(ErrorKind::Input, "the warm-up's initial learning rate must be in (0, learningRate]");
+        if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && std::isfinite(eps) && eps >= 0))
+            fail(ErrorKind::Input, "AdamW needs beta1 and beta2 in [0, 1) and a finite eps >= 0");
+    }
 };
 
 struct TrainProgress {

@@ -28,6 +28,7 @@ std::string read_architecture(const std::string &path) {
 }  // namespace
 
 Model::Model(const ModelOptions &opts) : opts_(opts) {
+    opts.validate();
     install_log_handler();
     take_recent_log_errors();
     arch_ = read_architecture(opts.path);
@@ -49,14 +50,12 @@ Model::Model(const ModelOptions &opts) : opts_(opts) {
     n_vocab_ = llama_vocab_n_tokens(vocab_);
 
     threads_ = opts.threads > 0 ? opts.threads : std::max(1u, std::thread::hardware_concurrency());
-    if (opts.context_size < 64) fail(ErrorKind::Input, "context size must be at least 64");
-    if (opts.batch_size < 1) fail(ErrorKind::Input, "batch size must be at least 1");
 
     // The fused output head where it computes exactly what llama.cpp's CPU graph would: llama's
     // plain output layer, f32/f16 weights, no GPU offload (there the logits stay on the device's
     // kernels). "auto" takes it where the output layer is a large part of the model (narrow models)
     // and its f32 copy stays small; elsewhere the layers, not the output product, set the pace.
-    if (opts.fused_head != 0) {
+    if (opts.output_head != 0) {
         std::string why;
         if (arch_ != "llama") {
             why = "architecture \"" + arch_ + "\" (the head covers llama's plain output layer)";
@@ -65,20 +64,20 @@ Model::Model(const ModelOptions &opts) : opts_(opts) {
         } else {
             const int64_t n_embd = llama_model_n_embd(model_.get());
             const double share = (double)n_embd * (double)n_vocab_ / std::max(1.0, (double)llama_model_n_params(model_.get()));
-            if (opts.fused_head < 0 && share < kHeadAutoShare) {
+            if (opts.output_head < 0 && share < kHeadAutoShare) {
                 // Measured: 1.3-1.7x on the 64-wide test models (96% output layer), a wash (0.95-1.12x)
                 // on the 170M one (15%): where the layers are most of the work the head buys nothing.
                 why = "the output layer is " + std::to_string((int)std::lround(share * 100)) +
                       "% of the weights (auto uses the head from 25%, where it measured faster)";
             } else {
                 head_ = OutputHead::load(opts.path, (int32_t)n_embd, n_vocab_, why);
-                if (head_ && opts.fused_head < 0 && head_->bytes() > kHeadAutoBytes) {
+                if (head_ && opts.output_head < 0 && head_->bytes() > kHeadAutoBytes) {
                     why = "its output matrix in f32 would take " + std::to_string(head_->bytes() >> 20) + " MiB";
                     head_.reset();
                 }
             }
         }
-        if (!head_ && opts.fused_head > 0) fail(ErrorKind::Input, "the fused output head cannot be used with " + opts.path + ": " + why);
+        if (!head_ && opts.output_head > 0) fail(ErrorKind::Input, "the fused output head cannot be used with " + opts.path + ": " + why);
         head_status_ = head_ ? "fused" : "off: " + why;
     } else {
         head_status_ = "off: turned off";
@@ -100,7 +99,7 @@ Model::Model(const ModelOptions &opts) : opts_(opts) {
                          : opts.flash_attention == 0 ? LLAMA_FLASH_ATTN_TYPE_DISABLED
                                                      : LLAMA_FLASH_ATTN_TYPE_ENABLED;
     cp.no_perf = true;
-    if (opts.kv_f32) {
+    if (opts.kv_cache == KvCache::F32) {
         cp.type_k = GGML_TYPE_F32;
         cp.type_v = GGML_TYPE_F32;
     }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "llama.h"
+#include "options.h"
 #include "output_head.h"
 #include "prompt_cache.h"
 
@@ -15,19 +16,55 @@ struct ggml_tensor;
 
 namespace labor {
 
+// A LoRA adapter GGUF and the scale it is applied with.
+struct LoraAdapter {
+    std::string path;
+    float scale = 1.0f;
+
+    template <class V, class O>
+    static void fields(V &v, O &o) {
+        v.value("path", o.path);
+        v.real("scale", o.scale, options::kFinite);
+    }
+};
+
+enum class KvCache { F16, F32 };
+
+// Loading a model (the addon's loadModel; the TypeScript ModelOptions plus the path).
 struct ModelOptions {
     std::string path;
     int threads = 0;          // 0: all hardware threads
     int context_size = 4096;  // KV cells: prompt + one chunk of trie nodes
     int batch_size = 256;     // tokens per llama_decode (n_batch = n_ubatch): the trie chunk size
     int gpu_layers = 0;       // layers offloaded to a GPU build (-1: all)
-    int flash_attention = 0;  // -1 auto, 0 off (exact), 1 on
+    int flash_attention = 0;  // -1 auto, 0 off (exact: on CPU flash attention rounds to f16), 1 on
     bool use_mmap = true;
-    bool kv_f32 = false;      // KV cache in f32: exact agreement between batch shapes (f16 rounding
-                              // of K/V can turn 1e-7 differences into 1e-4 nats)
-    int fused_head = -1;      // the fused output head (output_head.h): -1 where it applies, 0 never,
+    // f32: exact agreement between batch shapes (f16 rounding of K/V can turn 1e-7 differences into
+    // 1e-4 nats); llama.cpp's default is f16.
+    KvCache kv_cache = KvCache::F32;
+    int output_head = -1;     // the fused output head (output_head.h): -1 where it applies, 0 never,
                               // 1 required (an error where it cannot apply)
-    std::vector<std::pair<std::string, float>> lora;  // LoRA adapters (GGUF path, scale) applied from the start
+    std::vector<LoraAdapter> lora;  // applied from the start
+
+    template <class V, class O>
+    static void fields(V &v, O &o) {
+        v.value("path", o.path);
+        v.integer("threads", o.threads, {0, 1024});
+        v.integer("contextSize", o.context_size, {64, options::kInt32Max});
+        v.integer("batchSize", o.batch_size, {1, options::kInt32Max});
+        v.integer("gpuLayers", o.gpu_layers, {-1, 100000});
+        v.choice("flashAttention", o.flash_attention, {{"auto", -1}, {"off", 0}, {"on", 1}});
+        v.value("useMmap", o.use_mmap);
+        v.choice("kvCache", o.kv_cache, {{"f16", KvCache::F16}, {"f32", KvCache::F32}});
+        v.choice("outputHead", o.output_head, {{"auto", -1}, {"off", 0}, {"on", 1}});
+        v.value("lora", o.lora);
+    }
+    void validate() const {
+        options::require("path", path, "a file path");
+        for (size_t i = 0; i < lora.size(); ++i)
+            options::require(("lora[" + std::to_string(i) + "].path").c_str(), lora[i].path, "a file path");
+        options::check_ranges(*this);
+    }
 };
 
 struct ModelDeleter {

@@ -16,6 +16,7 @@ namespace labor {
 
 enum class ScoreMode { Trie, Sequential, Reference, Bounded };
 
+// Scoring titles (the addon's scoreTitles; the TypeScript ScoreOptions without the signal).
 struct ScoreOptions {
     ScoreMode mode = ScoreMode::Trie;
     bool reuse_prefix = true;  // keep the KV cells of the previous prompt's common prefix
@@ -30,13 +31,47 @@ struct ScoreOptions {
     int32_t top_k = 5;
     double tolerance = 1e-3;
     int32_t target = -1;
-    int32_t bounded_batch = 64;  // frontier nodes per llama_decode
+    int32_t bounded_batch = 64;  // frontier nodes per llama_decode (at most the model's batch size)
     // Trie mode over several prompts (score_titles_group): prompts whose tries share each
     // llama_decode, each with 256 / cross_batch sequence ids and n_batch / cross_batch tokens of it.
     int32_t cross_batch = 1;
     // The engine's modes use the model's fused output head when it has one; false: llama.cpp's logits
     // for this call (benchmarks show the difference).
     bool output_head = true;
+
+    template <class V, class O>
+    static void fields(V &v, O &o) {
+        v.choice("mode", o.mode,
+                 {{"trie", ScoreMode::Trie}, {"sequential", ScoreMode::Sequential}, {"reference", ScoreMode::Reference},
+                  {"bounded", ScoreMode::Bounded}});
+        v.value("reusePrefix", o.reuse_prefix);
+        v.value("unsafeSharedSequence", o.unsafe_shared_sequence);
+        v.value("fullBoundaryCheck", o.full_boundary_check);
+        v.integer("topK", o.top_k, {1, options::kInt32Max});
+        v.real("tolerance", o.tolerance, options::kPositive);
+        v.integer("target", o.target, {-1, options::kInt32Max});
+        v.integer("boundedBatch", o.bounded_batch, {1, options::kInt32Max});
+        v.integer("crossBatch", o.cross_batch, {1, 16});
+        v.value("outputHead", o.output_head);
+    }
+    void validate() const { options::check_ranges(*this); }
+};
+
+// Measuring decode throughput (the addon's throughput).
+struct ThroughputOptions {
+    int32_t tokens = 0;           // random tokens decoded (required)
+    bool all_logits = true;       // an output row for every token
+    bool with_logsumexp = false;  // and its log-sum-exp over the vocabulary
+    bool output_head = false;     // through the fused output head where the model has one
+
+    template <class V, class O>
+    static void fields(V &v, O &o) {
+        v.integer("tokens", o.tokens, {1, options::kInt32Max});
+        v.value("allLogits", o.all_logits);
+        v.value("withLogsumexp", o.with_logsumexp);
+        v.value("outputHead", o.output_head);
+    }
+    void validate() const { options::check_ranges(*this); }
 };
 
 struct ScoreStats {
@@ -88,7 +123,7 @@ struct Throughput {
     double ms_decode = 0;
     double ms_logsumexp = 0;
 };
-// With `head`, through the fused output head where the model has one (the engine's own rate).
-Throughput measure_throughput(Model &model, int32_t n_tokens, bool all_logits, bool with_logsumexp, bool head = false);
+// With `output_head`, through the fused output head where the model has one (the engine's own rate).
+Throughput measure_throughput(Model &model, int32_t n_tokens, bool all_logits, bool with_logsumexp, bool output_head = false);
 
 }  // namespace labor

@@ -103,30 +103,6 @@ std::vector<llama_token> token_stream(const llama_vocab *vocab, const std::vecto
 
 bool abort_requested(void *data) { return (*static_cast<const StopFn *>(data))(); }
 
-void check_options(const TrainOptions &o) {
-    auto bad = [](const std::string &msg) { fail(ErrorKind::Input, msg); };
-    if (o.out_path.empty()) bad("the output path is empty");
-    if (o.train_texts.empty()) bad("there are no training texts");
-    if (o.valid_texts.empty()) bad("there are no validation texts (the best checkpoint is chosen by validation loss)");
-    if (o.epochs < 1 || o.epochs > 100000) bad("epochs must be between 1 and 100000, got " + std::to_string(o.epochs));
-    // The attention scores of a window are a [length x length x heads] matrix, kept for the backward pass.
-    if (o.context_length < kMinContext || o.context_length > kMaxContext)
-        bad("the context length must be between " + std::to_string(kMinContext) + " and " + std::to_string(kMaxContext) +
-            " tokens, got " + std::to_string(o.context_length));
-    // ggml_opt_eval asserts these (aborting the process): check them here.
-    if (!(std::isfinite(o.learning_rate) && o.learning_rate > 0 && o.learning_rate <= 1))
-        bad("the learning rate must be in (0, 1], got " + std::to_string(o.learning_rate));
-    if (o.lr_decay != LrDecay::Constant && o.lr_decay != LrDecay::Linear && o.lr_decay != LrDecay::Cosine)
-        bad("the learning-rate decay must be constant, linear or cosine");
-    if (!(o.warmup_ratio >= 0 && o.warmup_ratio < 1)) bad("the warm-up ratio must be in [0, 1), got " + std::to_string(o.warmup_ratio));
-    if (!(o.min_lr_ratio >= 0 && o.min_lr_ratio <= 1)) bad("the minimum learning-rate ratio must be in [0, 1], got " + std::to_string(o.min_lr_ratio));
-    if (!(o.weight_decay >= 0 && o.weight_decay <= 1)) bad("weight decay must be in [0, 1], got " + std::to_string(o.weight_decay));
-    if (!(o.beta1 >= 0 && o.beta1 < 1)) bad("beta1 must be in [0, 1), got " + std::to_string(o.beta1));
-    if (!(o.beta2 >= 0 && o.beta2 < 1)) bad("beta2 must be in [0, 1), got " + std::to_string(o.beta2));
-    if (!(std::isfinite(o.eps) && o.eps >= 0)) bad("eps must be a finite number >= 0, got " + std::to_string(o.eps));
-    if (o.threads < 0 || o.threads > 1024) bad("threads must be between 0 (all) and 1024, got " + std::to_string(o.threads));
-}
-
 // Checks early that the output's folder takes files, so an hour of training never ends in EACCES.
 void probe_output(const TrainOptions &o) {
     struct stat a {}, b {};
@@ -243,7 +219,7 @@ TrainResult train(const TrainOptions &opts, const TrainProgressFn &progress, con
 
     install_log_handler();
     take_recent_log_errors();
-    check_options(opts);
+    opts.validate();
     inspect_trainable(opts.model_path);
     probe_output(opts);
     check_stop();

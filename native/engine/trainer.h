@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "lr_schedule.h"
+#include "options.h"
 
 namespace labor {
 
@@ -40,27 +41,62 @@ namespace labor {
 constexpr int kMinContext = 16;
 constexpr int kMaxContext = 4096;
 
+// A fine-tuning run (the addon's train; the TypeScript LocalFinetuneOptions without the callbacks).
 struct TrainOptions {
     std::string model_path;
     std::string out_path;  // the best checkpoint, written once the run has finished
     std::vector<std::string> train_texts;
     std::vector<std::string> valid_texts;
     int epochs = 3;
-    int context_length = 256;  // tokens per window (n_ctx), kMinContext..kMaxContext
-    double learning_rate = 1e-3;  // the peak rate of the schedule
+    int context_length = 256;  // tokens per window (n_ctx)
+    double learning_rate = 1e-3;  // the schedule's peak; ggml_opt_eval asserts (0, 1] (aborting the process): checked first
     // Learning-rate schedule (lr_schedule.h) over the run's epochs * windows steps: linear warm-up
     // over warmup_ratio of them (rounded), then constant, linear or cosine decay to
     // learning_rate * min_lr_ratio. A share, not a count, so that one setting suits runs of any size.
     LrDecay lr_decay = LrDecay::Constant;
     double warmup_ratio = 0;
     double min_lr_ratio = 0;
-    double weight_decay = 0.0;  // AdamW's decoupled decay, in [0, 1]
-    double beta1 = 0.9;
+    double weight_decay = 0.0;  // AdamW's decoupled decay
+    double beta1 = 0.9;         // AdamW's moments and epsilon: not options (the addon does not read them)
     double beta2 = 0.999;
     double eps = 1e-8;
-    uint64_t seed = 0;
+    uint64_t seed = 0;   // the order of the training windows
     int threads = 0;     // 0: all hardware threads
     int gpu_layers = 0;  // non-zero: train on the build's GPU (if it has one), weights and all
+
+    template <class V, class O>
+    static void fields(V &v, O &o) {
+        v.value("model", o.model_path);
+        v.value("out", o.out_path);
+        v.value("trainTexts", o.train_texts);
+        v.value("validTexts", o.valid_texts);
+        v.integer("epochs", o.epochs, {1, 100000});
+        v.integer("contextLength", o.context_length, {kMinContext, kMaxContext});
+        v.real("learningRate", o.learning_rate, options::kUnitOpenBottom);
+        v.choice("lrDecay", o.lr_decay, {{"constant", LrDecay::Constant}, {"linear", LrDecay::Linear}, {"cosine", LrDecay::Cosine}});
+        v.real("warmupRatio", o.warmup_ratio, options::kUnitOpenTop);
+        v.real("minLrRatio", o.min_lr_ratio, options::kUnit);
+        v.real("weightDecay", o.weight_decay, options::kUnit);
+        v.integer("seed", o.seed, {0, options::kSafeIntegerMax});
+        v.integer("threads", o.threads, {0, 1024});
+        v.integer("gpuLayers", o.gpu_layers, {-1, options::kInt32Max});
+    }
+    void validate() const {
+        options::require("model", model_path, "a file path");
+        options::require("out", out_path, "a file path");
+        check_texts("trainTexts", train_texts, "train on");
+        check_texts("validTexts", valid_texts, "validate on");
+        options::check_ranges(*this);
+        if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && std::isfinite(eps) && eps >= 0))
+            fail(ErrorKind::Input, "AdamW needs beta1 and beta2 in [0, 1) and a finite eps >= 0");
+    }
+
+  private:
+    static void check_texts(const char *name, const std::vector<std::string> &texts, const char *what) {
+        if (texts.empty()) fail(ErrorKind::Input, std::string(name) + " is empty: there is nothing to " + what);
+        for (size_t i = 0; i < texts.size(); ++i)
+            if (texts[i].empty()) fail(ErrorKind::Input, std::string(name) + "[" + std::to_string(i) + "] is an empty text");
+    }
 };
 
 struct TrainProgress {

@@ -329,7 +329,7 @@ export async function runEngineBench(o: EngineBenchOptions): Promise<EngineBench
       ms += m;
       if (fused) {
         // The same work through the fused head: the rate the engine's own output layer allows.
-        const tp = await model.throughput(n, { allLogits: true, withLogsumexp: true, head: true });
+        const tp = await model.throughput(n, { allLogits: true, withLogsumexp: true, outputHead: true });
         headTokens += tp.tokens;
         headMs += tp.msDecode + tp.msLogsumexp;
       }

@@ -5,7 +5,7 @@
  * speed and are recorded per session.
  */
 import { basename, extname, resolve } from 'node:path';
-import { Model, type ModelOptions } from '../engine/model.js';
+import { Model, type ModelOptions, type ScoreOptions } from '../engine/model.js';
 import { InputError, ParameterError } from '../errors.js';
 import type { Worker } from '../data/panel/types.js';
 import type { JsonObject, StoredResult } from '../results/types.js';
@@ -20,15 +20,9 @@ import type { RunIdentity, Scorer, ScorerContext, ScorerFacts } from './scorer.j
 
 /** Engine settings. kvCache and flashAttention change the numbers and are part of a run's identity; the
  * others only change speed (and float rounding) and are recorded per session, not compared. */
-export interface EngineSettings {
-  threads?: number;
-  contextSize?: number;
-  batchSize?: number;
-  gpuLayers?: number;
-  kvCache?: 'f16' | 'f32';
-  flashAttention?: 'auto' | 'on' | 'off';
-  /** Distribution mode: a worker's transitions scored this many at a time in shared decodes (default 1; see ScoreOptions.crossBatch). */
-  crossBatch?: number;
+export interface EngineSettings
+  extends Pick<ModelOptions, 'threads' | 'contextSize' | 'batchSize' | 'gpuLayers' | 'kvCache' | 'flashAttention'>,
+    Pick<ScoreOptions, 'crossBatch'> {
   /** LoRA adapter GGUFs applied at load; part of the run's identity (by content and scale). */
   lora?: { path: string; scale: number }[];
 }
@@ -86,13 +80,8 @@ export class ModelScorer implements Scorer {
     const template = this.template ?? templateFor(o, ctx.dataset);
     const taxonomy = ctx.dataset.store.taxonomy;
     const engine = o.engine ?? {};
-    const mopts: ModelOptions = { kvCache: engine.kvCache ?? 'f32', flashAttention: engine.flashAttention ?? 'off' };
-    if (engine.threads !== undefined) mopts.threads = engine.threads;
-    if (engine.contextSize !== undefined) mopts.contextSize = engine.contextSize;
-    if (engine.batchSize !== undefined) mopts.batchSize = engine.batchSize;
-    if (engine.gpuLayers !== undefined) mopts.gpuLayers = engine.gpuLayers;
-    if (engine.lora !== undefined) mopts.lora = engine.lora;
-    const model = await Model.load(o.model, mopts);
+    const { threads, contextSize, batchSize, gpuLayers, kvCache, flashAttention, lora } = engine;
+    const model = await Model.load(o.model, { threads, contextSize, batchSize, gpuLayers, kvCache, flashAttention, lora });
     this.model = model;
     try {
       checkTitlesExpressible(model, taxonomy.titles());

@@ -99,7 +99,7 @@ for (const vocab of ['llama-spm', 'llama-bpe'] as const) {
     });
 
     it('measures the all-logits rate through the head as well', async () => {
-      const a = await head.throughput(300, { allLogits: true, withLogsumexp: true, head: true });
+      const a = await head.throughput(300, { allLogits: true, withLogsumexp: true, outputHead: true });
       const b = await head.throughput(300, { allLogits: true, withLogsumexp: true });
       expect(a.tokens).toBe(300);
       expect(b.tokens).toBe(300);

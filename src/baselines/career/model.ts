@@ -65,7 +65,7 @@ export class CareerModel {
     const { flag, dispose } = cancelFlag(opts.signal);
     let lp: Float32Array;
     try {
-      lp = await this.native.logProbs(data, opts.batch ?? 64, flag);
+      lp = await this.native.logProbs(data, opts.batch, flag);
     } catch (err) {
       if (err instanceof LaborLlmError) throw err;
       throw toTypedError(err, 'CAREER scoring failed');

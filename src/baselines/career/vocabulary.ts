@@ -9,6 +9,7 @@ import { InputError, ModelError } from '../../errors.js';
 import { EDUCATION_LEVELS } from '../../data/panel/education.js';
 import type { Worker, WorkerRecord } from '../../data/panel/types.js';
 import type { Taxonomy } from '../../data/taxonomy/taxonomy.js';
+import type { CareerData } from '../../engine/native.js';
 
 /**
  * Covariates a step can have. CAREER's are the first five (its default); `age` (the record's age in
@@ -35,12 +36,7 @@ export interface CareerVocabulary {
   covariates: { name: CareerCovariate; values: string[] }[];
 }
 
-/** Encoded workers, as the native trainer and scorer take them. */
-export interface CareerData {
-  codes: Int32Array;
-  covs: Int32Array;
-  lengths: Int32Array;
-}
+export type { CareerData } from '../../engine/native.js';
 
 const covariateOf: Record<CareerCovariate, (w: Worker, r: WorkerRecord) => string> = {
   year: (_w, r) => String(r.year),

@@ -18,223 +18,31 @@
  * raised before any training (llama.cpp's backward pass aborts the process on other tensor types).
  */
 import { existsSync, statSync } from 'node:fs';
-import { ParameterError, CancelledError, EngineError, InputError, NotFoundError } from '../../../errors.js';
+import { ParameterError, CancelledError, InputError, NotFoundError } from '../../../errors.js';
 import { validateModelFile } from '../../gguf/validate.js';
 import { callWithProgress } from '../../../engine/native-call.js';
-import { loadAddon } from '../../../engine/native.js';
+import { loadAddon, type LocalFinetuneProgress, type LocalFinetuneResult, type TrainOptions } from '../../../engine/native.js';
 
-export interface LocalFinetuneOptions {
-  /** GGUF model to start from (llama architecture, f32 weights). */
-  model: string;
-  /** Training texts (e.g. the training split's resumes). */
-  trainTexts: readonly string[];
-  /** Validation texts: their loss picks the best epoch. */
-  validTexts: readonly string[];
-  /** Where the best checkpoint is written (GGUF). */
-  out: string;
+export { LR_DECAYS } from '../../../engine/native.js';
+export type { EpochProgress, EpochRecord, LocalFinetuneProgress, LocalFinetuneResult, LrDecay, TrainOptions, WindowProgress } from '../../../engine/native.js';
+
+export interface LocalFinetuneOptions extends TrainOptions {
   /** Replace an existing `out` (default false). */
   overwrite?: boolean;
-  /** Passes over the training windows (default 3). */
-  epochs?: number;
-  /** AdamW learning rate: the schedule's peak (default 1e-3). */
-  learningRate?: number;
-  /**
-   * Learning-rate schedule after the warm-up (default 'constant'): 'linear' or 'cosine' decay from
-   * `learningRate` to `learningRate * minLrRatio` over the run's epochs x windows steps
-   * (native/engine/lr_schedule.h has the formulas).
-   */
-  lrDecay?: LrDecay;
-  /** Share of the run's steps (epochs x windows, rounded) of linear warm-up from 0 to `learningRate`, in [0, 1) (default 0). */
-  warmupRatio?: number;
-  /** 'linear' and 'cosine': the final rate as a share of `learningRate`, in [0, 1] (default 0). */
-  minLrRatio?: number;
-  /** AdamW decoupled weight decay in [0, 1] (default 0). */
-  weightDecay?: number;
-  /** Tokens per training window, 16 to 4096 (default 256). */
-  contextLength?: number;
-  /** Seed of the order of the training windows (default 0). */
-  seed?: number;
-  /** CPU threads (default: all cores). Use 1 for bit-identical reruns. */
-  threads?: number;
-  /** Non-zero: train on the GPU of a CUDA/Metal build (default 0: CPU). */
-  gpuLayers?: number;
   onProgress?: (p: LocalFinetuneProgress) => void;
   signal?: AbortSignal;
 }
 
-export const LR_DECAYS = ['constant', 'linear', 'cosine'] as const;
-export type LrDecay = (typeof LR_DECAYS)[number];
-
-/** A window of an epoch's training or validation pass is done. `loss` is the running mean of the pass. */
-export interface WindowProgress {
-  phase: 'train' | 'validate';
-  /** 1-based; 0 is the validation of the untrained model. */
-  epoch: number;
-  window: number;
-  windows: number;
-  loss: number | null;
-  /** Training windows: the learning rate of the window's optimizer step. */
-  lr?: number;
-  elapsedMs: number;
-}
-
-/** An epoch is done (epoch 0: the untrained model's validation loss). */
-export interface EpochProgress {
-  phase: 'epoch';
-  epoch: number;
-  /** Mean training loss of the epoch; null for epoch 0. */
-  trainLoss: number | null;
-  valLoss: number | null;
-  /** Lowest validation loss so far: this epoch's weights are the checkpoint. */
-  improved: boolean;
-  elapsedMs: number;
-}
-
-export type LocalFinetuneProgress = WindowProgress | EpochProgress;
-
-export interface EpochRecord {
-  epoch: number;
-  /** Mean next-token cross-entropy (nats per token) over the epoch's training windows, as trained. */
-  trainLoss: number;
-  /** The same on the validation windows after the epoch. */
-  valLoss: number;
-  /** Share of validation tokens that are the model's most probable token. */
-  valAccuracy: number;
-  seconds: number;
-  improved: boolean;
-}
-
-export interface LocalFinetuneResult {
-  out: string;
-  /** The epoch whose weights are in `out`. */
-  bestEpoch: number;
-  bestValLoss: number;
-  /** Validation loss and accuracy of the model before training. */
-  initialValLoss: number;
-  initialValAccuracy: number;
-  history: EpochRecord[];
-  trainTexts: number;
-  validTexts: number;
-  trainTokens: number;
-  validTokens: number;
-  trainWindows: number;
-  validWindows: number;
-  contextLength: number;
-  /** Parameters updated by training (every weight but RoPE frequency factors). */
-  trainableParams: number;
-  threads: number;
-  seconds: number;
-}
-
-interface NativeTrainOptions {
-  model: string;
-  out: string;
-  trainTexts: string[];
-  validTexts: string[];
-  epochs: number;
-  contextLength: number;
-  learningRate: number;
-  lrDecay: LrDecay;
-  warmupRatio: number;
-  minLrRatio: number;
-  weightDecay: number;
-  seed: number;
-  threads: number;
-  gpuLayers: number;
-}
-
-interface TrainAddon {
-  train(
-    opts: NativeTrainOptions,
-    onProgress: (p: LocalFinetuneProgress) => void,
-    cancel?: Int32Array,
-  ): Promise<LocalFinetuneResult>;
-}
-
-function trainAddon(): TrainAddon {
-  const addon = loadAddon() as unknown as Partial<TrainAddon>;
-  if (typeof addon.train !== 'function') {
-    throw new EngineError('this build of the native addon has no trainer: rebuild it (npm run build:native)');
-  }
-  return addon as TrainAddon;
-}
-
-function integerOption(name: string, value: number | undefined, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const v = value ?? def;
-  if (!Number.isInteger(v) || v < min || v > max) {
-    throw new InputError(`${name} must be an integer in [${min}, ${max}], got ${String(value)}`);
-  }
-  return v;
-}
-
-function textList(name: string, texts: readonly string[]): string[] {
-  if (!Array.isArray(texts)) throw new InputError(`${name} must be an array of strings`);
-  if (texts.length === 0) throw new InputError(`${name} is empty: there is nothing to ${name === 'trainTexts' ? 'train on' : 'validate on'}`);
-  texts.forEach((t, i) => {
-    if (typeof t !== 'string') throw new InputError(`${name}[${i}] is not a string`);
-    if (t.length === 0) throw new InputError(`${name}[${i}] is an empty text`);
-  });
-  return [...texts];
-}
-
 /** Fine-tunes `model` on the texts and writes the best epoch's weights to `out`. */
 export async function finetuneLocal(opts: LocalFinetuneOptions): Promise<LocalFinetuneResult> {
-  const trainTexts = textList('trainTexts', opts.trainTexts);
-  const validTexts = textList('validTexts', opts.validTexts);
-  const epochs = integerOption('epochs', opts.epochs, 3, 1, 100000);
-  const contextLength = integerOption('contextLength', opts.contextLength, 256, 16, 4096);
-  const learningRate = opts.learningRate ?? 1e-3;
-  if (!(Number.isFinite(learningRate) && learningRate > 0 && learningRate <= 1)) {
-    throw new InputError(`learningRate must be in (0, 1], got ${String(opts.learningRate)}`);
-  }
-  const lrDecay = opts.lrDecay ?? 'constant';
-  if (!(LR_DECAYS as readonly string[]).includes(lrDecay)) {
-    throw new InputError(`lrDecay must be one of ${LR_DECAYS.join(', ')}, got ${String(opts.lrDecay)}`);
-  }
-  const warmupRatio = opts.warmupRatio ?? 0;
-  if (!(typeof warmupRatio === 'number' && warmupRatio >= 0 && warmupRatio < 1)) {
-    throw new InputError(`warmupRatio must be in [0, 1), got ${String(opts.warmupRatio)}`);
-  }
-  const minLrRatio = opts.minLrRatio ?? 0;
-  if (!(typeof minLrRatio === 'number' && minLrRatio >= 0 && minLrRatio <= 1)) {
-    throw new InputError(`minLrRatio must be in [0, 1], got ${String(opts.minLrRatio)}`);
-  }
-  const weightDecay = opts.weightDecay ?? 0;
-  if (!(weightDecay >= 0 && weightDecay <= 1)) throw new InputError(`weightDecay must be in [0, 1], got ${String(opts.weightDecay)}`);
-  const seed = integerOption('seed', opts.seed, 0, 0);
-  const threads = integerOption('threads', opts.threads, 0, 0, 1024);
-  const gpuLayers = integerOption('gpuLayers', opts.gpuLayers, 0, -1);
-  if (typeof opts.out !== 'string' || opts.out.length === 0) throw new InputError('out must be a file path');
+  const { overwrite, onProgress, signal, ...native } = opts;
   if (existsSync(opts.out)) {
     if (statSync(opts.out).isDirectory()) throw new InputError(`the output ${opts.out} is a folder`);
-    if (!opts.overwrite) throw new ParameterError('overwrite', `the output ${opts.out} exists (pass \`overwrite\` to replace it)`, { file: opts.out });
+    if (!overwrite) throw new ParameterError('overwrite', `the output ${opts.out} exists (pass \`overwrite\` to replace it)`, { file: opts.out });
   }
   if (!existsSync(opts.model)) throw new NotFoundError(`model file not found: ${opts.model}`);
   // llama.cpp aborts the process on some bad headers: the engine's verdict comes first.
   await validateModelFile(opts.model);
-  const addon = trainAddon();
-  if (opts.signal?.aborted) throw new CancelledError();
-
-  return callWithProgress(opts.signal, opts.onProgress, 'local fine-tuning failed', (onProgress, cancel) =>
-    addon.train(
-      {
-        model: opts.model,
-        out: opts.out,
-        trainTexts,
-        validTexts,
-        epochs,
-        contextLength,
-        learningRate,
-        lrDecay,
-        warmupRatio,
-        minLrRatio,
-        weightDecay,
-        seed,
-        threads,
-        gpuLayers,
-      },
-      onProgress,
-      cancel,
-    ),
-  );
+  if (signal?.aborted) throw new CancelledError();
+  return callWithProgress(signal, onProgress, 'local fine-tuning failed', (progress, cancel) => loadAddon().train(native, progress, cancel));
 }
