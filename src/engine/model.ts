@@ -21,6 +21,7 @@ import {
   type NativeStats,
   type NativeTitleSet,
   type ThroughputOptions,
+  type TitleSetInfo,
 } from './native.js';
 
 export type { LoraAdapter, LoraAdapterOptions, ModelOptions, NativeScoreOptions, ScoreMode, ThroughputOptions } from './native.js';
@@ -39,14 +40,7 @@ export interface ScoreOptions extends NativeScoreOptions {
 
 export type EngineStats = NativeStats;
 
-export interface TitleSetInfo {
-  titles: number;
-  titleTokens: number;
-  trieNodes: number;
-  internalNodes: number;
-  maxDepth: number;
-  distinctFirstTokens: number;
-}
+export type { TitleSetInfo };
 
 /** A fixed list of titles, tokenized once for one model. Each is scored as " " + title + "\n". */
 export class TitleSet {

@@ -30,15 +30,18 @@ export interface NativeStats {
   headRows: number;
 }
 
+/** A title set's trie, as the engine built it. */
+export interface TitleSetInfo {
+  titles: number;
+  titleTokens: number;
+  trieNodes: number;
+  internalNodes: number;
+  maxDepth: number;
+  distinctFirstTokens: number;
+}
+
 export interface NativeTitleSet {
-  info(): {
-    titles: number;
-    titleTokens: number;
-    trieNodes: number;
-    internalNodes: number;
-    maxDepth: number;
-    distinctFirstTokens: number;
-  };
+  info(): TitleSetInfo;
   tokens(index: number): Int32Array;
 }
 
