@@ -56,7 +56,7 @@ export const demoCommand: CommandModule<GlobalOptions, DemoArgs> = {
       .option('bootstrap', { type: 'number', default: DEMO_DEFAULTS.bootstrap, describe: 'bootstrap draws of the standard errors' })
       .option('threads', { type: 'number', describe: 'CPU threads (default: training on 1, evaluation on all cores)' })
       .option('force', { type: 'boolean', default: false, describe: "replace an earlier demo's outputs in --out" })
-      .example('$0 demo', 'about 4 CPU-minutes (measured on 2 shared cores: 5.7 minutes wall at load 6, 9.5 at load 8.5); writes labor-llm-demo/report.html')
+      .example('$0 demo', 'about 4 minutes on 2 cores (measured: 3 min 41 s at load 2); writes labor-llm-demo/report.html')
       .example('$0 demo --out /tmp/demo --workers 120 --epochs 1 --test-workers 10 --force', 'a quicker, smaller run')
       .example('$0 demo --json --quiet', 'the run summary (perplexities, files, timings) as JSON') as unknown as Argv<DemoArgs>,
   handler: async (args) => {
