@@ -44,15 +44,23 @@ PreparedPrompt prepare_prompt(Model &model, const TitleSet &set, const std::stri
         }
     }
     std::vector<Tokens> &toks = pp.title_tokens;
-    toks.resize(set.size());
+    const bool is_tail = ctx_text != prompt;
     bool differs = false;
-    for (size_t i = 0; i < set.size(); ++i) {
-        toks[i] = in_context_tokens(model, ctx_text, ctx_tokens, set.continuations()[i], set.titles()[i], ctx_text != prompt);
-        if (toks[i] != set.tokens()[i]) {
-            differs = true;
-            st.retokenized_titles += 1;
+    if (set.known_clean(ctx_text, is_tail)) {
+        // Checked before: every title keeps its own tokens after this context (title_set.h).
+        toks = set.tokens();
+        st.title_tokens += set.token_count();
+    } else {
+        toks.resize(set.size());
+        for (size_t i = 0; i < set.size(); ++i) {
+            toks[i] = in_context_tokens(model, ctx_text, ctx_tokens, set.continuations()[i], set.titles()[i], is_tail);
+            if (toks[i] != set.tokens()[i]) {
+                differs = true;
+                st.retokenized_titles += 1;
+            }
+            st.title_tokens += (int64_t)toks[i].size();
         }
-        st.title_tokens += (int64_t)toks[i].size();
+        if (!differs) set.remember_clean(ctx_text, is_tail);
     }
     if (differs) pp.local = std::make_unique<TitleTrie>(toks);
     pp.trie = differs ? pp.local.get() : &set.trie();

@@ -50,7 +50,7 @@ void eval_prefix(Model &m, const Tokens &tokens, const std::vector<int32_t> &nee
     if (share) cache.share_all();
 }
 
-RootRow eval_prompt(Model &m, const Tokens &prompt, bool reuse, ScoreStats &st) {
+RootRow eval_prompt(Model &m, const Tokens &prompt, bool reuse, ScoreStats &st, bool share) {
     RootRow root;
     const int32_t last = (int32_t)prompt.size() - 1;
     eval_prefix(m, prompt, {last}, reuse, st, [&](const std::vector<std::pair<int32_t, int32_t>> &outs) {
@@ -61,7 +61,7 @@ RootRow eval_prompt(Model &m, const Tokens &prompt, bool reuse, ScoreStats &st) 
                 logsumexp_rows(m, {bi}, l, st);
                 root.lse = l[0];
             }
-    });
+    }, share);
     return root;
 }
 

@@ -23,8 +23,8 @@ struct RootRow {
     std::vector<float> logits;
     double lse = 0;
 };
-// eval_prefix of a prompt with logits for its last position only.
-RootRow eval_prompt(Model &m, const Tokens &prompt, bool reuse, ScoreStats &st);
+// eval_prefix of a prompt with logits for its last position only (`share` as in eval_prefix).
+RootRow eval_prompt(Model &m, const Tokens &prompt, bool reuse, ScoreStats &st, bool share = true);
 
 // eval_prefix, then for each position p of `need`: `sink(p, log P(next(p) | tokens[0..p]))`.
 void eval_next_token_logprobs(Model &m, const Tokens &tokens, const std::vector<int32_t> &need, bool reuse, bool share,

@@ -40,6 +40,28 @@ TitleSet::TitleSet(const Model &model, std::vector<std::string> titles) : titles
         tokens_.push_back(detail::in_context_tokens(model, kAnchor, anchor, continuations_.back(), t));
     }
     trie_ = std::make_unique<TitleTrie>(tokens_);
+    for (const Tokens &t : tokens_) token_count_ += (int64_t)t.size();
+}
+
+namespace {
+std::string clean_key(const std::string &ctx, bool is_tail) { return (is_tail ? 't' : 'p') + ctx; }
+}  // namespace
+
+bool TitleSet::known_clean(const std::string &ctx, bool is_tail) const {
+    const std::string key = clean_key(ctx, is_tail);
+    std::lock_guard<std::mutex> lock(clean_mu_);
+    return clean_.count(key) > 0;
+}
+
+void TitleSet::remember_clean(const std::string &ctx, bool is_tail) const {
+    std::string key = clean_key(ctx, is_tail);
+    std::lock_guard<std::mutex> lock(clean_mu_);
+    if (clean_bytes_ + key.size() > kCleanBytes) {
+        clean_.clear();
+        clean_bytes_ = 0;
+    }
+    const size_t n = key.size();
+    if (clean_.insert(std::move(key)).second) clean_bytes_ += n;
 }
 
 }  // namespace labor

@@ -3,7 +3,9 @@
 // otherwise gets its own trie (prepared_prompt.h).
 #pragma once
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "model.h"
@@ -20,12 +22,26 @@ class TitleSet {
     const std::vector<Tokens> &tokens() const { return tokens_; }
     const TitleTrie &trie() const { return *trie_; }
     size_t size() const { return titles_.size(); }
+    int64_t token_count() const { return token_count_; }
+
+    // Context texts (a prompt's last line, or a whole prompt) after which every title keeps the tokens
+    // above. Checking one tokenizes every title after it, which costs far more than a decode for small
+    // models; prompts share their last lines (the same year and education), and tokenizing is
+    // deterministic, so a context is checked once. Thread-safe; forgotten wholesale past kCleanBytes.
+    bool known_clean(const std::string &ctx, bool is_tail) const;
+    void remember_clean(const std::string &ctx, bool is_tail) const;
 
   private:
+    static constexpr size_t kCleanBytes = 16u << 20;
+
     std::vector<std::string> titles_;
     std::vector<std::string> continuations_;
     std::vector<Tokens> tokens_;
     std::unique_ptr<TitleTrie> trie_;
+    int64_t token_count_ = 0;
+    mutable std::mutex clean_mu_;
+    mutable std::unordered_set<std::string> clean_;  // keys: is_tail flag + context text
+    mutable size_t clean_bytes_ = 0;
 };
 
 namespace detail {

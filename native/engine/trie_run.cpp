@@ -126,7 +126,11 @@ void run_trie(Model &m, const TitleTrie &trie, int32_t P, const RootRow &root, b
 }
 
 void score_trie(Model &m, const PreparedPrompt &pp, const ScoreOptions &opts, TitleScores &out) {
-    const RootRow root = eval_prompt(m, pp.tokens, opts.reuse_prefix, out.stats);
+    // A trie of one-token titles (a vocabulary with a token per title) is scored from the root row
+    // alone: no sequence but 0 is read, so the prompt is not copied to the 255 others (each copy
+    // walks every KV cell). The prompt cache remembers that they lag; a later call copies then.
+    const bool share = pp.trie->internal_count() > 0;
+    const RootRow root = eval_prompt(m, pp.tokens, opts.reuse_prefix, out.stats, share);
     run_trie(m, *pp.trie, pp.size(), root, opts.unsafe_shared_sequence, out.stats, out.logp);
 }
 

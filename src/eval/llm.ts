@@ -39,18 +39,21 @@ export interface ScoringStats {
   evaluatedTokens: number;
   decodeCalls: number;
   msDecode: number;
+  /** Tokenizing prompts and checking the titles' tokens after them (for small models, more than the decodes). */
+  msTokenize: number;
 }
 
 export function emptyStats(): ScoringStats {
-  return { promptTokens: 0, promptTokensEvaluated: 0, evaluatedTokens: 0, decodeCalls: 0, msDecode: 0 };
+  return { promptTokens: 0, promptTokensEvaluated: 0, evaluatedTokens: 0, decodeCalls: 0, msDecode: 0, msTokenize: 0 };
 }
 
-function addStats(acc: ScoringStats, s: { promptTokens: number; promptTokensEvaluated: number; evaluatedTokens: number; decodeCalls: number; msDecode: number }): void {
+function addStats(acc: ScoringStats, s: ScoringStats): void {
   acc.promptTokens += s.promptTokens;
   acc.promptTokensEvaluated += s.promptTokensEvaluated;
   acc.evaluatedTokens += s.evaluatedTokens;
   acc.decodeCalls += s.decodeCalls;
   acc.msDecode += s.msDecode;
+  acc.msTokenize += s.msTokenize;
 }
 
 /**

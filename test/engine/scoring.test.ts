@@ -65,6 +65,23 @@ for (const vocab of ['llama-spm', 'llama-bpe'] as const) {
       }
     });
 
+    it('remembers a checked context (a last line) without changing the scores or the counts', async () => {
+      // The title set checks the titles' tokens after a prompt's last line once; later prompts ending
+      // in the same line take the remembered answer. Each is compared with a title set that never saw it.
+      const last = '\n2003 (graduate degree):';
+      const prompts = [PROMPTS[2]!, `Occupation history.\n1999 (college): Cooks${last}`, PROMPTS[2]!];
+      const seen = await model.titleSet(occTitles());
+      for (const prompt of prompts) {
+        const fresh = await model.titleSet(occTitles());
+        const a = await model.scoreTitles(prompt, seen, { reusePrefix: false });
+        const b = await model.scoreTitles(prompt, fresh, { reusePrefix: false });
+        expect(Array.from(a.logProbs)).toEqual(Array.from(b.logProbs));
+        expect(a.logTotal).toBe(b.logTotal);
+        for (const k of ['titleTokens', 'retokenizedTitles', 'trieNodes', 'internalNodes', 'evaluatedTokens'] as const)
+          expect(a.stats[k]).toBe(b.stats[k]);
+      }
+    });
+
     it('splits subtrees that do not fit one decode, still exactly', async () => {
       // 32-token chunks: big first-token subtrees (e.g. SOC's many "First-Line Supervisors of ...")
       // are evaluated root first, for every sequence, then chunk by chunk below it.

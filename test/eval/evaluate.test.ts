@@ -152,6 +152,8 @@ describe('evaluate with a tiny model', () => {
       const tested = store.panel.workers.filter((w) => store.splits.get(w.id) === 'test').slice(0, limit);
       const longest = tested.map((w) => model.tokenize(template.prompts(w).at(-1)!.prompt).length).reduce((a, b) => a + b, 0);
       expect(r.stats!.promptTokensEvaluated).toBeLessThan(longest - (limit - 1) * (preambleTokens - 2));
+      // The time outside the decodes is reported too: tokenizing and checking the titles' tokens.
+      expect(r.stats!.msTokenize).toBeGreaterThan(0);
     } finally {
       await model.free();
     }

@@ -44,3 +44,23 @@ describe('learnBpe', () => {
     expect(() => learnBpe(texts, { merges: -1 })).toThrow(/merges must be an integer/);
   });
 });
+
+describe('scoring titles that are one token each', () => {
+  it('scores from the prompt row alone, and a later multi-token trie after it still sees the whole prompt', async () => {
+    const one = await model.titleSet(['Dental assistants', 'Cooks']);
+    expect(one.info().internalNodes).toBe(0);
+    const many = await model.titleSet(['Dental assistants', 'Dentists', 'Cook', 'Resume']);
+    expect(many.info().internalNodes).toBeGreaterThan(0);
+    const first = 'Resume 1\n2001 to 2002: Dental assistants\n2002 to 2003:';
+    const second = `${first} Cooks\n2003 to 2004:`;
+    // One-token titles skip copying the prompt to the other sequences; the multi-token trie that
+    // follows, reusing the cached prompt, must find it in every branch's sequence.
+    const ref = await model.scoreTitles(first, one, { mode: 'reference' });
+    const a = await model.scoreTitles(first, one);
+    for (let i = 0; i < 2; i++) expect(Math.abs(a.logProbs[i]! - ref.logProbs[i]!)).toBeLessThan(1e-4);
+    const b = await model.scoreTitles(second, many, { reusePrefix: true });
+    expect(b.stats.promptTokensEvaluated).toBeLessThan(b.stats.promptTokens);
+    const fresh = await model.scoreTitles(second, many, { reusePrefix: false });
+    expect(Array.from(b.logProbs)).toEqual(Array.from(fresh.logProbs));
+  });
+});
