@@ -2,7 +2,14 @@
  * What every call into the native addon shares: a cancel flag the C++ side polls, native rejections
  * turned into the toolkit's typed errors, and progress callbacks whose exceptions come back as thrown.
  */
-import { CancelledError, EngineError, InputError, LaborLlmError, ModelError, StateError } from '../errors.js';
+import { CancelledError, EngineError, InputError, LaborLlmError, ModelError, ParameterError, StateError } from '../errors.js';
+
+/**
+ * An option the engine refused: its fields tables (native/engine/options.h) name it as the TypeScript
+ * options do (`contextSize must be an integer in [64, ...]`), so it becomes a ParameterError the CLI
+ * prints with the flag. Nested names (`lora[0].scale`) stay plain input errors.
+ */
+const OPTION_MESSAGE = /^([A-Za-z][A-Za-z0-9]*) (must be .*)$/s;
 
 /** Turns a native rejection (an Error with a `code`) into the toolkit's typed error. */
 export function toTypedError(err: unknown, context: string): LaborLlmError {
@@ -10,8 +17,11 @@ export function toTypedError(err: unknown, context: string): LaborLlmError {
   const e = err as { code?: string; message?: string };
   const message = `${context}: ${e.message ?? String(err)}`;
   switch (e.code) {
-    case 'INPUT':
+    case 'INPUT': {
+      const option = OPTION_MESSAGE.exec(e.message ?? '');
+      if (option) return new ParameterError(option[1]!, `${context}: \`${option[1]!}\` ${option[2]!}`);
       return new InputError(message);
+    }
     case 'MODEL':
       return new ModelError(message);
     case 'CANCELLED':

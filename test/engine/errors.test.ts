@@ -3,12 +3,28 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CancelledError, InputError, ModelError, NotFoundError, StateError } from '../../src/errors.js';
+import { CancelledError, InputError, ModelError, NotFoundError, ParameterError, StateError } from '../../src/errors.js';
+import { cliMessage } from '../../src/cli/flags.js';
 import { Model, type TitleSet } from '../../src/engine/model.js';
 import { gguf, readGguf, readTensorData, writeGguf } from '../../src/models/gguf/index.js';
 import { PROMPTS, maxAbsDiff, occTitles, tinyModel } from '../helpers/engine-fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'labor-llm-engine-errors-'));
+
+describe('options the engine refuses', () => {
+  it('name the parameter (a ParameterError), which the CLI prints as its flag', async () => {
+    const model = await tinyModel('llama-spm');
+    const err = await Model.load(model, { contextSize: 32 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ParameterError);
+    expect((err as ParameterError).parameter).toBe('contextSize');
+    expect((err as Error).message).toMatch(/: `contextSize` must be an integer in \[64, 2147483647\], got 32$/);
+    expect(cliMessage(err as ParameterError)).toMatch(/: --context-size must be an integer in \[64, 2147483647\], got 32$/);
+    // A nested option keeps its path and stays a plain input error.
+    const nested = await Model.load(model, { lora: [{ path: model, scale: Number.NaN }] }).catch((e: unknown) => e);
+    expect(nested).toBeInstanceOf(InputError);
+    expect(nested).not.toBeInstanceOf(ParameterError);
+  });
+});
 
 describe('loading bad model files', () => {
   it('rejects a missing file', async () => {

@@ -48,9 +48,9 @@ describe('score and eval flags', () => {
 
   it('numeric flags out of range are refused instead of meaning "all cores" or "no saving"', async () => {
     for (const [flag, value, why] of [
-      ['--threads', 'abc', /threads must be an integer in \[0, 1024\], got NaN/],
-      ['--threads', '-3', /threads must be an integer in \[0, 1024\], got -3/],
-      ['--context-size', '4294967296', /contextSize must be an integer in \[64, 2147483647\], got 4294967296/],
+      ['--threads', 'abc', /--threads must be an integer in \[0, 1024\], got NaN/],
+      ['--threads', '-3', /--threads must be an integer in \[0, 1024\], got -3/],
+      ['--context-size', '4294967296', /--context-size must be an integer in \[64, 2147483647\], got 4294967296/],
     ] as const) {
       const r = await runCli(['score', '--model', model, '--prompt-file', prompt, flag, value]);
       expect({ flag, value, code: r.code }).toEqual({ flag, value, code: 2 });
