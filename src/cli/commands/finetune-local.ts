@@ -54,14 +54,6 @@ function localBuilder(y: Argv<GlobalOptions>) {
 
 type LocalArgs = ArgsOf<typeof localBuilder>;
 
-/** A share in [0, 1] (or [0, 1) when `below1`). */
-function share(name: string, v: number, below1: boolean): number {
-  if (!(typeof v === 'number' && v >= 0 && (below1 ? v < 1 : v <= 1))) {
-    throw new InputError(`--${name} must be in [0, 1${below1 ? ')' : ']'}, got ${v}`);
-  }
-  return v;
-}
-
 /** A bar per training pass on stderr (not with --quiet or --json), a line per epoch. */
 function progressReporter(args: GlobalOptions): { onProgress: (p: LocalFinetuneProgress) => void; stop: () => void } {
   const quiet = args.quiet || args.json;
@@ -139,8 +131,9 @@ export const finetuneLocalCommand: CommandModule<GlobalOptions, LocalArgs> = {
           epochs: integer('epochs', args.epochs, 1),
           learningRate: args.lr,
           lrDecay: args.lrDecay,
-          warmupRatio: share('warmup-ratio', args.warmupRatio, true),
-          minLrRatio: share('min-lr-ratio', args.minLrRatio, false),
+          // Ranges are the trainer's (native/engine/trainer.h); its refusal names the flag (src/cli/flags.ts).
+          warmupRatio: args.warmupRatio,
+          minLrRatio: args.minLrRatio,
           weightDecay: args.weightDecay,
           contextLength: integer('context-length', args.contextLength, 1),
           seed: integer('seed', args.seed, 0),
